@@ -1,0 +1,35 @@
+package dev.fanout.core;
+
+import java.util.Map;
+
+/**
+ * Carries events between nodes: {@link #publish} on any node reaches the {@link BusListener}s of
+ * every node. The in-memory implementation ({@link InMemoryStream}) serves one node; the Redis bus
+ * in fanout-redis serves many.
+ *
+ * <p>Contract for implementations: ids are assigned atomically at publish and are contiguous per
+ * epoch; listeners receive events in id order without duplicates. When a bus cannot deliver
+ * some events (a gap it cannot fill, a stream that was created afresh), it says so with {@link
+ * BusListener#onDiscontinuity} instead of skipping silently.
+ */
+public interface Bus extends AutoCloseable {
+
+  /**
+   * Publishes an event to all nodes.
+   *
+   * @param data the payload as JSON text, sent to clients verbatim
+   * @return the id assigned to the event
+   */
+  EventId publish(String topic, Map<String, String> attributes, String data);
+
+  /**
+   * Starts delivering events published from now on to {@code listener}, on a thread of the bus.
+   *
+   * @return a handle whose {@code close()} stops the delivery
+   */
+  AutoCloseable subscribe(BusListener listener);
+
+  /** Releases the bus's connections and threads; returns promptly. */
+  @Override
+  void close();
+}

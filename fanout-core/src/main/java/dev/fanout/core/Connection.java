@@ -1,0 +1,197 @@
+package dev.fanout.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The hub's side of one client connection: its scope, its current subscription and its outbox.
+ * Obtained from {@link Hub#connect}. Thread-safe.
+ *
+ * <p>Lifecycle: open until {@link #close} (the server closes it), {@link #transportClosed} (the
+ * socket went away), a failed send, or a {@link Backpressure#disconnect()} policy. Once closed it
+ * receives nothing and is gone from the hub.
+ */
+public final class Connection {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
+  private final Hub hub;
+  private final long id;
+  private final Scope scope;
+  private final Transport transport;
+  private final Outbox outbox;
+  private final Object subscribeLock = new Object();
+  private final AtomicBoolean open = new AtomicBoolean(true);
+  private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
+
+  Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
+      OutboxSettings settings, FanoutMetrics metrics) {
+    this.hub = hub;
+    this.id = id;
+    this.scope = scope;
+    this.transport = transport;
+    this.outbox = new Outbox(this, transport, policy, settings, metrics);
+  }
+
+  /** Subscribes afresh: a snapshot of the latest matching events, then live events. */
+  public void subscribe(Subscription subscription) {
+    subscribe(subscription, null);
+  }
+
+  /**
+   * Replaces this connection's subscription and sends, in order: a {@code subscribed} frame, the
+   * events from history, then live events, without duplicates or gaps between them.
+   *
+   * <p>With {@code lastEventId}, history is asked for exactly the events after it; if it can
+   * answer, the client gets them ({@code recovered:true}, {@code missed} = how many), otherwise
+   * {@code recovered:false} and a fresh snapshot. Without it, the client gets a snapshot and
+   * {@code recovered:false}. The subscription is intersected with the connection's scope first,
+   * on every path.
+   *
+   * @return whether a resume was asked for and recovered exactly
+   */
+  public boolean subscribe(Subscription subscription, EventId lastEventId) {
+    Subscription effective = hub.effective(subscription, scope);
+    synchronized (subscribeLock) {
+      if (!open.get()) {
+        return false;
+      }
+      // Hold first, then index: every live event from here on queues behind the history we read.
+      outbox.hold();
+      Subscription previous = this.subscription;
+      this.subscription = effective;
+      hub.reindex(this, previous, effective);
+      return sendHistory(effective, lastEventId);
+    }
+  }
+
+  /**
+   * Re-runs the current subscription as a resume from the last event this connection accepted:
+   * the client gets exactly what it missed if history has it, else {@code recovered:false} and a
+   * fresh snapshot. Called when the bus reports lost events.
+   */
+  void resync() {
+    synchronized (subscribeLock) {
+      Subscription current = subscription;
+      if (!open.get() || current == null) {
+        return;
+      }
+      EventId last = outbox.lastAccepted();
+      outbox.hold();
+      sendHistory(current, last);
+    }
+  }
+
+  private boolean sendHistory(Subscription effective, EventId lastEventId) {
+    List<Event> events = List.of();
+    boolean recovered = false;
+    EventId floor = null;
+    History history = hub.history();
+    try {
+      if (lastEventId != null) {
+        Recovery recovery = history.since(lastEventId, effective);
+        recovered = recovery.recovered();
+        hub.metrics().resumed(recovered);
+        if (recovered) {
+          events = recovery.events();
+          floor = lastEventId;
+        } else {
+          log.debug("connection {}: resume after {} not recovered: {}", id, lastEventId, recovery);
+        }
+      }
+      if (!recovered) {
+        events = history.latest(hub.snapshotSize(), effective);
+      }
+    } catch (RuntimeException e) {
+      log.warn("connection {}: history failed; sending recovered:false and no snapshot", id, e);
+      recovered = false;
+      events = List.of();
+    }
+    List<Outbox.Entry> entries = new ArrayList<>(events.size());
+    long now = System.nanoTime();
+    for (Event e : events) {
+      entries.add(new Outbox.Entry(e, Frames.event(e), now));
+      floor = e.id();
+    }
+    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0), entries, floor,
+        effective);
+    return recovered;
+  }
+
+  /**
+   * Sends a control frame (such as a protocol {@code error}) ahead of queued events. Control
+   * frames are never dropped by backpressure; send few of them.
+   */
+  public void sendControl(String frame) {
+    outbox.offerControl(frame);
+  }
+
+  /** Closes the socket with {@code code} and {@code reason} and removes this connection. */
+  public void close(int code, String reason) {
+    if (markClosed()) {
+      try {
+        transport.close(code, reason);
+      } catch (RuntimeException e) {
+        log.debug("connection {}: transport close failed", id, e);
+      }
+    }
+  }
+
+  /** Tells the hub the socket is gone (closed by the client or the network). */
+  public void transportClosed() {
+    markClosed();
+  }
+
+  void sendFailed(Throwable failure) {
+    log.debug("connection {}: send failed, closing", id, failure);
+    close(1011, "send failed");
+  }
+
+  private boolean markClosed() {
+    if (!open.compareAndSet(true, false)) {
+      return false;
+    }
+    outbox.close();
+    hub.remove(this, subscription);
+    return true;
+  }
+
+  void offer(Event event, String frame, long receivedNanos) {
+    outbox.offer(event, frame, receivedNanos);
+  }
+
+  /** The subscription in force, already restricted to the scope; null before the first. */
+  public Subscription subscription() {
+    return subscription;
+  }
+
+  public Scope scope() {
+    return scope;
+  }
+
+  /** A number unique within the hub, for logs. */
+  public long id() {
+    return id;
+  }
+
+  public boolean isOpen() {
+    return open.get();
+  }
+
+  /** Events queued and not yet sent. */
+  public int queueSize() {
+    return outbox.size();
+  }
+
+  /** Events dropped by backpressure over this connection's life. */
+  public long droppedTotal() {
+    return outbox.droppedTotal();
+  }
+
+  @Override
+  public String toString() {
+    return "Connection{" + id + ", " + scope + ", " + subscription + "}";
+  }
+}

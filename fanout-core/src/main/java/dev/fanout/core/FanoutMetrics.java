@@ -1,0 +1,44 @@
+package dev.fanout.core;
+
+/**
+ * What the hub reports as it works; bind it to any metrics library (the example server binds it
+ * to Prometheus). Every method has a no-op default, so an implementation overrides only what it
+ * records. Calls come from publishing and transport threads, concurrently: implementations must
+ * be thread-safe and quick. A method that throws is logged and otherwise ignored.
+ *
+ * <p>Gauges such as the number of open connections and the total queued events are read from
+ * {@link Hub#connectionCount()} and {@link Hub#queuedEvents()} rather than pushed.
+ */
+public interface FanoutMetrics {
+
+  /** Records nothing. */
+  FanoutMetrics NOOP = new FanoutMetrics() {};
+
+  default void connectionOpened() {}
+
+  default void connectionClosed() {}
+
+  /** An event reached this node's hub and was routed to {@code recipients} connections. */
+  default void eventRouted(Event event, int recipients) {}
+
+  /** A frame carrying {@code events} events (0 for a control frame) was written. */
+  default void frameSent(int events) {}
+
+  /** One event was written to one client, {@code nanos} after it reached the hub. */
+  default void eventDelivered(long nanos) {}
+
+  /** {@code count} events were dropped for one connection by the named backpressure policy. */
+  default void eventsDropped(String policy, int count) {}
+
+  /** A connection's outbox crossed its high watermark (true) or fell back to its low one. */
+  default void outboxWatermark(boolean aboveHigh) {}
+
+  /** A client asked to resume; {@code recovered} says whether history could answer exactly. */
+  default void resumed(boolean recovered) {}
+
+  /** A consumer's {@link EventFilter} threw; the event was treated as not matching. */
+  default void filterFailed(Throwable failure) {}
+
+  /** A transport reported a failed send; the connection is closed. */
+  default void sendFailed(Throwable failure) {}
+}

@@ -1,0 +1,47 @@
+package dev.fanout.core;
+
+import java.util.List;
+
+/**
+ * The server-to-client frames of wire protocol v1 that the hub writes itself. They are built from
+ * pieces that need no escaping (ids are alphanumeric, data is already JSON), so no JSON library
+ * is needed and an event frame is encoded once and shared by every recipient.
+ */
+final class Frames {
+  private Frames() {}
+
+  static String event(Event event) {
+    String data = event.data();
+    return new StringBuilder(40 + data.length())
+        .append("{\"type\":\"event\",\"id\":\"")
+        .append(event.id())
+        .append("\",\"data\":")
+        .append(data)
+        .append('}')
+        .toString();
+  }
+
+  /** Joins already-encoded event frames; never re-encodes them. */
+  static String batch(List<String> eventFrames) {
+    int length = 30;
+    for (String f : eventFrames) {
+      length += f.length() + 1;
+    }
+    StringBuilder sb = new StringBuilder(length).append("{\"type\":\"batch\",\"events\":[");
+    for (int i = 0; i < eventFrames.size(); i++) {
+      if (i > 0) {
+        sb.append(',');
+      }
+      sb.append(eventFrames.get(i));
+    }
+    return sb.append("]}").toString();
+  }
+
+  static String dropped(long count) {
+    return "{\"type\":\"dropped\",\"count\":" + count + "}";
+  }
+
+  static String subscribed(boolean recovered, int missed) {
+    return "{\"type\":\"subscribed\",\"recovered\":" + recovered + ",\"missed\":" + missed + "}";
+  }
+}

@@ -1,0 +1,28 @@
+package dev.fanout.core;
+
+import java.util.List;
+
+/**
+ * The retained past of the stream: a snapshot for a client that connects, and recovery for a
+ * client that resumes. The hub calls it with subscriptions already restricted to the
+ * connection's scope, so an implementation only has to apply {@link Subscription#matches}.
+ */
+public interface History {
+
+  /**
+   * The last {@code limit} events matching {@code subscription}, oldest first. Implementations
+   * scan a bounded number of entries, so a narrow subscription may get fewer.
+   */
+  List<Event> latest(int limit, Subscription subscription);
+
+  /**
+   * Exactly the events after {@code after} that match {@code subscription}, oldest first; or not
+   * recovered when {@code after} is unknown, trimmed, or of another epoch. Never a partial answer.
+   */
+  Recovery since(EventId after, Subscription subscription);
+
+  /** A history that retains nothing: every snapshot is empty and no resume is recovered. */
+  static History none() {
+    return NoHistory.INSTANCE;
+  }
+}

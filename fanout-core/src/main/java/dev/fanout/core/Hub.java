@@ -1,0 +1,327 @@
+package dev.fanout.core;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The registry of connections and the router: the entry point of fanout-core.
+ *
+ * <pre>{@code
+ * InMemoryStream stream = InMemoryStream.create();          // or a RedisBus + RedisHistory
+ * Hub hub = Hub.builder().bus(stream).history(stream).build();
+ * Connection c = hub.connect(transport, Scope.all());
+ * c.subscribe(Subscription.builder().topics("mch_1").build());
+ * stream.publish("mch_1", Map.of("method", "card"), "{\"status\":\"captured\"}");
+ * }</pre>
+ *
+ * <p>Routing costs O(matching subscribers), not O(connections): subscriptions are indexed by
+ * topic, with a separate set for connections that take every topic, and only those candidates
+ * run the residual predicate (attributes, custom filter). Each event frame is encoded once and
+ * the same string goes to every recipient. Publishing never blocks on a subscriber: it only
+ * queues into outboxes, whose {@link Backpressure} policy handles a slow client.
+ *
+ * <p>Thread-safe. The hub listens to its bus from {@link Builder#build()} until {@link #close()}.
+ */
+public final class Hub implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Hub.class);
+
+  private final History history;
+  private final FanoutMetrics metrics;
+  private final Backpressure backpressure;
+  private final OutboxSettings outboxSettings;
+  private final int snapshotSize;
+  private final AutoCloseable busRegistration;
+
+  private final ConcurrentHashMap<String, Set<Connection>> byTopic = new ConcurrentHashMap<>();
+  private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
+  private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  private final AtomicLong ids = new AtomicLong();
+
+  private Hub(Builder b) {
+    this.history = b.history;
+    this.metrics = SafeMetrics.wrap(b.metrics);
+    this.backpressure = b.backpressure;
+    this.outboxSettings = new OutboxSettings(b.outboxCapacity, b.lowWatermark, b.highWatermark,
+        b.maxBatch);
+    this.snapshotSize = b.snapshotSize;
+    this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
+      @Override
+      public void onEvent(Event event) {
+        publish(event);
+      }
+
+      @Override
+      public void onDiscontinuity(String reason) {
+        resyncAll(reason);
+      }
+    });
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Registers a connection with the hub's default backpressure policy; it receives nothing until it subscribes. */
+  public Connection connect(Transport transport, Scope scope) {
+    return connect(transport, scope, backpressure);
+  }
+
+  /** Registers a connection with its own backpressure policy. */
+  public Connection connect(Transport transport, Scope scope, Backpressure policy) {
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(scope, "scope");
+    Objects.requireNonNull(policy, "policy");
+    Connection c = new Connection(this, ids.incrementAndGet(), scope, transport, policy,
+        outboxSettings, metrics);
+    connections.add(c);
+    metrics.connectionOpened();
+    return c;
+  }
+
+  /**
+   * Delivers an event that already has its id to every local connection whose subscription
+   * matches. The bus calls this for every event it carries; to publish a new event to all nodes,
+   * use {@link Bus#publish}.
+   */
+  public void publish(Event event) {
+    long now = System.nanoTime();
+    String frame = null;
+    int recipients = 0;
+    Set<Connection> candidates = byTopic.get(event.topic());
+    if (candidates != null) {
+      for (Connection c : candidates) {
+        if (matches(c, event)) {
+          if (frame == null) {
+            frame = Frames.event(event);
+          }
+          c.offer(event, frame, now);
+          recipients++;
+        }
+      }
+    }
+    for (Connection c : allTopics) {
+      if (matches(c, event)) {
+        if (frame == null) {
+          frame = Frames.event(event);
+        }
+        c.offer(event, frame, now);
+        recipients++;
+      }
+    }
+    metrics.eventRouted(event, recipients);
+  }
+
+  private static boolean matches(Connection c, Event event) {
+    Subscription s = c.subscription();
+    return s != null && s.matches(event);
+  }
+
+  /** Open connections on this hub. */
+  public int connectionCount() {
+    return connections.size();
+  }
+
+  /** Events queued in all outboxes: a gauge for metrics. */
+  public long queuedEvents() {
+    long n = 0;
+    for (Connection c : connections) {
+      n += c.queueSize();
+    }
+    return n;
+  }
+
+  /**
+   * Closes every connection with 1001 (Going Away), spreading the closes over {@code spread} so
+   * that clients do not all reconnect at the same instant. Blocks for about {@code spread}.
+   */
+  public void closeAll(Duration spread) {
+    Connection[] all = connections.toArray(new Connection[0]);
+    long spreadNanos = Math.max(0, spread.toNanos());
+    long start = System.nanoTime();
+    for (int i = 0; i < all.length; i++) {
+      long due = start + (all.length <= 1 ? 0 : spreadNanos * i / (all.length - 1));
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        try {
+          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          spreadNanos = 0;
+        }
+      }
+      all[i].close(1001, "server shutting down");
+    }
+  }
+
+  /** Stops listening to the bus and closes every connection with 1001 at once. */
+  @Override
+  public void close() {
+    if (busRegistration != null) {
+      try {
+        busRegistration.close();
+      } catch (Exception e) {
+        log.warn("closing the bus registration failed", e);
+      }
+    }
+    closeAll(Duration.ZERO);
+  }
+
+  Subscription effective(Subscription requested, Scope scope) {
+    Objects.requireNonNull(requested, "subscription");
+    Subscription s = requested.restrictTo(scope);
+    return s.filter() == null ? s : s.withFilter(new GuardedFilter(s.filter(), metrics));
+  }
+
+  void reindex(Connection c, Subscription previous, Subscription now) {
+    unindex(c, previous);
+    if (now.allTopics()) {
+      allTopics.add(c);
+    } else {
+      for (String t : now.topics()) {
+        byTopic.compute(t, (k, set) -> {
+          Set<Connection> s = set == null ? ConcurrentHashMap.newKeySet() : set;
+          s.add(c);
+          return s;
+        });
+      }
+    }
+  }
+
+  private void unindex(Connection c, Subscription s) {
+    if (s == null) {
+      return;
+    }
+    if (s.allTopics()) {
+      allTopics.remove(c);
+    } else {
+      for (String t : s.topics()) {
+        byTopic.computeIfPresent(t, (k, set) -> {
+          set.remove(c);
+          return set.isEmpty() ? null : set;
+        });
+      }
+    }
+  }
+
+  void remove(Connection c, Subscription s) {
+    unindex(c, s);
+    if (connections.remove(c)) {
+      metrics.connectionClosed();
+    }
+  }
+
+  void resyncAll(String reason) {
+    log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
+        connections.size());
+    for (Connection c : connections) {
+      c.resync();
+    }
+  }
+
+  History history() {
+    return history;
+  }
+
+  FanoutMetrics metrics() {
+    return metrics;
+  }
+
+  int snapshotSize() {
+    return snapshotSize;
+  }
+
+  /** Builds a {@link Hub}; every setting has a default and is validated eagerly. */
+  public static final class Builder {
+    private Bus bus;
+    private History history = History.none();
+    private FanoutMetrics metrics = FanoutMetrics.NOOP;
+    private Backpressure backpressure = Backpressure.disconnect();
+    private int outboxCapacity = 1024;
+    private int lowWatermark = -1;
+    private int highWatermark = -1;
+    private int maxBatch = 64;
+    private int snapshotSize = 50;
+
+    private Builder() {}
+
+    /** The bus whose events this hub delivers; without one, only {@link Hub#publish} feeds it. */
+    public Builder bus(Bus bus) {
+      this.bus = Objects.requireNonNull(bus, "bus");
+      return this;
+    }
+
+    /** Where snapshots and resumes are read; default {@link History#none()}. */
+    public Builder history(History history) {
+      this.history = Objects.requireNonNull(history, "history");
+      return this;
+    }
+
+    public Builder metrics(FanoutMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
+      return this;
+    }
+
+    /** The policy for connections that do not name their own; default {@link Backpressure#disconnect()}. */
+    public Builder backpressure(Backpressure backpressure) {
+      this.backpressure = Objects.requireNonNull(backpressure, "backpressure");
+      return this;
+    }
+
+    /** The hard cap of queued events per connection; default 1024. */
+    public Builder outboxCapacity(int capacity) {
+      if (capacity < 1) {
+        throw new IllegalArgumentException("outbox capacity must be at least 1, got " + capacity);
+      }
+      this.outboxCapacity = capacity;
+      return this;
+    }
+
+    /**
+     * Soft watermarks, reported to metrics when crossed (Netty style: above {@code high} until
+     * back at {@code low}); default half and three quarters of the capacity.
+     */
+    public Builder watermarks(int low, int high) {
+      if (low < 0 || high <= low) {
+        throw new IllegalArgumentException(
+            "watermarks need 0 <= low < high, got low=" + low + " high=" + high);
+      }
+      this.lowWatermark = low;
+      this.highWatermark = high;
+      return this;
+    }
+
+    /** Most events joined into one {@code batch} frame; 1 turns batching off. Default 64. */
+    public Builder maxBatch(int maxBatch) {
+      if (maxBatch < 1) {
+        throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);
+      }
+      this.maxBatch = maxBatch;
+      return this;
+    }
+
+    /** Events sent on a fresh subscribe; default 50, 0 for none. */
+    public Builder snapshotSize(int snapshotSize) {
+      if (snapshotSize < 0) {
+        throw new IllegalArgumentException("snapshot size must not be negative, got " + snapshotSize);
+      }
+      this.snapshotSize = snapshotSize;
+      return this;
+    }
+
+    public Hub build() {
+      if (highWatermark < 0) {
+        lowWatermark = outboxCapacity / 2;
+        highWatermark = Math.max(lowWatermark + 1, outboxCapacity * 3 / 4);
+      } else if (highWatermark > outboxCapacity) {
+        throw new IllegalArgumentException("high watermark " + highWatermark
+            + " must not exceed the outbox capacity " + outboxCapacity);
+      }
+      return new Hub(this);
+    }
+  }
+}

@@ -1,0 +1,345 @@
+package dev.fanout.core;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's bounded queue with at most one send in flight.
+ *
+ * <p>Events wait here until the transport reports the previous send complete; whatever is
+ * waiting then goes out as one frame (a {@code batch} when several are waiting), so batching adds
+ * no delay. Control frames ({@code subscribed}, {@code error}) bypass the cap and go first. The
+ * hard cap hands over to the {@link Backpressure} policy; the soft watermarks only feed metrics.
+ *
+ * <p>While {@linkplain #hold() held} (during a subscribe), live events queue but are not sent, so
+ * the history the subscribe reads can be put in front of them and duplicates removed.
+ */
+final class Outbox {
+  private static final Logger log = LoggerFactory.getLogger(Outbox.class);
+
+  static final class Entry {
+    final Event event;
+    final String frame;
+    final long receivedNanos;
+
+    Entry(Event event, String frame, long receivedNanos) {
+      this.event = event;
+      this.frame = frame;
+      this.receivedNanos = receivedNanos;
+    }
+  }
+
+  private final Connection owner;
+  private final Transport transport;
+  private final Backpressure policy;
+  private final OutboxSettings settings;
+  private final FanoutMetrics metrics;
+  private final OverflowContext overflow = new OverflowContext();
+
+  // All guarded by this.
+  private final ArrayDeque<Entry> events = new ArrayDeque<>();
+  private final ArrayDeque<String> control = new ArrayDeque<>();
+  private final List<Entry> sending = new ArrayList<>();
+  private final List<String> batchFrames = new ArrayList<>();
+  private boolean inFlight;
+  private boolean pumping;
+  private boolean held;
+  private boolean closed;
+  private boolean aboveHigh;
+  private int unreportedDrops;
+  private long droppedTotal;
+  private EventId lastAccepted;
+
+  Outbox(Connection owner, Transport transport, Backpressure policy, OutboxSettings settings,
+      FanoutMetrics metrics) {
+    this.owner = owner;
+    this.transport = transport;
+    this.policy = policy;
+    this.settings = settings;
+    this.metrics = metrics;
+  }
+
+  /** Queues a live event unless it is a duplicate or older than what was already accepted. */
+  void offer(Event event, String frame, long receivedNanos) {
+    int disconnectCode = 0;
+    String disconnectReason = null;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      EventId id = event.id();
+      if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
+        return;
+      }
+      lastAccepted = id;
+      Entry entry = new Entry(event, frame, receivedNanos);
+      if (events.size() < settings.capacity) {
+        events.addLast(entry);
+      } else {
+        overflow.begin(entry);
+        try {
+          policy.onOverflow(overflow);
+        } catch (RuntimeException e) {
+          log.warn("backpressure policy {} threw; dropping the incoming event", policy, e);
+          overflow.dropIncoming();
+        }
+        if (overflow.disconnectCode != 0) {
+          disconnectCode = overflow.disconnectCode;
+          disconnectReason = overflow.disconnectReason;
+          overflow.dropped += events.size() + 1;
+          closeLocked();
+        } else {
+          if (!overflow.incomingDropped && events.size() >= settings.capacity) {
+            overflow.dropIncoming();
+          }
+          if (!overflow.incomingDropped) {
+            events.addLast(entry);
+          }
+        }
+        int dropped = overflow.end();
+        unreportedDrops += dropped;
+        droppedTotal += dropped;
+        if (dropped > 0) {
+          metrics.eventsDropped(policy.name(), dropped);
+        }
+      }
+      if (!aboveHigh && events.size() >= settings.highWatermark) {
+        aboveHigh = true;
+        metrics.outboxWatermark(true);
+      }
+    }
+    if (disconnectCode != 0) {
+      owner.close(disconnectCode, disconnectReason);
+      return;
+    }
+    pump();
+  }
+
+  /** Queues a control frame ahead of events; it is never dropped. */
+  void offerControl(String frame) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      control.addLast(frame);
+    }
+    pump();
+  }
+
+  /** Stops sending events and forgets those queued for the previous subscription. */
+  synchronized void hold() {
+    held = true;
+    events.clear();
+    unreportedDrops = 0;
+    lastAccepted = null;
+  }
+
+  /**
+   * Ends a {@link #hold()}: sends {@code subscribedFrame}, then {@code history}, then the live
+   * events that queued meanwhile, minus those at or before {@code floor} (already in history or
+   * already seen by the client) and those {@code subscription} does not match (routed under the
+   * previous subscription while this one was being installed).
+   */
+  void release(String subscribedFrame, List<Entry> history, EventId floor,
+      Subscription subscription) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      events.removeIf(e -> (floor != null && e.event.id().sameEpoch(floor)
+          && !e.event.id().isAfter(floor)) || !subscription.matches(e.event));
+      for (int i = history.size() - 1; i >= 0; i--) {
+        events.addFirst(history.get(i));
+      }
+      if (!events.isEmpty()) {
+        lastAccepted = events.peekLast().event.id();
+      } else if (floor != null) {
+        lastAccepted = floor;
+      }
+      control.addLast(subscribedFrame);
+      held = false;
+    }
+    pump();
+  }
+
+  /** The id of the newest event accepted for this connection, or null. */
+  synchronized EventId lastAccepted() {
+    return lastAccepted;
+  }
+
+  synchronized int size() {
+    return events.size();
+  }
+
+  synchronized long droppedTotal() {
+    return droppedTotal;
+  }
+
+  /** Discards everything; later offers are ignored. */
+  synchronized void close() {
+    closeLocked();
+  }
+
+  private void closeLocked() {
+    closed = true;
+    events.clear();
+    control.clear();
+  }
+
+  private void pump() {
+    synchronized (this) {
+      if (pumping || inFlight || closed) {
+        return;
+      }
+      pumping = true;
+    }
+    while (true) {
+      String frame;
+      synchronized (this) {
+        frame = closed || inFlight ? null : nextFrameLocked();
+        if (frame == null) {
+          pumping = false;
+          return;
+        }
+        inFlight = true;
+      }
+      try {
+        transport.send(frame, this::onSent);
+      } catch (RuntimeException e) {
+        onSent(e);
+      }
+    }
+  }
+
+  private String nextFrameLocked() {
+    if (!control.isEmpty()) {
+      return control.pollFirst();
+    }
+    if (held) {
+      return null;
+    }
+    if (unreportedDrops > 0) {
+      String notice = Frames.dropped(unreportedDrops);
+      unreportedDrops = 0;
+      return notice;
+    }
+    Entry first = events.pollFirst();
+    if (first == null) {
+      return null;
+    }
+    sending.add(first);
+    String frame = first.frame;
+    if (settings.maxBatch > 1 && !events.isEmpty()) {
+      batchFrames.add(first.frame);
+      while (sending.size() < settings.maxBatch && !events.isEmpty()) {
+        Entry next = events.pollFirst();
+        sending.add(next);
+        batchFrames.add(next.frame);
+      }
+      frame = Frames.batch(batchFrames);
+      batchFrames.clear();
+    }
+    if (aboveHigh && events.size() <= settings.lowWatermark) {
+      aboveHigh = false;
+      metrics.outboxWatermark(false);
+    }
+    return frame;
+  }
+
+  private void onSent(Throwable failure) {
+    synchronized (this) {
+      inFlight = false;
+      metrics.frameSent(sending.size());
+      if (failure == null && !sending.isEmpty()) {
+        long now = System.nanoTime();
+        for (Entry e : sending) {
+          metrics.eventDelivered(now - e.receivedNanos);
+        }
+      }
+      sending.clear();
+    }
+    if (failure != null) {
+      metrics.sendFailed(failure);
+      owner.sendFailed(failure);
+      return;
+    }
+    pump();
+  }
+
+  /** The view a {@link Backpressure} policy gets; valid only inside one onOverflow call. */
+  private final class OverflowContext implements Backpressure.Overflow {
+    private Entry incoming;
+    boolean incomingDropped;
+    int dropped;
+    int disconnectCode;
+    String disconnectReason;
+
+    void begin(Entry entry) {
+      incoming = entry;
+      incomingDropped = false;
+      dropped = 0;
+      disconnectCode = 0;
+      disconnectReason = null;
+    }
+
+    int end() {
+      incoming = null;
+      return dropped;
+    }
+
+    @Override
+    public Event incoming() {
+      return incoming.event;
+    }
+
+    @Override
+    public List<Event> queued() {
+      List<Event> copy = new ArrayList<>(events.size());
+      for (Entry e : events) {
+        copy.add(e.event);
+      }
+      return copy;
+    }
+
+    @Override
+    public void dropIncoming() {
+      if (!incomingDropped) {
+        incomingDropped = true;
+        dropped++;
+      }
+    }
+
+    @Override
+    public boolean dropOldest() {
+      if (events.pollFirst() == null) {
+        return false;
+      }
+      dropped++;
+      return true;
+    }
+
+    @Override
+    public int dropQueued(Predicate<Event> which) {
+      int n = 0;
+      for (Iterator<Entry> it = events.iterator(); it.hasNext(); ) {
+        if (which.test(it.next().event)) {
+          it.remove();
+          n++;
+        }
+      }
+      dropped += n;
+      return n;
+    }
+
+    @Override
+    public void disconnect(int code, String reason) {
+      disconnectCode = code;
+      disconnectReason = reason;
+    }
+  }
+}
