@@ -43,11 +43,11 @@ public final class EventId implements Comparable<EventId> {
     Objects.requireNonNull(epoch, "epoch");
     if (!isValidEpoch(epoch)) {
       throw new MalformedEventIdException(
-          "epoch must be 1 to " + MAX_EPOCH_LENGTH + " characters of [A-Za-z0-9], got '"
+          "event id epoch must be 1 to " + MAX_EPOCH_LENGTH + " characters of [A-Za-z0-9], got '"
               + abbreviate(epoch) + "'");
     }
     if (seq < 1) {
-      throw new MalformedEventIdException("sequence must be 1 or more, got " + seq);
+      throw new MalformedEventIdException("event id sequence must be 1 or more, got " + seq);
     }
     return new EventId(epoch, seq);
   }

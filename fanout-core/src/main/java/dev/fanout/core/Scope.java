@@ -1,5 +1,6 @@
 package dev.fanout.core;
 
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.Set;
@@ -23,15 +24,20 @@ public final class Scope {
     return ALL;
   }
 
+  /** Nothing at all. */
+  public static Scope none() {
+    return of(Set.of());
+  }
+
   /** Only these topics; an empty collection allows nothing. */
-  public static Scope topics(Collection<String> topics) {
+  public static Scope of(Collection<String> topics) {
     Objects.requireNonNull(topics, "topics");
     topics.forEach(Event::requireTopic);
     return new Scope(Set.copyOf(topics));
   }
 
-  public static Scope topics(String... topics) {
-    return topics(Set.of(topics));
+  public static Scope of(String... topics) {
+    return of(Arrays.asList(topics));
   }
 
   public boolean isAll() {

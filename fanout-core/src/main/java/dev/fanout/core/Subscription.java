@@ -1,5 +1,6 @@
 package dev.fanout.core;
 
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
@@ -135,7 +136,7 @@ public final class Subscription {
     }
 
     public Builder topics(String... topics) {
-      return topics(Set.of(topics));
+      return topics(Arrays.asList(topics));
     }
 
     /**
@@ -154,7 +155,7 @@ public final class Subscription {
     }
 
     public Builder attribute(String name, String... values) {
-      return attribute(name, Set.of(values));
+      return attribute(name, Arrays.asList(values));
     }
 
     /** A custom filter applied after topics and attributes; null removes it. */
