@@ -51,6 +51,7 @@ final class Outbox {
   private boolean held;
   private boolean closed;
   private boolean aboveHigh;
+  private boolean policyFailureLogged;
   private int unreportedDrops;
   private long droppedTotal;
   private EventId lastAccepted;
@@ -85,7 +86,11 @@ final class Outbox {
         try {
           policy.onOverflow(overflow);
         } catch (RuntimeException e) {
-          log.warn("backpressure policy {} threw; dropping the incoming event", policy, e);
+          if (!policyFailureLogged) {
+            policyFailureLogged = true;
+            log.warn("backpressure policy {} threw; dropping the incoming event "
+                + "(logged once per connection)", policy, e);
+          }
           overflow.dropIncoming();
         }
         if (overflow.disconnectCode != 0) {
