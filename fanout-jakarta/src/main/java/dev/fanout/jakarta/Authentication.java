@@ -1,0 +1,70 @@
+package dev.fanout.jakarta;
+
+import dev.fanout.core.Scope;
+import java.util.Objects;
+
+/**
+ * The outcome of an {@link Authenticator}: a principal with the topics (merchants) it may see, or
+ * a refusal with an HTTP status (401 when credentials are missing or invalid, 403 when they are
+ * valid but not enough).
+ */
+public final class Authentication {
+  private final String principal;
+  private final Scope scope;
+  private final int status;
+  private final String reason;
+
+  private Authentication(String principal, Scope scope, int status, String reason) {
+    this.principal = principal;
+    this.scope = scope;
+    this.status = status;
+    this.reason = reason;
+  }
+
+  /** Lets the connection in as {@code principal}, limited to {@code scope}. */
+  public static Authentication allow(String principal, Scope scope) {
+    Objects.requireNonNull(principal, "principal");
+    Objects.requireNonNull(scope, "scope");
+    return new Authentication(principal, scope, 0, null);
+  }
+
+  /** Refuses with 401 Unauthorized: no credentials, or invalid ones. */
+  public static Authentication unauthorized(String reason) {
+    return new Authentication(null, null, 401, Objects.requireNonNull(reason, "reason"));
+  }
+
+  /** Refuses with 403 Forbidden: valid credentials that do not grant access. */
+  public static Authentication forbidden(String reason) {
+    return new Authentication(null, null, 403, Objects.requireNonNull(reason, "reason"));
+  }
+
+  public boolean allowed() {
+    return principal != null;
+  }
+
+  /** The principal's name, or null when refused. */
+  public String principal() {
+    return principal;
+  }
+
+  /** The topics the principal may see, or null when refused. */
+  public Scope scope() {
+    return scope;
+  }
+
+  /** 401 or 403 when refused, 0 when allowed. */
+  public int status() {
+    return status;
+  }
+
+  /** Why it was refused, or null. */
+  public String reason() {
+    return reason;
+  }
+
+  @Override
+  public String toString() {
+    return allowed() ? "Allowed{" + principal + ", " + scope + "}"
+        : "Refused{" + status + ", " + reason + "}";
+  }
+}

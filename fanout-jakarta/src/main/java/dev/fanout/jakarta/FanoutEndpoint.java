@@ -1,0 +1,166 @@
+package dev.fanout.jakarta;
+
+import com.google.gson.JsonObject;
+import dev.fanout.core.Connection;
+import dev.fanout.core.Scope;
+import dev.fanout.core.Subscription;
+import jakarta.websocket.CloseReason;
+import jakarta.websocket.Endpoint;
+import jakarta.websocket.EndpointConfig;
+import jakarta.websocket.MessageHandler;
+import jakarta.websocket.PongMessage;
+import jakarta.websocket.Session;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One WebSocket connection speaking protocol v1. Created by {@link FanoutWebSocket}'s
+ * configurator, one instance per connection; not for direct use (it is public only because
+ * containers instantiate endpoint classes reflectively).
+ */
+public final class FanoutEndpoint extends Endpoint {
+  private static final Logger log = LoggerFactory.getLogger(FanoutEndpoint.class);
+
+  /** Close code for a connection whose pong is late; an application code (4000-4999). */
+  static final int HEARTBEAT_TIMEOUT = 4001;
+
+  private final FanoutWebSocket ws;
+  private volatile Session session;
+  private volatile Connection connection;
+  private volatile long lastPong;
+  private String principal;
+  private RateLimiter limiter; // used on the session's message thread only
+  private int protocolErrors;
+
+  FanoutEndpoint(FanoutWebSocket ws) {
+    this.ws = ws;
+  }
+
+  @Override
+  public void onOpen(Session session, EndpointConfig config) {
+    this.session = session;
+    Authentication auth = (Authentication) session.getUserProperties().get(FanoutWebSocket.AUTH_KEY);
+    if (auth == null || !auth.allowed()) {
+      SessionTransport.close(session, 1008, "not authenticated");
+      return;
+    }
+    if (!ws.accepting()) {
+      SessionTransport.close(session, 1001, "server shutting down");
+      return;
+    }
+    principal = auth.principal();
+    if (!ws.admit(this, principal)) {
+      principal = null;
+      SessionTransport.close(session, 1013, "connection limit reached");
+      return;
+    }
+    session.setMaxTextMessageBufferSize(ws.maxMessageBytes);
+    session.setMaxBinaryMessageBufferSize(64);
+    long now = System.nanoTime();
+    lastPong = now;
+    limiter = new RateLimiter(ws.subscribesPerSecond, ws.subscribeBurst, now);
+    SessionTransport transport = new SessionTransport(session, ws.closer);
+    connection = ws.backpressure == null
+        ? ws.hub.connect(transport, auth.scope())
+        : ws.hub.connect(transport, auth.scope(), ws.backpressure);
+    session.addMessageHandler(String.class, this::onText);
+    session.addMessageHandler(ByteBuffer.class, b ->
+        SessionTransport.close(session, 1003, "binary messages are not supported"));
+    session.addMessageHandler(PongMessage.class, p -> lastPong = System.nanoTime());
+  }
+
+  private void onText(String text) {
+    Connection c = connection;
+    if (c == null || !c.isOpen()) {
+      return;
+    }
+    // Containers differ in how they enforce the buffer size set in onOpen; this check does not.
+    if (text.length() > ws.maxMessageBytes
+        || text.getBytes(StandardCharsets.UTF_8).length > ws.maxMessageBytes) {
+      c.close(1009, "message larger than " + ws.maxMessageBytes + " bytes");
+      return;
+    }
+    if (!limiter.tryAcquire(System.nanoTime())) {
+      reject(c, "rate_limited", "too many subscribes; slow down");
+      return;
+    }
+    ClientMessage msg;
+    try {
+      msg = ClientMessage.parse(text, ws.maxMerchants, ws.maxMethods);
+    } catch (ClientMessage.ProtocolError e) {
+      reject(c, e.code, e.getMessage());
+      return;
+    }
+    Scope scope = c.scope();
+    if (!scope.isAll()) {
+      for (String m : msg.merchants) {
+        if (!scope.allows(m)) {
+          reject(c, "forbidden", "merchant '" + ClientMessage.abbreviate(m)
+              + "' is not in your scope");
+          return;
+        }
+      }
+    }
+    Subscription.Builder sub = Subscription.builder().topics(msg.merchants);
+    sub.attribute(Protocol.METHOD_ATTRIBUTE, msg.methods);
+    c.subscribe(sub.build(), msg.lastEventId);
+  }
+
+  private void reject(Connection c, String code, String message) {
+    JsonObject error = new JsonObject();
+    error.addProperty("type", "error");
+    error.addProperty("code", code);
+    error.addProperty("message", message);
+    c.sendControl(error.toString());
+    if (++protocolErrors > ws.maxProtocolErrors) {
+      c.close(1008, "too many bad messages");
+    }
+  }
+
+  void heartbeat(long now, long timeoutNanos) {
+    Session s = session;
+    if (s == null || !s.isOpen()) {
+      return;
+    }
+    if (now - lastPong > timeoutNanos) {
+      log.debug("session {}: no pong for {} ms; closing", s.getId(), (now - lastPong) / 1_000_000);
+      Connection c = connection;
+      if (c != null) {
+        c.close(HEARTBEAT_TIMEOUT, "heartbeat timeout");
+      } else {
+        SessionTransport.close(s, HEARTBEAT_TIMEOUT, "heartbeat timeout");
+      }
+      return;
+    }
+    try {
+      s.getAsyncRemote().sendPing(ByteBuffer.allocate(0));
+    } catch (IOException | RuntimeException e) {
+      log.debug("session {}: ping failed", s.getId(), e);
+    }
+  }
+
+  @Override
+  public void onClose(Session session, CloseReason closeReason) {
+    Connection c = connection;
+    if (c != null) {
+      c.transportClosed();
+    }
+    if (principal != null) {
+      ws.release(this, principal);
+    }
+  }
+
+  @Override
+  public void onError(Session session, Throwable failure) {
+    log.debug("session {}: {}", session.getId(), failure.toString());
+  }
+
+  @Override
+  public String toString() {
+    Session s = session;
+    return "FanoutEndpoint{" + (s == null ? "-" : s.getId()) + ", " + principal + "}";
+  }
+}

@@ -1,0 +1,373 @@
+package dev.fanout.jakarta;
+
+import dev.fanout.core.Backpressure;
+import dev.fanout.core.Hub;
+import jakarta.websocket.HandshakeResponse;
+import jakarta.websocket.server.HandshakeRequest;
+import jakarta.websocket.server.ServerEndpointConfig;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fanout WebSocket endpoint for any Jakarta WebSocket 2.1+ container (Tyrus, Jetty, Tomcat):
+ * protocol v1 over a {@link Hub}. The entry point of fanout-jakarta.
+ *
+ * <pre>{@code
+ * FanoutWebSocket ws = FanoutWebSocket.builder(hub)
+ *     .path("/ws")
+ *     .allowedOrigins("https://ops.example.com")
+ *     .authenticator(myAuthenticator)
+ *     .build();
+ * serverContainer.addEndpoint(ws.endpointConfig());
+ * ...
+ * ws.shutdown(Duration.ofSeconds(5));   // 1001 Going Away to every client, paced
+ * }</pre>
+ *
+ * <p>The handshake checks the Origin against the allow-list (403 before any upgrade), runs the
+ * {@link Authenticator}, and enforces connection caps. Each connection then speaks protocol v1
+ * (docs/protocol.md): {@code subscribe} in; {@code subscribed}, {@code event}, {@code batch},
+ * {@code dropped}, {@code error} out. The server pings every {@code heartbeatInterval} and closes
+ * a connection whose pong is {@code heartbeatTimeout} late.
+ */
+public final class FanoutWebSocket implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FanoutWebSocket.class);
+
+  static final String AUTH_KEY = "dev.fanout.authentication";
+
+  final Hub hub;
+  final Authenticator authenticator;
+  final OriginPolicy origins;
+  final Backpressure backpressure; // null = the hub's
+  final int maxConnections;
+  final int maxConnectionsPerPrincipal;
+  final int maxMessageBytes;
+  final int maxMerchants;
+  final int maxMethods;
+  final double subscribesPerSecond;
+  final int subscribeBurst;
+  final int maxProtocolErrors;
+  final Duration heartbeatInterval;
+  final Duration heartbeatTimeout;
+  private final String path;
+
+  private final ScheduledExecutorService scheduler;
+  final ExecutorService closer;
+  private final Set<FanoutEndpoint> endpoints = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger open = new AtomicInteger();
+  private final Map<String, AtomicInteger> perPrincipal = new ConcurrentHashMap<>();
+  private final AtomicBoolean accepting = new AtomicBoolean(true);
+
+  private FanoutWebSocket(Builder b) {
+    this.hub = b.hub;
+    this.path = b.path;
+    this.authenticator = b.authenticator;
+    this.origins = new OriginPolicy(b.allowedOrigins, b.allowMissingOrigin);
+    this.backpressure = b.backpressure;
+    this.maxConnections = b.maxConnections;
+    this.maxConnectionsPerPrincipal = b.maxConnectionsPerPrincipal;
+    this.maxMessageBytes = b.maxMessageBytes;
+    this.maxMerchants = b.maxMerchants;
+    this.maxMethods = b.maxMethods;
+    this.subscribesPerSecond = b.subscribesPerSecond;
+    this.subscribeBurst = b.subscribeBurst;
+    this.maxProtocolErrors = b.maxProtocolErrors;
+    this.heartbeatInterval = b.heartbeatInterval;
+    this.heartbeatTimeout = b.heartbeatTimeout;
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "fanout-heartbeat");
+      t.setDaemon(true);
+      return t;
+    });
+    this.closer = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "fanout-close");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = heartbeatInterval.toMillis();
+    scheduler.scheduleAtFixedRate(this::heartbeat, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  public static Builder builder(Hub hub) {
+    return new Builder(hub);
+  }
+
+  /** The configuration to deploy: {@code serverContainer.addEndpoint(ws.endpointConfig())}. */
+  public ServerEndpointConfig endpointConfig() {
+    return ServerEndpointConfig.Builder.create(FanoutEndpoint.class, path)
+        .configurator(new Configurator())
+        .build();
+  }
+
+  /** Open WebSocket connections of this endpoint. */
+  public int connectionCount() {
+    return open.get();
+  }
+
+  /**
+   * Stops accepting connections and closes every connection of the hub with 1001 Going Away,
+   * spread over {@code spread} so clients do not all reconnect at once. Blocks for about {@code
+   * spread}.
+   */
+  public void shutdown(Duration spread) {
+    accepting.set(false);
+    hub.closeAll(spread);
+    scheduler.shutdownNow();
+    closer.shutdown();
+    try {
+      if (!closer.awaitTermination(5, TimeUnit.SECONDS)) {
+        log.warn("some connections did not close within 5 s of shutdown");
+        closer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      closer.shutdownNow();
+    }
+  }
+
+  /** {@link #shutdown} with no spread. */
+  @Override
+  public void close() {
+    shutdown(Duration.ZERO);
+  }
+
+  boolean accepting() {
+    return accepting.get();
+  }
+
+  /** Counts a new connection against the caps; false when a cap is reached. */
+  boolean admit(FanoutEndpoint endpoint, String principal) {
+    if (open.incrementAndGet() > maxConnections) {
+      open.decrementAndGet();
+      return false;
+    }
+    AtomicInteger mine = perPrincipal.computeIfAbsent(principal, k -> new AtomicInteger());
+    if (mine.incrementAndGet() > maxConnectionsPerPrincipal) {
+      mine.decrementAndGet();
+      open.decrementAndGet();
+      return false;
+    }
+    endpoints.add(endpoint);
+    return true;
+  }
+
+  void release(FanoutEndpoint endpoint, String principal) {
+    if (endpoints.remove(endpoint)) {
+      open.decrementAndGet();
+      perPrincipal.computeIfPresent(principal, (k, n) -> n.decrementAndGet() == 0 ? null : n);
+    }
+  }
+
+  private void heartbeat() {
+    long now = System.nanoTime();
+    long timeout = heartbeatTimeout.toNanos();
+    for (FanoutEndpoint e : endpoints) {
+      try {
+        e.heartbeat(now, timeout);
+      } catch (RuntimeException ex) {
+        log.debug("heartbeat failed for {}", e, ex);
+      }
+    }
+  }
+
+  /** Checks the Origin, authenticates, and hands each connection its own endpoint instance. */
+  private final class Configurator extends ServerEndpointConfig.Configurator {
+    @Override
+    public boolean checkOrigin(String origin) {
+      boolean ok = origins.allows(origin);
+      if (!ok) {
+        log.info("rejected handshake from Origin {}: not in the allow-list", origin);
+      }
+      return ok;
+    }
+
+    @Override
+    public void modifyHandshake(ServerEndpointConfig sec, HandshakeRequest request,
+        HandshakeResponse response) {
+      if (!accepting.get()) {
+        throw new HandshakeRejectedException(503, "server shutting down");
+      }
+      if (open.get() >= maxConnections) {
+        throw new HandshakeRejectedException(503, "connection limit reached");
+      }
+      Authentication auth;
+      try {
+        auth = Objects.requireNonNull(authenticator.authenticate(request),
+            "authenticator returned null");
+      } catch (RuntimeException e) {
+        log.warn("authenticator {} threw; refusing the handshake", authenticator, e);
+        auth = Authentication.unauthorized("authentication failed");
+      }
+      if (!auth.allowed()) {
+        log.info("refused handshake: {} {}", auth.status(), auth.reason());
+        throw new HandshakeRejectedException(auth.status(), auth.reason());
+      }
+      sec.getUserProperties().put(AUTH_KEY, auth);
+    }
+
+    @Override
+    public <T> T getEndpointInstance(Class<T> endpointClass) {
+      return endpointClass.cast(new FanoutEndpoint(FanoutWebSocket.this));
+    }
+  }
+
+  /** Builds a {@link FanoutWebSocket}; every setting has a default and is validated eagerly. */
+  public static final class Builder {
+    private final Hub hub;
+    private String path = "/ws";
+    private Authenticator authenticator = Authenticator.allowAll();
+    private List<String> allowedOrigins = List.of();
+    private boolean allowMissingOrigin = true;
+    private Backpressure backpressure;
+    private int maxConnections = 100_000;
+    private int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
+    private int maxMessageBytes = 4096;
+    private int maxMerchants = 1000;
+    private int maxMethods = 32;
+    private double subscribesPerSecond = 5;
+    private int subscribeBurst = 10;
+    private int maxProtocolErrors = 20;
+    private Duration heartbeatInterval = Duration.ofSeconds(30);
+    private Duration heartbeatTimeout = Duration.ofSeconds(60);
+
+    private Builder(Hub hub) {
+      this.hub = Objects.requireNonNull(hub, "hub");
+    }
+
+    /** The endpoint path; default {@code /ws}. */
+    public Builder path(String path) {
+      Objects.requireNonNull(path, "path");
+      if (!path.startsWith("/")) {
+        throw new IllegalArgumentException("path must start with '/', got '" + path + "'");
+      }
+      this.path = path;
+      return this;
+    }
+
+    /** Who may connect and what they may see; default {@link Authenticator#allowAll()}. */
+    public Builder authenticator(Authenticator authenticator) {
+      this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+      return this;
+    }
+
+    /**
+     * Browser origins allowed to connect, such as {@code https://ops.example.com} (scheme, host
+     * and port, compared exactly, case-insensitively); {@code *} allows any. Default: none, so a
+     * browser can connect only after you list its page's origin.
+     */
+    public Builder allowedOrigins(Collection<String> origins) {
+      this.allowedOrigins = List.copyOf(OriginPolicy.validate(origins));
+      return this;
+    }
+
+    public Builder allowedOrigins(String... origins) {
+      return allowedOrigins(List.of(origins));
+    }
+
+    /**
+     * Whether a handshake without an Origin header (non-browser clients) is accepted; default
+     * true. Browsers always send Origin, so this does not weaken the browser check.
+     */
+    public Builder allowMissingOrigin(boolean allow) {
+      this.allowMissingOrigin = allow;
+      return this;
+    }
+
+    /** The backpressure policy of this endpoint's connections; default the hub's. */
+    public Builder backpressure(Backpressure backpressure) {
+      this.backpressure = Objects.requireNonNull(backpressure, "backpressure");
+      return this;
+    }
+
+    /** Most open connections on this node; default 100,000. Over it, handshakes are refused. */
+    public Builder maxConnections(int max) {
+      this.maxConnections = positive(max, "max connections");
+      return this;
+    }
+
+    /** Most open connections per principal; default unlimited. */
+    public Builder maxConnectionsPerPrincipal(int max) {
+      this.maxConnectionsPerPrincipal = positive(max, "max connections per principal");
+      return this;
+    }
+
+    /** Largest client message in bytes; larger ones close the connection with 1009. Default 4096. */
+    public Builder maxMessageBytes(int max) {
+      this.maxMessageBytes = positive(max, "max message bytes");
+      return this;
+    }
+
+    /** Most merchants in one subscribe; default 1000. */
+    public Builder maxMerchants(int max) {
+      this.maxMerchants = positive(max, "max merchants");
+      return this;
+    }
+
+    /** Most methods in one subscribe; default 32. */
+    public Builder maxMethods(int max) {
+      this.maxMethods = positive(max, "max methods");
+      return this;
+    }
+
+    /**
+     * The subscribe rate a connection may sustain, with a burst; default 5 per second, burst 10.
+     * Faster ones get an error frame; a connection that keeps flooding is closed with 1008.
+     */
+    public Builder subscribeRate(double perSecond, int burst) {
+      if (!(perSecond > 0)) {
+        throw new IllegalArgumentException("subscribe rate must be positive, got " + perSecond);
+      }
+      this.subscribesPerSecond = perSecond;
+      this.subscribeBurst = positive(burst, "subscribe burst");
+      return this;
+    }
+
+    /** Bad messages tolerated per connection before it is closed with 1008; default 20. */
+    public Builder maxProtocolErrors(int max) {
+      this.maxProtocolErrors = positive(max, "max protocol errors");
+      return this;
+    }
+
+    /**
+     * Ping every {@code interval}; close a connection with 4001 when its last pong is older than
+     * {@code timeout}. Default 30 s and 60 s.
+     */
+    public Builder heartbeat(Duration interval, Duration timeout) {
+      Objects.requireNonNull(interval, "interval");
+      Objects.requireNonNull(timeout, "timeout");
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("heartbeat interval must be positive, got " + interval);
+      }
+      if (timeout.compareTo(interval) <= 0) {
+        throw new IllegalArgumentException("heartbeat timeout " + timeout
+            + " must be longer than the interval " + interval);
+      }
+      this.heartbeatInterval = interval;
+      this.heartbeatTimeout = timeout;
+      return this;
+    }
+
+    public FanoutWebSocket build() {
+      return new FanoutWebSocket(this);
+    }
+
+    private static int positive(int n, String what) {
+      if (n < 1) {
+        throw new IllegalArgumentException(what + " must be at least 1, got " + n);
+      }
+      return n;
+    }
+  }
+}

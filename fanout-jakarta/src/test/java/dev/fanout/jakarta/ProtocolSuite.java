@@ -1,0 +1,397 @@
+package dev.fanout.jakarta;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.gson.JsonObject;
+import dev.fanout.core.Backpressure;
+import dev.fanout.core.EventId;
+import dev.fanout.core.Hub;
+import dev.fanout.core.InMemoryStream;
+import dev.fanout.core.Scope;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Protocol v1 against a real container over loopback, with real WebSocket clients. One suite for
+ * every container: a subclass names the container.
+ */
+abstract class ProtocolSuite {
+  static final String ORIGIN = "https://ops.example.com";
+
+  InMemoryStream stream;
+  Hub hub;
+  FanoutWebSocket ws;
+  URI uri;
+  private ContainerFixture container;
+  private final List<WsClient> clients = new ArrayList<>();
+
+  abstract ContainerFixture newContainer();
+
+  void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutWebSocket.Builder> wsSettings)
+      throws Exception {
+    stream = InMemoryStream.create(1000);
+    Hub.Builder hb = Hub.builder().bus(stream).history(stream).snapshotSize(5);
+    hubSettings.accept(hb);
+    hub = hb.build();
+    FanoutWebSocket.Builder wb = FanoutWebSocket.builder(hub).allowedOrigins(ORIGIN);
+    wsSettings.accept(wb);
+    ws = wb.build();
+    container = newContainer();
+    uri = container.start(ws.endpointConfig());
+  }
+
+  void start() throws Exception {
+    start(h -> {}, w -> {});
+  }
+
+  WsClient client() throws Exception {
+    return client(Map.of());
+  }
+
+  WsClient client(Map<String, String> headers) throws Exception {
+    WsClient c = WsClient.connect(uri, headers);
+    clients.add(c);
+    return c;
+  }
+
+  @AfterEach
+  void stopAll() {
+    clients.forEach(WsClient::close);
+    if (ws != null) {
+      ws.close();
+    }
+    if (container != null) {
+      container.close();
+    }
+  }
+
+  EventId pay(String merchant, String method) {
+    return stream.publish(merchant, Map.of("method", method),
+        "{\"merchantId\":\"" + merchant + "\",\"method\":\"" + method + "\",\"status\":\"captured\"}");
+  }
+
+  static boolean isType(JsonObject frame, String type) {
+    return frame.get("type").getAsString().equals(type);
+  }
+
+  // ---- subscribe, snapshot, live ----
+
+  @Test
+  void subscribeGetsSubscribedThenSnapshotThenLive() throws Exception {
+    start();
+    EventId old = pay("mch_1", "card");
+    WsClient c = client();
+    c.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\"]}");
+    JsonObject subscribed = c.nextOfType("subscribed");
+    assertThat(subscribed.get("recovered").getAsBoolean()).isFalse();
+    EventId live = pay("mch_1", "card");
+    pay("mch_2", "card");
+    await().until(() -> c.eventIds().size() >= 2);
+    assertThat(c.eventIds()).containsExactly(old.toString(), live.toString());
+    JsonObject event = c.eventsSnapshot().get(1);
+    assertThat(event.getAsJsonObject("data").get("merchantId").getAsString()).isEqualTo("mch_1");
+  }
+
+  @Test
+  void methodsFilterAndANewSubscribeReplacesTheOld() throws Exception {
+    start(h -> h.snapshotSize(0), w -> {});
+    WsClient c = client();
+    c.subscribe("{\"type\":\"subscribe\",\"methods\":[\"sepa\"]}");
+    c.nextOfType("subscribed");
+    pay("mch_1", "card");
+    EventId sepa = pay("mch_2", "sepa");
+    await().until(() -> c.eventIds().size() >= 1);
+    c.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\"],\"methods\":[\"card\"]}");
+    c.nextOfType("subscribed");
+    pay("mch_2", "sepa");
+    EventId card = pay("mch_1", "card");
+    await().until(() -> c.eventIds().size() >= 2);
+    assertThat(c.eventIds()).containsExactly(sepa.toString(), card.toString());
+  }
+
+  @Test
+  void resumeGetsExactlyWhatWasMissed() throws Exception {
+    start();
+    EventId seen = pay("mch_1", "card");
+    List<String> missed = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      missed.add(pay("mch_1", "card").toString());
+    }
+    WsClient c = client();
+    c.subscribe("{\"type\":\"subscribe\",\"lastEventId\":\"" + seen + "\"}");
+    JsonObject subscribed = c.nextOfType("subscribed");
+    assertThat(subscribed.get("recovered").getAsBoolean()).isTrue();
+    assertThat(subscribed.get("missed").getAsInt()).isEqualTo(7);
+    missed.add(pay("mch_1", "card").toString());
+    await().until(() -> c.eventIds().size() >= 8);
+    assertThat(c.eventIds()).isEqualTo(missed);
+  }
+
+  @Test
+  void anUnknownResumePointGivesRecoveredFalseAndAFreshSnapshot() throws Exception {
+    start();
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      all.add(pay("mch_1", "card").toString());
+    }
+    WsClient c = client();
+    c.subscribe("{\"type\":\"subscribe\",\"lastEventId\":\"otherEpoch:3\"}");
+    JsonObject subscribed = c.nextOfType("subscribed");
+    assertThat(subscribed.get("recovered").getAsBoolean()).isFalse();
+    await().until(() -> c.eventIds().size() >= 5);
+    assertThat(c.eventIds()).isEqualTo(all.subList(3, 8));
+  }
+
+  // ---- handshake ----
+
+  @Test
+  void originsAreCheckedBeforeTheUpgrade() throws Exception {
+    start();
+    assertThat(RawWs.status(uri, Map.of("Origin", "https://evil.example"))).isEqualTo(403);
+    assertThat(RawWs.status(uri, Map.of("Origin", "https://ops.example.com.evil.example")))
+        .isEqualTo(403);
+    assertThat(RawWs.status(uri, Map.of("Origin", "null"))).isEqualTo(403);
+    assertThat(RawWs.status(uri, Map.of("Origin", "http://ops.example.com"))).isEqualTo(403);
+    assertThat(RawWs.status(uri, Map.of("Origin", "HTTPS://OPS.example.com:443")))
+        .isEqualTo(101);
+    assertThat(RawWs.status(uri, Map.of())).isEqualTo(101);
+  }
+
+  @Test
+  void aMissingOriginCanBeRefused() throws Exception {
+    start(h -> {}, w -> w.allowMissingOrigin(false));
+    assertThat(RawWs.status(uri, Map.of())).isEqualTo(403);
+    assertThat(RawWs.status(uri, Map.of("Origin", ORIGIN))).isEqualTo(101);
+  }
+
+  @Test
+  void refusedAuthenticationNeverUpgrades() throws Exception {
+    start(h -> {}, w -> w.authenticator(req -> {
+      List<String> token = req.getParameterMap().get("token");
+      if (token == null) {
+        return Authentication.unauthorized("token missing");
+      }
+      if (token.get(0).equals("boom")) {
+        throw new IllegalStateException("authenticator bug");
+      }
+      return token.get(0).equals("good") ? Authentication.allow("u", Scope.all())
+          : Authentication.forbidden("token not valid");
+    }));
+    URI base = uri;
+    assertThat(RawWs.status(base, Map.of())).isNotEqualTo(101);
+    assertThat(RawWs.status(URI.create(base + "?token=bad"), Map.of())).isNotEqualTo(101);
+    assertThat(RawWs.status(URI.create(base + "?token=boom"), Map.of())).isNotEqualTo(101);
+    assertThat(RawWs.status(URI.create(base + "?token=good"), Map.of())).isEqualTo(101);
+    assertThat(hub.connectionCount()).isZero();
+  }
+
+  @Test
+  void connectionCapsHold() throws Exception {
+    start(h -> {}, w -> w.maxConnections(3).maxConnectionsPerPrincipal(2)
+        .authenticator(req -> Authentication.allow(
+            req.getParameterMap().get("who").get(0), Scope.all())));
+    WsClient a1 = WsClient.connect(URI.create(uri + "?who=a"));
+    WsClient a2 = WsClient.connect(URI.create(uri + "?who=a"));
+    WsClient a3 = WsClient.connect(URI.create(uri + "?who=a"));
+    assertThat(a3.awaitClose()).isEqualTo(1013);
+    WsClient b1 = WsClient.connect(URI.create(uri + "?who=b"));
+    await().until(() -> ws.connectionCount() == 3);
+    assertThat(RawWs.status(URI.create(uri + "?who=c"), Map.of())).isNotEqualTo(101);
+    a1.close();
+    await().until(() -> ws.connectionCount() == 2);
+    WsClient c1 = WsClient.connect(URI.create(uri + "?who=c"));
+    await().until(() -> ws.connectionCount() == 3);
+    List.of(a2, b1, c1).forEach(WsClient::close);
+  }
+
+  // ---- bad input ----
+
+  @Test
+  void badMessagesGetErrorFramesAndTheConnectionStaysUsable() throws Exception {
+    start(h -> {}, w -> w.maxMerchants(3).subscribeRate(1000, 1000));
+    WsClient healthy = client();
+    healthy.subscribe("{\"type\":\"subscribe\"}");
+    healthy.nextOfType("subscribed");
+    WsClient c = client();
+    String[][] cases = {
+        {"not json", "bad_request"},
+        {"{\"type\":\"subscribe\"", "bad_request"},
+        {"[1,2]", "bad_request"},
+        {"{\"type\":42}", "bad_request"},
+        {"{\"merchants\":[\"a\"]}", "bad_request"},
+        {"{\"type\":\"publish\"}", "unknown_type"},
+        {"{\"type\":\"subscribe\",\"merchants\":\"mch_1\"}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"merchants\":[1e999999]}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"merchants\":[\"a\",\"b\",\"c\",\"d\"]}", "too_many"},
+        {"{\"type\":\"subscribe\",\"merchants\":[\"\"]}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"lastEventId\":\"abc\"}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"lastEventId\":7}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"x\":[[[[[[[[[[1]]]]]]]]]]}", "bad_request"},
+        {"{\"type\":\"subscribe\"} trailing", "bad_request"},
+        {"{'type':'subscribe'}", "bad_request"},
+    };
+    for (String[] bad : cases) {
+      c.send(bad[0]);
+      JsonObject error = c.nextOfType("error");
+      assertThat(error.get("code").getAsString()).as(bad[0]).isEqualTo(bad[1]);
+      assertThat(error.get("message").getAsString()).isNotBlank();
+    }
+    c.send("{\"type\":\"subscribe\",\"huge\":123456789012345678901234567890e99999,\"merchants\":[\"mch_1\"]}");
+    c.nextOfType("subscribed");
+    EventId e = pay("mch_1", "card");
+    await().until(() -> c.eventIds().contains(e.toString()) && healthy.eventIds().contains(e.toString()));
+    c.assertOpen();
+  }
+
+  @Test
+  void anOversizedMessageClosesWith1009() throws Exception {
+    start(h -> {}, w -> w.maxMessageBytes(1024));
+    WsClient healthy = client();
+    healthy.subscribe("{\"type\":\"subscribe\"}");
+    healthy.nextOfType("subscribed");
+    WsClient c = client();
+    c.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(5000) + "\"]}");
+    assertThat(c.awaitClose()).isEqualTo(1009);
+    EventId e = pay("mch_1", "card");
+    await().until(() -> healthy.eventIds().contains(e.toString()));
+  }
+
+  @Test
+  void binaryMessagesCloseWith1003() throws Exception {
+    start();
+    WsClient c = client();
+    c.sendBinary(new byte[] {1, 2, 3});
+    assertThat(c.awaitClose()).isEqualTo(1003);
+  }
+
+  @Test
+  void aSubscribeFloodIsRateLimitedThenClosedWith1008() throws Exception {
+    start(h -> {}, w -> w.subscribeRate(1, 3).maxProtocolErrors(5));
+    WsClient c = client();
+    for (int i = 0; i < 3; i++) {
+      c.send("{\"type\":\"subscribe\"}");
+      c.nextOfType("subscribed");
+    }
+    c.send("{\"type\":\"subscribe\"}");
+    assertThat(c.nextOfType("error").get("code").getAsString()).isEqualTo("rate_limited");
+    for (int i = 0; i < 20; i++) {
+      c.send("{\"type\":\"subscribe\"}");
+    }
+    assertThat(c.awaitClose()).isEqualTo(1008);
+  }
+
+  @Test
+  void merchantsOutsideTheScopeAreForbidden() throws Exception {
+    start(h -> {}, w -> w.authenticator(req -> Authentication.allow("u", Scope.of("mch_1"))));
+    pay("mch_2", "card");
+    WsClient c = client();
+    c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\",\"mch_2\"]}");
+    assertThat(c.nextOfType("error").get("code").getAsString()).isEqualTo("forbidden");
+    c.send("{\"type\":\"subscribe\"}");
+    c.nextOfType("subscribed");
+    pay("mch_2", "card");
+    EventId mine = pay("mch_1", "card");
+    await().until(() -> c.eventIds().contains(mine.toString()));
+    assertThat(c.eventIds()).containsExactly(mine.toString());
+  }
+
+  // ---- backpressure over a real socket ----
+
+  /** Publishes large events until the stalled client's socket buffers are surely full. */
+  private List<String> flood(int n) {
+    String pad = "p".repeat(16 * 1024);
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(stream.publish("mch_1", Map.of("method", "card", "paymentId", "pay_" + (i % 10)),
+          "{\"i\":" + i + ",\"pad\":\"" + pad + "\"}").toString());
+    }
+    return ids;
+  }
+
+  private void stalledClientUnder(Backpressure policy, boolean expectClose) throws Exception {
+    start(h -> h.outboxCapacity(16).snapshotSize(0), w -> w.backpressure(policy));
+    WsClient fast = client();
+    fast.subscribe("{\"type\":\"subscribe\"}");
+    fast.nextOfType("subscribed");
+    WsClient slow = client();
+    slow.subscribe("{\"type\":\"subscribe\"}");
+    slow.nextOfType("subscribed");
+    slow.stall();
+
+    List<String> ids = flood(600);
+    await().atMost(Duration.ofSeconds(30)).until(() -> fast.eventIds().size() == ids.size());
+    assertThat(fast.eventIds()).isEqualTo(ids);
+
+    if (expectClose) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 1);
+      slow.resume();
+      assertThat(slow.awaitClose()).isEqualTo(1013);
+      return;
+    }
+    assertThat(hub.connectionCount()).isEqualTo(2);
+    slow.resume();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      List<String> got = slow.eventIds();
+      return !got.isEmpty() && got.get(got.size() - 1).equals(ids.get(ids.size() - 1))
+          || policy.name().equals("drop_newest") && slow.frames.isEmpty() && got.size() > 0;
+    });
+    List<String> got = slow.eventIds();
+    assertThat(got).isSubsetOf(ids).doesNotHaveDuplicates();
+    assertThat(got.stream().map(id -> EventId.parse(id).seq())).isSorted();
+    assertThat(got.size()).isLessThan(ids.size());
+  }
+
+  @Test
+  void aStalledClientUnderDropOldestLosesOnlyItsOwnEvents() throws Exception {
+    stalledClientUnder(Backpressure.dropOldest(), false);
+  }
+
+  @Test
+  void aStalledClientUnderConflateLosesOnlyItsOwnEvents() throws Exception {
+    stalledClientUnder(Backpressure.conflate(e -> e.attribute("paymentId")), false);
+  }
+
+  @Test
+  void aStalledClientUnderDisconnectIsClosedWith1013() throws Exception {
+    stalledClientUnder(Backpressure.disconnect(), true);
+  }
+
+  // ---- heartbeat and shutdown ----
+
+  @Test
+  void aClientThatNeverAnswersPingsIsClosed() throws Exception {
+    start(h -> {}, w -> w.heartbeat(Duration.ofMillis(100), Duration.ofMillis(400)));
+    WsClient alive = client();
+    try (RawWs silent = RawWs.handshake(uri, Map.of())) { // reads nothing, never pongs
+      assertThat(silent.status).isEqualTo(101);
+      await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 1);
+      await().atMost(Duration.ofSeconds(10)).until(silent::serverClosed);
+    }
+    await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
+        .until(() -> !alive.closed.isDone());
+  }
+
+  @Test
+  void shutdownSaysGoingAwayToEveryClient() throws Exception {
+    start();
+    List<WsClient> all = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      WsClient c = client();
+      c.subscribe("{\"type\":\"subscribe\"}");
+      c.nextOfType("subscribed");
+      all.add(c);
+    }
+    ws.shutdown(Duration.ofMillis(200));
+    for (WsClient c : all) {
+      assertThat(c.awaitClose()).isEqualTo(1001);
+    }
+    assertThat(hub.connectionCount()).isZero();
+  }
+}
