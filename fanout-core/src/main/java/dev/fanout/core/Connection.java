@@ -192,6 +192,6 @@ public final class Connection {
 
   @Override
   public String toString() {
-    return "Connection{" + id + ", " + scope + ", " + subscription + "}";
+    return "Connection{" + id + ", " + scope + ", " + subscription + ", " + outbox + "}";
   }
 }

@@ -276,6 +276,13 @@ final class Outbox {
     pump();
   }
 
+  @Override
+  public synchronized String toString() {
+    return "Outbox{queued=" + events.size() + ", control=" + control.size() + ", inFlight="
+        + inFlight + ", pumping=" + pumping + ", held=" + held + ", closed=" + closed
+        + ", dropped=" + droppedTotal + "}";
+  }
+
   /** The view a {@link Backpressure} policy gets; valid only inside one onOverflow call. */
   private final class OverflowContext implements Backpressure.Overflow {
     private Entry incoming;

@@ -104,6 +104,16 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     socket.sendText(text, true).join();
   }
 
+  /** Sends unless the connection is already closed; false when it is. */
+  boolean trySend(String text) {
+    try {
+      socket.sendText(text, true).join();
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   void sendBinary(byte[] bytes) {
     socket.sendBinary(ByteBuffer.wrap(bytes), true).join();
   }
