@@ -1,0 +1,48 @@
+package dev.fanout.redis;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.EventId;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Decodes the Pub/Sub message the publish function sends: netstrings ({@code <byte length>:<bytes>})
+ * for id, topic, data, then attribute name/value pairs. Lengths are in bytes, so any UTF-8 text
+ * passes unescaped.
+ */
+final class Netstrings {
+  private Netstrings() {}
+
+  static Event decodeEvent(byte[] message) {
+    int[] pos = {0};
+    EventId id = EventId.parse(next(message, pos));
+    String topic = next(message, pos);
+    String data = next(message, pos);
+    Map<String, String> attributes = new LinkedHashMap<>();
+    while (pos[0] < message.length) {
+      String name = next(message, pos);
+      attributes.put(name, next(message, pos));
+    }
+    return Event.of(id, topic, attributes, data);
+  }
+
+  private static String next(byte[] m, int[] pos) {
+    int i = pos[0];
+    int length = 0;
+    int digits = 0;
+    while (i < m.length && m[i] != ':') {
+      byte b = m[i++];
+      if (b < '0' || b > '9' || ++digits > 10) {
+        throw new FanoutRedisException("malformed fanout message: bad length at byte " + i);
+      }
+      length = length * 10 + (b - '0');
+    }
+    if (i >= m.length || digits == 0 || length < 0 || i + 1 + length > m.length) {
+      throw new FanoutRedisException("malformed fanout message: truncated at byte " + i);
+    }
+    String s = new String(m, i + 1, length, StandardCharsets.UTF_8);
+    pos[0] = i + 1 + length;
+    return s;
+  }
+}

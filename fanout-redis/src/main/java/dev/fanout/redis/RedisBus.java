@@ -1,0 +1,604 @@
+package dev.fanout.redis;
+
+import dev.fanout.core.Bus;
+import dev.fanout.core.BusListener;
+import dev.fanout.core.Event;
+import dev.fanout.core.EventId;
+import dev.fanout.core.Recovery;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.BinaryJedisPubSub;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * The {@link Bus} over Redis: publishes through the {@code fanout_publish} function and receives
+ * on one Pub/Sub connection per node, on a thread of its own.
+ *
+ * <p>What it guarantees to its listeners: events in id order, no duplicates, and no silent gap.
+ * A gap on the live path (105 after 103) is filled from the stream before 105 is delivered; after
+ * a reconnect everything after the last delivered id is read from the stream first. What the
+ * stream cannot give back (trimmed, or a new epoch because Redis lost its data) is reported with
+ * {@link BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
+ *
+ * <p>A dead link is noticed within about two seconds however it died: Redis killed (the socket
+ * errors), Redis paused or the TCP link silently gone (no pong to the pings sent every {@code
+ * pingInterval}), or a subscription that is up but no longer receives (the node's own probe,
+ * published every second, stops arriving). It then reconnects with exponential backoff and
+ * jitter. Clients stay connected throughout.
+ *
+ * <pre>{@code
+ * RedisBus bus = RedisBus.builder(URI.create("redis://127.0.0.1:6379"), RedisStream.named("payments"))
+ *     .build();
+ * Hub hub = Hub.builder().bus(bus).history(bus.history()).build();
+ * }</pre>
+ */
+public final class RedisBus implements Bus {
+  private static final Logger log = LoggerFactory.getLogger(RedisBus.class);
+  private static final int FILL_BATCH = 1000;
+
+  /** The state of the node's Pub/Sub link. */
+  public enum LinkState {
+    CONNECTING,
+    UP,
+    DOWN,
+    CLOSED;
+
+    public boolean isUp() {
+      return this == UP;
+    }
+  }
+
+  private final RedisEndpoint endpoint;
+  private final RedisStream stream;
+  private final JedisPool pool;
+  private final RedisPublisher publisher;
+  private final RedisHistory history;
+  private final String node;
+  private final Settings settings;
+  private final Consumer<LinkState> onLinkChange;
+  private final byte[] eventsChannel;
+  private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
+  private final Thread subscriberThread;
+  private final ScheduledExecutorService watchdog;
+  private final ExecutorService prober;
+
+  private volatile boolean closed;
+  private volatile LinkState state = LinkState.CONNECTING;
+  private volatile Jedis subscriberConnection;
+  private volatile Listener subscription;
+  private volatile long lastHeard; // nanoTime of the last pong, probe or message
+  private volatile long lastProbe; // nanoTime of the last own probe received
+  private volatile long downSince;
+  private long lastProbeSent; // watchdog thread only
+  private final AtomicBoolean probeInFlight = new AtomicBoolean();
+
+  // Owned by the subscriber thread.
+  private String lastEpoch; // null until the first position is known
+  private long lastSeq;
+  private final Set<String> retiredEpochs = new HashSet<>(); // epochs this node has moved past
+
+  private RedisBus(Builder b) {
+    this.endpoint = b.endpoint;
+    this.stream = b.stream;
+    this.settings = new Settings(b);
+    this.onLinkChange = b.onLinkChange;
+    this.pool = endpoint.newPool(b.poolSize);
+    this.publisher = new RedisPublisher(pool, false, stream);
+    this.history = new RedisHistory(pool, false, stream, b.maxScan, b.maxRecovery);
+    this.eventsChannel = bytes(stream.channel());
+    this.node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "fanout-redis-watchdog");
+      t.setDaemon(true);
+      return t;
+    });
+    this.prober = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "fanout-redis-probe");
+      t.setDaemon(true);
+      return t;
+    });
+    this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
+    this.subscriberThread.setDaemon(true);
+    this.subscriberThread.start();
+    long tick = settings.pingInterval.toMillis();
+    watchdog.scheduleWithFixedDelay(this::watch, tick, tick, TimeUnit.MILLISECONDS);
+  }
+
+  public static Builder builder(URI redis, RedisStream stream) {
+    return new Builder(redis, stream);
+  }
+
+  @Override
+  public EventId publish(String topic, Map<String, String> attributes, String data) {
+    return publisher.publish(topic, attributes, data);
+  }
+
+  @Override
+  public AutoCloseable subscribe(BusListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  /** The history of this bus's stream, sharing its connection pool. */
+  public RedisHistory history() {
+    return history;
+  }
+
+  public LinkState linkState() {
+    return state;
+  }
+
+  /** Stops the subscriber and watchdog threads and closes every connection; returns promptly. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    setState(LinkState.CLOSED);
+    watchdog.shutdownNow();
+    prober.shutdownNow();
+    disconnectSubscriber();
+    subscriberThread.interrupt();
+    try {
+      subscriberThread.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (subscriberThread.isAlive()) {
+      log.warn("the Redis subscriber thread did not stop within 2 s");
+    }
+    pool.close();
+  }
+
+  // ---- subscriber thread ----
+
+  private void subscribeLoop() {
+    long backoff = settings.backoffMin.toMillis();
+    while (!closed) {
+      Jedis jedis = null;
+      try {
+        jedis = endpoint.newConnection();
+        subscriberConnection = jedis;
+        if (closed) {
+          break;
+        }
+        Listener l = new Listener();
+        subscription = l;
+        byte[][] channels = {eventsChannel, bytes(stream.probeChannel(node))};
+        jedis.subscribe(l, channels); // blocks until unsubscribed or the link breaks
+        if (l.failed != null) {
+          throw l.failed;
+        }
+      } catch (JedisException | FanoutRedisException e) {
+        if (closed) {
+          break;
+        }
+        linkDown(e.toString());
+      } catch (RuntimeException e) {
+        if (closed) {
+          break;
+        }
+        log.error("unexpected failure on the Redis subscriber thread; reconnecting", e);
+        linkDown(e.toString());
+      } finally {
+        subscription = null;
+        subscriberConnection = null;
+        closeQuietly(jedis);
+      }
+      if (closed) {
+        break;
+      }
+      if (state == LinkState.UP) {
+        backoff = settings.backoffMin.toMillis();
+      }
+      long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
+      try {
+        Thread.sleep(sleep);
+      } catch (InterruptedException e) {
+        if (closed) {
+          break;
+        }
+      }
+      backoff = Math.min(settings.backoffMax.toMillis(), backoff * 2);
+    }
+  }
+
+  /** Runs on the subscriber thread; Redis delivers to it in order. */
+  private final class Listener extends BinaryJedisPubSub {
+    RuntimeException failed;
+
+    @Override
+    public void onSubscribe(byte[] channel, int subscribedChannels) {
+      if (subscribedChannels < 2) {
+        return;
+      }
+      long now = System.nanoTime();
+      lastHeard = now;
+      lastProbe = now;
+      try {
+        catchUp();
+      } catch (RuntimeException e) {
+        failed = e;
+        unsubscribe();
+        return;
+      }
+      if (state != LinkState.UP) {
+        long downMillis = downSince == 0 ? 0 : (now - downSince) / 1_000_000;
+        log.info("Redis link up ({}), caught up at {}:{}{}", endpoint, lastEpoch, lastSeq,
+            downSince == 0 ? "" : " after " + downMillis + " ms down");
+      }
+      setState(LinkState.UP);
+    }
+
+    @Override
+    public void onMessage(byte[] channel, byte[] message) {
+      lastHeard = System.nanoTime();
+      if (!Arrays.equals(channel, eventsChannel)) {
+        lastProbe = lastHeard;
+        return;
+      }
+      Event event;
+      try {
+        event = Netstrings.decodeEvent(message);
+      } catch (RuntimeException e) {
+        log.warn("ignoring a malformed message on {}: {}", stream.channel(), e.getMessage());
+        return;
+      }
+      try {
+        onLive(event);
+      } catch (RuntimeException e) {
+        failed = e;
+        unsubscribe();
+      }
+    }
+
+    @Override
+    public void onPong(byte[] pattern) {
+      lastHeard = System.nanoTime();
+    }
+  }
+
+  /** After (re)subscribing: everything after the last delivered id, from the stream. */
+  private void catchUp() {
+    RedisHistory.Position top = history.position();
+    if (top == null) {
+      return; // no stream yet: the first publish will start an epoch
+    }
+    if (lastEpoch == null) {
+      lastEpoch = top.epoch; // first start: begin at the top, clients get history by snapshot
+      lastSeq = top.seq;
+      return;
+    }
+    if (!top.epoch.equals(lastEpoch)) {
+      discontinuity("the stream was created afresh (epoch " + lastEpoch + " -> " + top.epoch + ")");
+      enterEpoch(top.epoch);
+    } else if (top.seq < lastSeq) {
+      String fresh = newEpoch();
+      discontinuity("the stream's top " + top + " is below the last delivered " + lastEpoch + ":"
+          + lastSeq + " (tail lost in a failover); started epoch " + fresh);
+      enterEpoch(fresh);
+      return;
+    }
+    fill(top.seq);
+  }
+
+  private void onLive(Event event) {
+    EventId id = event.id();
+    if (retiredEpochs.contains(id.epoch())) {
+      return; // published before this node moved to a newer epoch
+    }
+    if (lastEpoch == null) {
+      enterEpoch(id.epoch());
+    } else if (!id.epoch().equals(lastEpoch)) {
+      discontinuity("the stream was created afresh (epoch " + lastEpoch + " -> " + id.epoch()
+          + ")");
+      enterEpoch(id.epoch());
+    }
+    if (id.seq() <= lastSeq) {
+      return; // already delivered by a catch-up
+    }
+    if (id.seq() > lastSeq + 1) {
+      fill(id.seq() - 1);
+      if (!id.epoch().equals(lastEpoch) || id.seq() <= lastSeq) {
+        return;
+      }
+    }
+    deliver(event);
+  }
+
+  /**
+   * Delivers from the stream every event after lastSeq (at least up to {@code upTo}). What the
+   * stream cannot give back is reported as a discontinuity and skipped up to {@code upTo}.
+   */
+  private void fill(long upTo) {
+    boolean reported = false;
+    while (true) {
+      List<Event> events = new ArrayList<>();
+      Recovery failure = history.readAfter(lastEpoch, lastSeq, FILL_BATCH, false, events);
+      if (failure != null) {
+        if (failure.reason() == Recovery.Reason.UNAVAILABLE) {
+          throw new FanoutRedisException("catching up failed: " + failure.detail());
+        }
+        long oldest = failure.reason() == Recovery.Reason.TRIMMED ? history.oldestSeq() : 0;
+        if (!reported) {
+          discontinuity("events after " + lastEpoch + ":" + lastSeq + " cannot be read back: "
+              + failure.detail());
+          reported = true;
+        }
+        if (oldest > lastSeq + 1) {
+          lastSeq = oldest - 1; // go on from the oldest event still retained
+          continue;
+        }
+        lastSeq = Math.max(lastSeq, upTo);
+        return;
+      }
+      for (Event e : events) {
+        deliver(e);
+      }
+      if (events.size() < FILL_BATCH) {
+        return;
+      }
+    }
+  }
+
+  private void enterEpoch(String epoch) {
+    if (lastEpoch != null) {
+      if (retiredEpochs.size() > 64) {
+        retiredEpochs.clear(); // bounded; an epoch that old will not reappear on the channel
+      }
+      retiredEpochs.add(lastEpoch);
+    }
+    lastEpoch = epoch;
+    lastSeq = 0;
+  }
+
+  private void deliver(Event event) {
+    lastSeq = event.id().seq();
+    for (BusListener l : listeners) {
+      try {
+        l.onEvent(event);
+      } catch (RuntimeException e) {
+        log.warn("bus listener {} threw on {}; ignored", l, event, e);
+      }
+    }
+  }
+
+  private void discontinuity(String reason) {
+    log.warn("events lost on {}: {}", stream, reason);
+    for (BusListener l : listeners) {
+      try {
+        l.onDiscontinuity(reason);
+      } catch (RuntimeException e) {
+        log.warn("bus listener {} threw on a discontinuity; ignored", l, e);
+      }
+    }
+  }
+
+  private String newEpoch() {
+    try (Jedis jedis = pool.getResource()) {
+      Object reply = jedis.fcall("fanout_new_epoch", List.of(stream.streamKey(), stream.metaKey()),
+          List.of(lastEpoch));
+      return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
+          : String.valueOf(reply);
+    }
+  }
+
+  // ---- watchdog ----
+
+  private void watch() {
+    try {
+      Listener l = subscription;
+      if (closed || l == null || state != LinkState.UP) {
+        return;
+      }
+      long now = System.nanoTime();
+      long silent = now - lastHeard;
+      long noProbe = now - lastProbe;
+      if (silent > settings.deadAfter.toNanos()) {
+        kill("no answer from Redis for " + silent / 1_000_000 + " ms");
+        return;
+      }
+      if (noProbe > settings.probeDeadAfter.toNanos()) {
+        kill("own probe not received for " + noProbe / 1_000_000 + " ms");
+        return;
+      }
+      l.ping();
+      if (now - lastProbeSent > settings.probeInterval.toNanos()
+          && probeInFlight.compareAndSet(false, true)) {
+        lastProbeSent = now;
+        prober.execute(this::sendProbe); // a paused Redis blocks it; the watchdog must not wait
+      }
+    } catch (RuntimeException e) {
+      log.debug("watchdog tick failed: {}", e.toString());
+    }
+  }
+
+  private void sendProbe() {
+    try (Jedis jedis = pool.getResource()) {
+      jedis.publish(stream.probeChannel(node), "p");
+    } catch (JedisException e) {
+      log.debug("probe publish failed: {}", e.toString());
+    } finally {
+      probeInFlight.set(false);
+    }
+  }
+
+  private void kill(String why) {
+    log.warn("Redis link to {} considered dead: {}; reconnecting", endpoint, why);
+    linkDown(why);
+    disconnectSubscriber();
+  }
+
+  private void disconnectSubscriber() {
+    Jedis j = subscriberConnection;
+    if (j != null) {
+      try {
+        j.disconnect();
+      } catch (RuntimeException e) {
+        log.debug("closing the subscriber connection failed", e);
+      }
+    }
+  }
+
+  private void linkDown(String why) {
+    if (state == LinkState.UP || state == LinkState.CONNECTING) {
+      downSince = System.nanoTime();
+      log.warn("Redis link to {} down: {}", endpoint, why);
+    }
+    setState(LinkState.DOWN);
+  }
+
+  private void setState(LinkState next) {
+    if (state == LinkState.CLOSED && next != LinkState.CLOSED) {
+      return;
+    }
+    LinkState previous = state;
+    state = next;
+    if (previous != next) {
+      try {
+        onLinkChange.accept(next);
+      } catch (RuntimeException e) {
+        log.warn("link listener threw; ignored", e);
+      }
+    }
+  }
+
+  private static void closeQuietly(Jedis jedis) {
+    if (jedis != null) {
+      try {
+        jedis.close();
+      } catch (RuntimeException e) {
+        log.debug("closing a Redis connection failed", e);
+      }
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static final class Settings {
+    final Duration pingInterval;
+    final Duration deadAfter;
+    final Duration probeInterval;
+    final Duration probeDeadAfter;
+    final Duration backoffMin;
+    final Duration backoffMax;
+
+    Settings(Builder b) {
+      this.pingInterval = b.pingInterval;
+      this.deadAfter = b.deadAfter;
+      this.probeInterval = b.probeInterval;
+      this.probeDeadAfter = b.probeDeadAfter;
+      this.backoffMin = b.backoffMin;
+      this.backoffMax = b.backoffMax;
+    }
+  }
+
+  /** Builds a {@link RedisBus}; every setting has a default and is validated eagerly. */
+  public static final class Builder {
+    private final RedisEndpoint endpoint;
+    private final RedisStream stream;
+    private Duration pingInterval = Duration.ofMillis(250);
+    private Duration deadAfter = Duration.ofMillis(1500);
+    private Duration probeInterval = Duration.ofSeconds(1);
+    private Duration probeDeadAfter = Duration.ofMillis(2500);
+    private Duration backoffMin = Duration.ofMillis(100);
+    private Duration backoffMax = Duration.ofSeconds(5);
+    private int poolSize = 16;
+    private int maxScan = RedisHistory.DEFAULT_MAX_SCAN;
+    private int maxRecovery = RedisHistory.DEFAULT_MAX_RECOVERY;
+    private Consumer<LinkState> onLinkChange = s -> {};
+
+    private Builder(URI redis, RedisStream stream) {
+      this.stream = Objects.requireNonNull(stream, "stream");
+      this.endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
+    }
+
+    /**
+     * Ping the subscriber link every {@code interval} and consider it dead after {@code
+     * deadAfter} without an answer; default 250 ms and 1.5 s.
+     */
+    public Builder liveness(Duration interval, Duration deadAfter) {
+      requirePositive(interval, "ping interval");
+      if (deadAfter.compareTo(interval.multipliedBy(2)) < 0) {
+        throw new IllegalArgumentException("deadAfter " + deadAfter
+            + " must be at least twice the ping interval " + interval);
+      }
+      this.pingInterval = interval;
+      this.deadAfter = deadAfter;
+      return this;
+    }
+
+    /** Reconnect backoff: from {@code min}, doubling, capped at {@code max}, with jitter. */
+    public Builder backoff(Duration min, Duration max) {
+      requirePositive(min, "minimum backoff");
+      if (max.compareTo(min) < 0) {
+        throw new IllegalArgumentException("maximum backoff " + max + " is below minimum " + min);
+      }
+      this.backoffMin = min;
+      this.backoffMax = max;
+      return this;
+    }
+
+    /** Connections in the pool used for publishing and history reads; default 16. */
+    public Builder poolSize(int size) {
+      if (size < 1) {
+        throw new IllegalArgumentException("pool size must be at least 1, got " + size);
+      }
+      this.poolSize = size;
+      return this;
+    }
+
+    /** Snapshot scan bound and resume bound of {@link #history()}. */
+    public Builder historyLimits(int maxScan, int maxRecovery) {
+      if (maxScan < 1 || maxRecovery < 1) {
+        throw new IllegalArgumentException("history limits must be at least 1, got maxScan="
+            + maxScan + " maxRecovery=" + maxRecovery);
+      }
+      this.maxScan = maxScan;
+      this.maxRecovery = maxRecovery;
+      return this;
+    }
+
+    /** Called on every change of the link state (for metrics and health). */
+    public Builder onLinkChange(Consumer<LinkState> listener) {
+      this.onLinkChange = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** Starts the subscriber; the link comes up in the background. */
+    public RedisBus build() {
+      return new RedisBus(this);
+    }
+
+    private static void requirePositive(Duration d, String what) {
+      Objects.requireNonNull(d, what);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, got " + d);
+      }
+    }
+  }
+}

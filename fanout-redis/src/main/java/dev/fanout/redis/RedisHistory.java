@@ -1,0 +1,235 @@
+package dev.fanout.redis;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.EventId;
+import dev.fanout.core.History;
+import dev.fanout.core.Recovery;
+import dev.fanout.core.Subscription;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.Transaction;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.resps.StreamEntry;
+
+/**
+ * The {@link History} of a fanout stream, read from its Redis Stream: snapshots scan a bounded
+ * number of the newest entries; resumes read exactly the entries after an id, or answer "not
+ * recovered" (unknown id, trimmed, other epoch, too many). Thread-safe.
+ */
+public final class RedisHistory implements History, AutoCloseable {
+  /** Default most entries a snapshot scans. */
+  public static final int DEFAULT_MAX_SCAN = 2_000;
+  /** Default most events one resume may replay. */
+  public static final int DEFAULT_MAX_RECOVERY = 10_000;
+
+  private static final int BATCH = 500;
+
+  private final JedisPool pool;
+  private final boolean ownsPool;
+  private final RedisStream stream;
+  private final int maxScan;
+  private final int maxRecovery;
+
+  RedisHistory(JedisPool pool, boolean ownsPool, RedisStream stream, int maxScan,
+      int maxRecovery) {
+    this.pool = pool;
+    this.ownsPool = ownsPool;
+    this.stream = stream;
+    this.maxScan = maxScan;
+    this.maxRecovery = maxRecovery;
+  }
+
+  /** A history with its own connection pool and the default limits. */
+  public static RedisHistory create(URI redis, RedisStream stream) {
+    Objects.requireNonNull(stream, "stream");
+    return new RedisHistory(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8), true,
+        stream, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
+  }
+
+  /** The stream's epoch and last sequence number; null when the stream does not exist yet. */
+  Position position() {
+    try (Jedis jedis = pool.getResource()) {
+      List<String> meta = jedis.hmget(stream.metaKey(), "epoch", "seq");
+      return Position.of(meta.get(0), meta.get(1));
+    } catch (JedisException e) {
+      throw new FanoutRedisException("reading the position of " + stream + " failed", e);
+    }
+  }
+
+  /** The sequence number of the oldest retained entry, or 0 when the stream is empty. */
+  long oldestSeq() {
+    try (Jedis jedis = pool.getResource()) {
+      List<StreamEntry> first = jedis.xrange(stream.streamKey(), StreamEntryID.MINIMUM_ID,
+          StreamEntryID.MAXIMUM_ID, 1);
+      return first.isEmpty() ? 0 : first.get(0).getID().getTime();
+    } catch (JedisException e) {
+      throw new FanoutRedisException("reading the oldest entry of " + stream + " failed", e);
+    }
+  }
+
+  @Override
+  public List<Event> latest(int limit, Subscription subscription) {
+    List<Event> out = new ArrayList<>();
+    if (limit <= 0) {
+      return out;
+    }
+    StreamEntryID end = StreamEntryID.MAXIMUM_ID;
+    int scanned = 0;
+    try (Jedis jedis = pool.getResource()) {
+      while (scanned < maxScan && out.size() < limit) {
+        List<StreamEntry> batch = jedis.xrevrange(stream.streamKey(), end,
+            StreamEntryID.MINIMUM_ID, Math.min(BATCH, maxScan - scanned));
+        for (StreamEntry entry : batch) {
+          Event e = toEvent(entry);
+          if (subscription.matches(e)) {
+            out.add(e);
+            if (out.size() == limit) {
+              break;
+            }
+          }
+        }
+        scanned += batch.size();
+        if (batch.size() < BATCH) {
+          break;
+        }
+        long seq = batch.get(batch.size() - 1).getID().getTime();
+        if (seq <= 1) {
+          break;
+        }
+        end = new StreamEntryID(seq - 1, 0);
+      }
+    } catch (JedisException e) {
+      throw new FanoutRedisException("reading a snapshot of " + stream + " failed", e);
+    }
+    Collections.reverse(out);
+    return out;
+  }
+
+  @Override
+  public Recovery since(EventId after, Subscription subscription) {
+    Objects.requireNonNull(after, "after");
+    List<Event> all = new ArrayList<>();
+    Recovery failure = readAfter(after.epoch(), after.seq(), maxRecovery, true, all);
+    if (failure != null) {
+      return failure;
+    }
+    List<Event> matching = new ArrayList<>();
+    for (Event e : all) {
+      if (subscription.matches(e)) {
+        matching.add(e);
+      }
+    }
+    return Recovery.recovered(matching);
+  }
+
+  /**
+   * Reads the events after {@code afterSeq} of {@code epoch} (0 = from the start of the epoch)
+   * into {@code out}: all of them up to the stream's top, or with {@code all} false at most
+   * {@code max} (call again for more). Returns null on success, else why not. The stream's top
+   * and its entries come from one MULTI/EXEC, so they agree.
+   */
+  Recovery readAfter(String epoch, long afterSeq, int max, boolean all, List<Event> out) {
+    Position top;
+    List<StreamEntry> entries;
+    try (Jedis jedis = pool.getResource()) {
+      Transaction tx = jedis.multi();
+      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq");
+      Response<List<StreamEntry>> range = tx.xrange(stream.streamKey(),
+          new StreamEntryID(afterSeq + 1, 0), StreamEntryID.MAXIMUM_ID, max);
+      tx.exec();
+      top = Position.of(meta.get().get(0), meta.get().get(1));
+      entries = range.get();
+    } catch (JedisException e) {
+      return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
+          "reading " + stream + " failed: " + e.getMessage());
+    }
+    if (top == null) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    }
+    if (!top.epoch.equals(epoch)) {
+      return Recovery.notRecovered(Recovery.Reason.OTHER_EPOCH,
+          "epoch " + epoch + " is not the current epoch " + top.epoch);
+    }
+    if (afterSeq > top.seq) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
+          "position " + afterSeq + " is beyond the newest event " + top.seq);
+    }
+    long missing = top.seq - afterSeq;
+    if (all && missing > max) {
+      return Recovery.notRecovered(Recovery.Reason.TOO_MANY,
+          missing + " events were missed; at most " + max + " are replayed");
+    }
+    long wanted = Math.min(missing, max);
+    long expected = afterSeq + 1;
+    for (StreamEntry entry : entries) {
+      Event e = toEvent(entry);
+      if (e.id().seq() != expected || !e.id().epoch().equals(top.epoch) || out.size() == wanted) {
+        break;
+      }
+      out.add(e);
+      expected++;
+    }
+    if (out.size() != wanted) {
+      out.clear();
+      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
+          "events after " + epoch + ":" + afterSeq + " were trimmed from the stream");
+    }
+    return null;
+  }
+
+  static Event toEvent(StreamEntry entry) {
+    Map<String, String> fields = entry.getFields();
+    Map<String, String> attributes = new LinkedHashMap<>();
+    fields.forEach((k, v) -> {
+      if (k.startsWith("a:")) {
+        attributes.put(k.substring(2), v);
+      }
+    });
+    String epoch = fields.get("e");
+    if (epoch == null || fields.get("t") == null || fields.get("d") == null) {
+      throw new FanoutRedisException("stream entry " + entry.getID() + " is not a fanout event");
+    }
+    return Event.of(EventId.of(epoch, entry.getID().getTime()), fields.get("t"), attributes,
+        fields.get("d"));
+  }
+
+  @Override
+  public void close() {
+    if (ownsPool) {
+      pool.close();
+    }
+  }
+
+  /** A stream's epoch and last sequence number. */
+  static final class Position {
+    final String epoch;
+    final long seq;
+
+    Position(String epoch, long seq) {
+      this.epoch = epoch;
+      this.seq = seq;
+    }
+
+    static Position of(String epoch, String seq) {
+      if (epoch == null) {
+        return null;
+      }
+      return new Position(epoch, seq == null ? 0 : Long.parseLong(seq));
+    }
+
+    @Override
+    public String toString() {
+      return epoch + ":" + seq;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+package dev.fanout.redis;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.EventId;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * Publishes events to a fanout stream in Redis, for the payment service or any other producer.
+ *
+ * <p>Each publish is one call of the Redis Function {@code fanout_publish}, which atomically takes
+ * the next contiguous sequence number, appends the event to the stream (trimmed to the stream's
+ * retention) and publishes it on the channel. A stream created afresh (first publish, or Redis
+ * lost its data) starts a new epoch. Services in other languages call the same function; see
+ * docs/redis.md for the {@code redis-cli} form.
+ *
+ * <pre>{@code
+ * try (RedisPublisher p = RedisPublisher.create(URI.create("redis://127.0.0.1:6379"),
+ *     RedisStream.named("payments"))) {
+ *   EventId id = p.publish("mch_1", Map.of("method", "card", "paymentId", "pay_9"),
+ *       "{\"paymentId\":\"pay_9\",\"status\":\"captured\"}");
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe.
+ */
+public final class RedisPublisher implements AutoCloseable {
+  static final String FUNCTION_SOURCE = loadFunctionSource();
+
+  private final JedisPool pool;
+  private final boolean ownsPool;
+  private final RedisStream stream;
+  private final List<String> keys;
+  private volatile boolean functionLoaded;
+
+  RedisPublisher(JedisPool pool, boolean ownsPool, RedisStream stream) {
+    this.pool = pool;
+    this.ownsPool = ownsPool;
+    this.stream = stream;
+    this.keys = List.of(stream.streamKey(), stream.metaKey());
+  }
+
+  /** A publisher with its own connection pool; commands time out after 2 s. */
+  public static RedisPublisher create(URI redis, RedisStream stream) {
+    Objects.requireNonNull(stream, "stream");
+    return new RedisPublisher(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8), true,
+        stream);
+  }
+
+  /**
+   * Publishes one event.
+   *
+   * @param topic the routing key (for payments, the merchant id)
+   * @param attributes small string attributes subscriptions can constrain (method, status...)
+   * @param data the payload as JSON text, delivered to clients verbatim
+   * @return the id Redis assigned
+   * @throws FanoutRedisException when Redis cannot be reached or refuses
+   */
+  public EventId publish(String topic, Map<String, String> attributes, String data) {
+    List<String> args = arguments(topic, attributes, data);
+    try (Jedis jedis = pool.getResource()) {
+      if (!functionLoaded) {
+        loadFunction(jedis);
+      }
+      Object reply;
+      try {
+        reply = jedis.fcall("fanout_publish", keys, args);
+      } catch (JedisDataException e) {
+        if (e.getMessage() == null || !e.getMessage().contains("Function not found")) {
+          throw e;
+        }
+        loadFunction(jedis); // Redis restarted without persistence: functions are gone too
+        reply = jedis.fcall("fanout_publish", keys, args);
+      }
+      return EventId.parse(reply instanceof byte[]
+          ? new String((byte[]) reply, StandardCharsets.UTF_8) : String.valueOf(reply));
+    } catch (JedisException e) {
+      throw new FanoutRedisException("publish to " + stream + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private List<String> arguments(String topic, Map<String, String> attributes, String data) {
+    // Validate as the core would, before Redis is touched.
+    Event.of(EventId.of("x", 1), topic, attributes, data);
+    List<String> args = new ArrayList<>(4 + attributes.size() * 2);
+    args.add(stream.channel());
+    args.add(Integer.toString(stream.retention()));
+    args.add(topic);
+    args.add(data);
+    attributes.forEach((k, v) -> {
+      args.add(k);
+      args.add(v);
+    });
+    return args;
+  }
+
+  private void loadFunction(Jedis jedis) {
+    jedis.functionLoadReplace(FUNCTION_SOURCE);
+    functionLoaded = true;
+  }
+
+  RedisStream stream() {
+    return stream;
+  }
+
+  @Override
+  public void close() {
+    if (ownsPool) {
+      pool.close();
+    }
+  }
+
+  private static String loadFunctionSource() {
+    try (InputStream in = RedisPublisher.class.getResourceAsStream("fanout.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("fanout.lua missing from the fanout-redis jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
