@@ -1,0 +1,178 @@
+package dev.fanout.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.EventId;
+import dev.fanout.core.Recovery;
+import dev.fanout.core.Subscription;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The publish function and the Streams history against a real redis-server. */
+class RedisHistoryIntegrationTest {
+  @RegisterExtension final RedisServer redis = RedisServer.inMemory();
+
+  private final RedisStream stream = RedisStream.named("hist").withRetention(100);
+  private RedisPublisher publisher;
+  private RedisHistory history;
+
+  @AfterEach
+  void close() {
+    if (publisher != null) {
+      publisher.close();
+    }
+    if (history != null) {
+      history.close();
+    }
+  }
+
+  private void open(RedisStream s) {
+    publisher = RedisPublisher.create(redis.uri(), s);
+    history = RedisHistory.create(redis.uri(), s);
+  }
+
+  private List<EventId> publish(int n, String topic) {
+    List<EventId> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(publisher.publish(topic, Map.of("method", i % 2 == 0 ? "card" : "sepa",
+          "paymentId", "p" + i), "{\"i\":" + i + ",\"text\":\"é ü \\\" ok\"}"));
+    }
+    return ids;
+  }
+
+  private static List<EventId> ids(List<Event> events) {
+    return events.stream().map(Event::id).collect(Collectors.toList());
+  }
+
+  @Test
+  void eventsRoundTripWithTheirAttributesAndData() {
+    open(stream);
+    EventId id = publisher.publish("mch_1", Map.of("method", "card", "status", "captured"),
+        "{\"amount\":12.5,\"note\":\"naïve \\u2603\"}");
+    assertThat(id.seq()).isEqualTo(1);
+    Event e = history.latest(1, Subscription.all()).get(0);
+    assertThat(e.id()).isEqualTo(id);
+    assertThat(e.topic()).isEqualTo("mch_1");
+    assertThat(e.attributes()).containsEntry("method", "card").containsEntry("status", "captured");
+    assertThat(e.data()).isEqualTo("{\"amount\":12.5,\"note\":\"naïve \\u2603\"}");
+  }
+
+  @Test
+  void sinceReturnsExactlyWhatFollowsFilteredBySubscription() {
+    open(stream);
+    List<EventId> ids = publish(20, "mch_1");
+    Recovery all = history.since(ids.get(4), Subscription.all());
+    assertThat(all.recovered()).isTrue();
+    assertThat(ids(all.events())).isEqualTo(ids.subList(5, 20));
+    Recovery cards = history.since(ids.get(4),
+        Subscription.builder().attribute("method", "card").build());
+    assertThat(ids(cards.events())).allMatch(id -> id.seq() % 2 == 1);
+    assertThat(history.since(ids.get(19), Subscription.all()).events()).isEmpty();
+  }
+
+  @Test
+  void theRecoveryEdges() {
+    open(stream);
+    assertThat(history.since(EventId.of("none", 1), Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.UNKNOWN_ID); // empty stream
+    List<EventId> ids = publish(400, "mch_1"); // retention ~100 (MAXLEN ~ trims in whole nodes)
+    String epoch = ids.get(0).epoch();
+    assertThat(history.since(EventId.of("other", 5), Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.OTHER_EPOCH);
+    assertThat(history.since(EventId.of(epoch, 401), Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.UNKNOWN_ID);
+    assertThat(history.since(ids.get(0), Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.TRIMMED);
+    long oldest = history.oldestSeq();
+    assertThat(oldest).isGreaterThan(1);
+    Recovery exact = history.since(EventId.of(epoch, oldest - 1), Subscription.all());
+    assertThat(exact.recovered()).isTrue();
+    assertThat(exact.events()).hasSize((int) (400 - oldest + 1));
+    assertThat(history.since(EventId.of(epoch, oldest - 2), Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.TRIMMED);
+  }
+
+  @Test
+  void tooManyMissedIsNotRecovered() {
+    RedisStream big = RedisStream.named("big");
+    open(big);
+    List<EventId> ids = publish(30, "mch_1");
+    RedisHistory strict = new RedisHistory(RedisEndpoint.parse(redis.uri(),
+        Duration.ofSeconds(2)).newPool(2), true, big, 100, 10);
+    try {
+      assertThat(strict.since(ids.get(0), Subscription.all()).reason())
+          .isEqualTo(Recovery.Reason.TOO_MANY);
+      assertThat(strict.since(ids.get(25), Subscription.all()).events()).hasSize(4);
+    } finally {
+      strict.close();
+    }
+  }
+
+  @Test
+  void latestScansABoundedWindowAndKeepsOrder() {
+    open(stream);
+    List<EventId> ids = publish(60, "mch_1");
+    publish(1, "mch_rare");
+    assertThat(ids(history.latest(5, Subscription.builder().topics("mch_1").build())))
+        .isEqualTo(ids.subList(55, 60));
+    assertThat(history.latest(50, Subscription.builder().topics("mch_none").build())).isEmpty();
+    assertThat(history.latest(0, Subscription.all())).isEmpty();
+  }
+
+  @Test
+  void theFunctionIsReloadedWhenRedisForgotIt() throws Exception {
+    open(stream);
+    publish(1, "mch_1");
+    redis.cli("FUNCTION", "FLUSH");
+    EventId next = publisher.publish("mch_1", Map.of(), "{}");
+    assertThat(next.seq()).isEqualTo(2);
+  }
+
+  @Test
+  void theDocumentedRedisCliFormPublishes() throws Exception {
+    open(stream);
+    EventId first = publish(1, "mch_1").get(0);
+    // docs/redis.md: FCALL fanout_publish 2 {ns}:stream {ns}:meta ns:events <maxlen> <topic> <data> [name value]...
+    String reply = redis.cli("FCALL", "fanout_publish", "2", stream.streamKey(), stream.metaKey(),
+        stream.channel(), "100", "mch_2", "{\"status\":\"refunded\"}", "method", "sepa");
+    assertThat(EventId.parse(reply)).isEqualTo(EventId.of(first.epoch(), 2));
+    Event e = history.latest(1, Subscription.all()).get(0);
+    assertThat(e.topic()).isEqualTo("mch_2");
+    assertThat(e.attribute("method")).isEqualTo("sepa");
+    assertThat(redis.cli("FCALL", "fanout_publish", "2", stream.streamKey(), stream.metaKey(),
+        stream.channel(), "100", "", "{}")).contains("topic must not be empty");
+  }
+
+  @Test
+  void badInputIsRejectedBeforeRedisIsTouched() {
+    open(stream);
+    assertThatThrownBy(() -> publisher.publish("", Map.of(), "{}"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> publisher.publish("t", Map.of(), ""))
+        .hasMessageContaining("JSON");
+    assertThatThrownBy(() -> RedisStream.named("bad name")).hasMessageContaining("namespace");
+    assertThatThrownBy(() -> RedisPublisher.create(URI.create("http://x:1"), stream))
+        .hasMessageContaining("redis://");
+  }
+
+  @Test
+  void anUnreachableRedisIsAClearFanoutRedisException() {
+    RedisPublisher nowhere = RedisPublisher.create(URI.create("redis://127.0.0.1:1"),
+        stream);
+    try {
+      assertThatThrownBy(() -> nowhere.publish("t", Map.of(), "{}"))
+          .isInstanceOf(FanoutRedisException.class).hasMessageContaining("publish to");
+    } finally {
+      nowhere.close();
+    }
+  }
+}
