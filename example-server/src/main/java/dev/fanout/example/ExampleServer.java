@@ -1,0 +1,249 @@
+package dev.fanout.example;
+
+import dev.fanout.redis.RedisPublisher;
+import dev.fanout.redis.RedisStream;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+
+/** The example server's command line. Every flag also reads an environment variable. */
+@Command(name = "example-server", mixinStandardHelpOptions = true, version = "fanout 0.1.0",
+    sortOptions = false,
+    description = {"Serves a live payment dashboard: the page at /, the fanout WebSocket at /ws,",
+        "Prometheus metrics at /metrics and health at /health.",
+        "Without --redis it runs embedded (in-memory bus and history) with a demo payment "
+            + "generator."},
+    subcommands = {ExampleServer.Publish.class, ExampleServer.Token.class})
+public final class ExampleServer implements Callable<Integer> {
+
+  @Option(names = "--port", defaultValue = "${env:FANOUT_PORT:-8080}",
+      description = "HTTP and WebSocket port (env FANOUT_PORT; default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--host", defaultValue = "${env:FANOUT_HOST:-0.0.0.0}",
+      description = "Address to bind (env FANOUT_HOST; default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--redis", defaultValue = "${env:FANOUT_REDIS}",
+      description = "Use Redis, e.g. redis://127.0.0.1:6379 (env FANOUT_REDIS). Default: embedded.")
+  URI redis;
+
+  @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
+      description = "Redis key and channel namespace (env FANOUT_NAMESPACE; default ${DEFAULT-VALUE}).")
+  String namespace;
+
+  @Option(names = "--allowed-origins", split = ",",
+      defaultValue = "${env:FANOUT_ALLOWED_ORIGINS}",
+      description = "Browser origins allowed to connect, comma-separated, or * "
+          + "(env FANOUT_ALLOWED_ORIGINS). Default: the page's own origin, "
+          + "http://localhost:<port> and http://127.0.0.1:<port>.")
+  List<String> allowedOrigins;
+
+  @Option(names = "--auth-secret", defaultValue = "${env:FANOUT_AUTH_SECRET}",
+      description = "Require HMAC-signed tokens made with this secret (env FANOUT_AUTH_SECRET; "
+          + "see the token subcommand). Default: off, everyone sees everything.")
+  String authSecret;
+
+  @Option(names = "--heartbeat-interval", defaultValue = "${env:FANOUT_HEARTBEAT_INTERVAL:-30s}",
+      converter = DurationConverter.class,
+      description = "Ping every (env FANOUT_HEARTBEAT_INTERVAL; default ${DEFAULT-VALUE}).")
+  Duration heartbeatInterval;
+
+  @Option(names = "--heartbeat-timeout", defaultValue = "${env:FANOUT_HEARTBEAT_TIMEOUT:-60s}",
+      converter = DurationConverter.class,
+      description = "Close when the last pong is older than this "
+          + "(env FANOUT_HEARTBEAT_TIMEOUT; default ${DEFAULT-VALUE}).")
+  Duration heartbeatTimeout;
+
+  @Option(names = "--queue-size", defaultValue = "${env:FANOUT_QUEUE_SIZE:-1024}",
+      description = "Events queued per connection before backpressure acts "
+          + "(env FANOUT_QUEUE_SIZE; default ${DEFAULT-VALUE}).")
+  int queueSize;
+
+  @Option(names = "--backpressure", defaultValue = "${env:FANOUT_BACKPRESSURE:-disconnect}",
+      description = "drop-oldest, drop-newest, disconnect (client resumes) or conflate "
+          + "(newest per payment) (env FANOUT_BACKPRESSURE; default ${DEFAULT-VALUE}).")
+  String backpressure;
+
+  @Option(names = "--snapshot-size", defaultValue = "${env:FANOUT_SNAPSHOT_SIZE:-50}",
+      description = "Events sent on a fresh subscribe (env FANOUT_SNAPSHOT_SIZE; default "
+          + "${DEFAULT-VALUE}).")
+  int snapshotSize;
+
+  @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-10000}",
+      description = "Events kept for resume (env FANOUT_RETENTION; default ${DEFAULT-VALUE}).")
+  int retention;
+
+  @Option(names = "--rate", defaultValue = "${env:FANOUT_RATE:-20}",
+      description = "Demo generator events per second (env FANOUT_RATE; default ${DEFAULT-VALUE}).")
+  double rate;
+
+  @Option(names = "--generator", defaultValue = "${env:FANOUT_GENERATOR:-auto}",
+      description = "Run the demo generator: on, off, or auto = on when embedded, off with Redis "
+          + "(env FANOUT_GENERATOR; default ${DEFAULT-VALUE}).")
+  String generator;
+
+  @Option(names = "--shutdown-spread", defaultValue = "${env:FANOUT_SHUTDOWN_SPREAD:-2s}",
+      converter = DurationConverter.class,
+      description = "On SIGTERM, spread the 1001 closes over this long "
+          + "(env FANOUT_SHUTDOWN_SPREAD; default ${DEFAULT-VALUE}).")
+  Duration shutdownSpread;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new ExampleServer()).execute(args));
+  }
+
+  FeedServer.Config config() {
+    FeedServer.Config c = new FeedServer.Config();
+    c.host = host;
+    c.port = port;
+    c.redis = redis;
+    c.namespace = namespace;
+    c.allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
+    c.authSecret = authSecret;
+    c.heartbeatInterval = heartbeatInterval;
+    c.heartbeatTimeout = heartbeatTimeout;
+    c.queueSize = queueSize;
+    FeedServer.policy(backpressure); // fail fast with the list of valid names
+    c.backpressure = backpressure;
+    c.snapshotSize = snapshotSize;
+    c.retention = retention;
+    c.rate = rate;
+    switch (generator) {
+      case "on":
+        c.generator = true;
+        break;
+      case "off":
+        c.generator = false;
+        break;
+      case "auto":
+        c.generator = redis == null;
+        break;
+      default:
+        throw new CommandLine.ParameterException(new CommandLine(this),
+            "--generator must be on, off or auto, got '" + generator + "'");
+    }
+    c.shutdownSpread = shutdownSpread;
+    return c;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    FeedServer server = FeedServer.start(config());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.shutdown();
+      stopped.countDown();
+    }, "fanout-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  /** Plays the payment service: publishes demo payments to Redis through the library. */
+  @Command(name = "publish", mixinStandardHelpOptions = true,
+      description = "Publish demo payments to Redis, as a payment service would.")
+  static final class Publish implements Callable<Integer> {
+    @Option(names = "--redis", required = true, defaultValue = "${env:FANOUT_REDIS}",
+        description = "Redis URI, e.g. redis://127.0.0.1:6379 (env FANOUT_REDIS).")
+    URI redis;
+
+    @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
+        description = "Redis namespace (default ${DEFAULT-VALUE}).")
+    String namespace;
+
+    @Option(names = "--rate", defaultValue = "${env:FANOUT_RATE:-20}",
+        description = "Events per second (default ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-10000}",
+        description = "Events Redis keeps for resume (default ${DEFAULT-VALUE}).")
+    int retention;
+
+    @Option(names = "--duration", converter = DurationConverter.class,
+        description = "Stop after this long (default: until interrupted).")
+    Duration duration;
+
+    @Override
+    public Integer call() throws Exception {
+      try (RedisPublisher publisher = RedisPublisher.create(redis,
+              RedisStream.named(namespace).withRetention(retention));
+          PaymentGenerator generator = new PaymentGenerator(publisher::publish, rate)) {
+        generator.start();
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(done::countDown));
+        if (duration == null) {
+          done.await();
+        } else {
+          done.await(duration.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        generator.close(); // stop before counting, so the count is final
+        System.out.println("published " + generator.published() + " events");
+      }
+      return 0;
+    }
+  }
+
+  /** Mints a token for --auth-secret servers. */
+  @Command(name = "token", mixinStandardHelpOptions = true,
+      description = "Print a signed token that lets a dashboard see some merchants.")
+  static final class Token implements Callable<Integer> {
+    @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
+        description = "The server's secret (env FANOUT_AUTH_SECRET).")
+    String secret;
+
+    @Option(names = "--principal", defaultValue = "operator",
+        description = "Who the token is for (default ${DEFAULT-VALUE}).")
+    String principal;
+
+    @Option(names = "--merchants", split = ",",
+        description = "Merchants it may see, comma-separated (default: all).")
+    List<String> merchants;
+
+    @Option(names = "--ttl", defaultValue = "8h", converter = DurationConverter.class,
+        description = "How long it is valid (default ${DEFAULT-VALUE}).")
+    Duration ttl;
+
+    @Override
+    public Integer call() {
+      System.out.println(new HmacTokens(secret, Clock.systemUTC())
+          .mint(principal, merchants == null ? List.of() : merchants, ttl));
+      return 0;
+    }
+  }
+
+  /** Reads 500ms, 30s, 2m, 8h, or an ISO-8601 duration. */
+  static final class DurationConverter implements ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      try {
+        if (v.endsWith("ms")) {
+          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+        }
+        long n = Long.parseLong(v.substring(0, v.length() - 1));
+        switch (v.charAt(v.length() - 1)) {
+          case 's':
+            return Duration.ofSeconds(n);
+          case 'm':
+            return Duration.ofMinutes(n);
+          case 'h':
+            return Duration.ofHours(n);
+          default:
+            return Duration.parse(value);
+        }
+      } catch (RuntimeException e) {
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not a duration; use e.g. 500ms, 30s, 2m or 8h");
+      }
+    }
+  }
+}

@@ -1,0 +1,202 @@
+package dev.fanout.example;
+
+import dev.fanout.core.Backpressure;
+import dev.fanout.core.Bus;
+import dev.fanout.core.History;
+import dev.fanout.core.Hub;
+import dev.fanout.core.InMemoryStream;
+import dev.fanout.jakarta.Authenticator;
+import dev.fanout.jakarta.FanoutWebSocket;
+import dev.fanout.redis.RedisBus;
+import dev.fanout.redis.RedisStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.glassfish.grizzly.http.server.CLStaticHttpHandler;
+import org.glassfish.grizzly.http.server.HttpHandler;
+import org.glassfish.grizzly.http.server.Request;
+import org.glassfish.grizzly.http.server.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The example server assembled: a hub over the in-memory stream or Redis, the fanout endpoint at
+ * /ws, the dashboard page at /, /metrics and /health, and the demo payment generator.
+ */
+final class FeedServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FeedServer.class);
+
+  /** Everything the command line can set. */
+  static final class Config {
+    String host = "0.0.0.0";
+    int port = 8080;
+    URI redis; // null = embedded
+    String namespace = "payments";
+    List<String> allowedOrigins = List.of(); // empty = the page's own origin
+    String authSecret; // null = no authentication
+    Duration heartbeatInterval = Duration.ofSeconds(30);
+    Duration heartbeatTimeout = Duration.ofSeconds(60);
+    int queueSize = 1024;
+    String backpressure = "disconnect";
+    int snapshotSize = 50;
+    int retention = 10_000;
+    double rate = 20;
+    boolean generator = true;
+    Duration shutdownSpread = Duration.ofSeconds(2);
+  }
+
+  private final Config config;
+  private final PrometheusMetrics metrics = new PrometheusMetrics();
+  private final Bus bus;
+  private final RedisBus redisBus; // null when embedded
+  private final Hub hub;
+  private final FanoutWebSocket ws;
+  private final WebServer web;
+  private final PaymentGenerator generator; // null when off
+
+  private FeedServer(Config c) throws Exception {
+    this.config = c;
+    History history;
+    if (c.redis != null) {
+      redisBus = RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
+          .onLinkChange(state -> log.info("Redis link {}", state))
+          .build();
+      bus = redisBus;
+      history = redisBus.history();
+    } else {
+      redisBus = null;
+      InMemoryStream stream = InMemoryStream.create(c.retention);
+      bus = stream;
+      history = stream;
+    }
+    hub = Hub.builder().bus(bus).history(history).metrics(metrics)
+        .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
+        .snapshotSize(c.snapshotSize).build();
+    metrics.bind(hub, redisBus == null ? null : redisBus::linkState);
+
+    Authenticator auth;
+    if (c.authSecret == null) {
+      log.warn("authentication is OFF: every client sees every merchant "
+          + "(set --auth-secret to require signed tokens)");
+      auth = Authenticator.allowAll();
+    } else {
+      auth = new HmacTokens(c.authSecret, Clock.systemUTC());
+      log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
+    }
+    Map<String, HttpHandler> handlers = new LinkedHashMap<>();
+    handlers.put("/metrics", text("text/plain; version=0.0.4; charset=utf-8", metrics::scrape));
+    handlers.put("/health", new HealthHandler());
+    handlers.put("/", new CLStaticHttpHandler(FeedServer.class.getClassLoader(),
+        "/dev/fanout/example/web/"));
+    web = new WebServer(c.host, c.port, handlers);
+    int port = web.listen();
+    List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
+    ws = FanoutWebSocket.builder(hub)
+        .path("/ws")
+        .authenticator(auth)
+        .allowedOrigins(origins)
+        .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
+        .build();
+    web.deploy(ws.endpointConfig());
+    log.info("allowed origins: {}", origins);
+    generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;
+    if (generator != null) {
+      generator.start();
+    }
+    log.info("fanout example server on http://{}:{}/ ({} mode); WebSocket at /ws",
+        c.host, web.getPort(), redisBus == null ? "embedded" : "Redis " + c.redis);
+  }
+
+  static FeedServer start(Config c) throws Exception {
+    return new FeedServer(c);
+  }
+
+  int port() {
+    return web.getPort();
+  }
+
+  Hub hub() {
+    return hub;
+  }
+
+  /** SIGTERM: stop publishing, tell every client 1001 Going Away (paced), stop. */
+  void shutdown() {
+    log.info("shutting down: closing {} connections with 1001 over {}", hub.connectionCount(),
+        config.shutdownSpread);
+    if (generator != null) {
+      generator.close();
+    }
+    ws.shutdown(config.shutdownSpread);
+    web.stop();
+    hub.close();
+    bus.close();
+    log.info("stopped");
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+  }
+
+  static Backpressure policy(String name) {
+    switch (name) {
+      case "drop-oldest":
+        return Backpressure.dropOldest();
+      case "drop-newest":
+        return Backpressure.dropNewest();
+      case "disconnect":
+        return Backpressure.disconnect();
+      case "conflate":
+        return Backpressure.conflate(e -> e.attribute("paymentId"));
+      default:
+        throw new IllegalArgumentException("backpressure must be one of drop-oldest, drop-newest, "
+            + "disconnect, conflate; got '" + name + "'");
+    }
+  }
+
+  /**
+   * The page's own origin on this port. The page is served from here, so these are the origins
+   * its WebSocket comes from unless the server is reached under another name (then pass
+   * --allowed-origins).
+   */
+  private static List<String> ownOrigins(int port) {
+    List<String> o = new ArrayList<>();
+    o.add("http://localhost:" + port);
+    o.add("http://127.0.0.1:" + port);
+    return o;
+  }
+
+  private static HttpHandler text(String contentType, Supplier<String> body) {
+    return new HttpHandler() {
+      @Override
+      public void service(Request request, Response response) throws Exception {
+        byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
+        response.setContentType(contentType);
+        response.setContentLength(bytes.length);
+        response.getOutputStream().write(bytes);
+      }
+    };
+  }
+
+  /** {"status":"UP"|"DEGRADED","connections":N,"redis":"UP"|"DOWN"|...}. */
+  private final class HealthHandler extends HttpHandler {
+    @Override
+    public void service(Request request, Response response) throws Exception {
+      String redis = redisBus == null ? null : redisBus.linkState().name();
+      boolean up = redisBus == null || redisBus.linkState().isUp();
+      String json = "{\"status\":\"" + (up ? "UP" : "DEGRADED") + "\",\"mode\":\""
+          + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
+          + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"") + "}";
+      byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+      response.setContentType("application/json");
+      response.setContentLength(bytes.length);
+      response.getOutputStream().write(bytes);
+    }
+  }
+}

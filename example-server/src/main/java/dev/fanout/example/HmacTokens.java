@@ -1,0 +1,124 @@
+package dev.fanout.example;
+
+import dev.fanout.core.Scope;
+import dev.fanout.jakarta.Authentication;
+import dev.fanout.jakarta.Authenticator;
+import jakarta.websocket.server.HandshakeRequest;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * HMAC-SHA256 signed tokens mapping a principal to the merchants it may see, and the
+ * {@link Authenticator} that checks them. A token is {@code base64url(payload).base64url(mac)} with
+ * payload {@code v1|<principal>|<merchants, comma-separated, or *>|<expiry, epoch seconds>}.
+ * Browsers pass it as {@code ?token=} (a WebSocket from a page cannot set headers); other clients
+ * may use {@code Authorization: Bearer <token>}.
+ */
+final class HmacTokens implements Authenticator {
+  private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+  private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+
+  private final byte[] secret;
+  private final Clock clock;
+
+  HmacTokens(String secret, Clock clock) {
+    Objects.requireNonNull(secret, "secret");
+    if (secret.length() < 16) {
+      throw new IllegalArgumentException("the token secret must be at least 16 characters");
+    }
+    this.secret = secret.getBytes(StandardCharsets.UTF_8);
+    this.clock = clock;
+  }
+
+  /** Mints a token for {@code principal} seeing {@code merchants} (empty = all) for {@code ttl}. */
+  String mint(String principal, List<String> merchants, Duration ttl) {
+    if (principal.contains("|") || merchants.stream().anyMatch(m -> m.contains("|")
+        || m.contains(","))) {
+      throw new IllegalArgumentException("principal and merchants must not contain '|' or ','");
+    }
+    long expiry = clock.instant().plus(ttl).getEpochSecond();
+    String payload = "v1|" + principal + "|" + (merchants.isEmpty() ? "*"
+        : String.join(",", merchants)) + "|" + expiry;
+    byte[] p = payload.getBytes(StandardCharsets.UTF_8);
+    return B64.encodeToString(p) + "." + B64.encodeToString(mac(p));
+  }
+
+  @Override
+  public Authentication authenticate(HandshakeRequest request) {
+    String token = token(request);
+    if (token == null) {
+      return Authentication.unauthorized("token missing");
+    }
+    return verify(token);
+  }
+
+  Authentication verify(String token) {
+    int dot = token.indexOf('.');
+    if (dot < 0 || token.length() > 4096) {
+      return Authentication.unauthorized("malformed token");
+    }
+    byte[] payload;
+    byte[] signature;
+    try {
+      payload = B64D.decode(token.substring(0, dot));
+      signature = B64D.decode(token.substring(dot + 1));
+    } catch (IllegalArgumentException e) {
+      return Authentication.unauthorized("malformed token");
+    }
+    if (!MessageDigest.isEqual(mac(payload), signature)) {
+      return Authentication.unauthorized("invalid token signature");
+    }
+    String[] parts = new String(payload, StandardCharsets.UTF_8).split("\\|", -1);
+    if (parts.length != 4 || !parts[0].equals("v1")) {
+      return Authentication.unauthorized("malformed token");
+    }
+    long expiry;
+    try {
+      expiry = Long.parseLong(parts[3]);
+    } catch (NumberFormatException e) {
+      return Authentication.unauthorized("malformed token");
+    }
+    if (clock.instant().getEpochSecond() >= expiry) {
+      return Authentication.unauthorized("token expired");
+    }
+    Scope scope = parts[2].equals("*") ? Scope.all()
+        : Scope.of(Arrays.asList(parts[2].split(",")));
+    return Authentication.allow(parts[1], scope);
+  }
+
+  private static String token(HandshakeRequest request) {
+    List<String> q = request.getParameterMap().get("token");
+    if (q != null && !q.isEmpty()) {
+      return q.get(0);
+    }
+    for (var e : request.getHeaders().entrySet()) {
+      if (e.getKey().equalsIgnoreCase("Authorization")) {
+        for (String v : e.getValue()) {
+          if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return v.substring(7).trim();
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  private byte[] mac(byte[] payload) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+      return mac.doFinal(payload);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available", e);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.fanout.example;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.FanoutMetrics;
+import dev.fanout.core.Hub;
+import dev.fanout.redis.RedisBus;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/** fanout's metrics in a Micrometer Prometheus registry; {@link #scrape()} serves /metrics. */
+final class PrometheusMetrics implements FanoutMetrics {
+  final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Counter opened = Counter.builder("fanout_connections_opened")
+      .description("WebSocket connections opened").register(registry);
+  private final Counter closed = Counter.builder("fanout_connections_closed")
+      .description("WebSocket connections closed").register(registry);
+  private final Counter eventsIn = Counter.builder("fanout_events_in")
+      .description("events received by this node's hub").register(registry);
+  private final DistributionSummary recipients = DistributionSummary.builder("fanout_event_recipients")
+      .description("connections each event was routed to").register(registry);
+  private final Counter framesOut = Counter.builder("fanout_frames_out")
+      .description("frames written to clients").register(registry);
+  private final Counter eventsOut = Counter.builder("fanout_events_out")
+      .description("events written to clients (a batch frame carries several)").register(registry);
+  private final Timer latency = Timer.builder("fanout_delivery_latency")
+      .description("from the event reaching this node's hub to its frame being written")
+      .publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofNanos(50_000))
+      .maximumExpectedValue(Duration.ofSeconds(10))
+      .register(registry);
+  private final Counter recovered = resumes("true");
+  private final Counter notRecovered = resumes("false");
+  private final Counter filterFailures = Counter.builder("fanout_filter_failures")
+      .description("custom event filters that threw").register(registry);
+  private final Counter sendFailures = Counter.builder("fanout_send_failures")
+      .description("sends the transport reported failed").register(registry);
+  private final AtomicInteger aboveHigh = new AtomicInteger();
+
+  PrometheusMetrics() {
+    Gauge.builder("fanout_outboxes_above_high_watermark", aboveHigh, AtomicInteger::get)
+        .description("connections whose outbox is above its high watermark").register(registry);
+  }
+
+  private Counter resumes(String value) {
+    return Counter.builder("fanout_resumes").tag("recovered", value)
+        .description("clients that asked to resume, by whether history could answer exactly")
+        .register(registry);
+  }
+
+  /** Gauges read from the hub (and the Redis link, when there is one). */
+  void bind(Hub hub, Supplier<RedisBus.LinkState> redisLink) {
+    Gauge.builder("fanout_connections_active", hub, Hub::connectionCount)
+        .description("open WebSocket connections").register(registry);
+    Gauge.builder("fanout_queue_depth", hub, Hub::queuedEvents)
+        .description("events queued in all outboxes").register(registry);
+    if (redisLink != null) {
+      Gauge.builder("fanout_redis_link_up", () -> redisLink.get().isUp() ? 1 : 0)
+          .description("1 while the Redis Pub/Sub link is up").register(registry);
+    }
+  }
+
+  String scrape() {
+    return registry.scrape();
+  }
+
+  @Override
+  public void connectionOpened() {
+    opened.increment();
+  }
+
+  @Override
+  public void connectionClosed() {
+    closed.increment();
+  }
+
+  @Override
+  public void eventRouted(Event event, int n) {
+    eventsIn.increment();
+    recipients.record(n);
+  }
+
+  @Override
+  public void frameSent(int events) {
+    framesOut.increment();
+    eventsOut.increment(events);
+  }
+
+  @Override
+  public void eventDelivered(long nanos) {
+    latency.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void eventsDropped(String policy, int count) {
+    Counter.builder("fanout_events_dropped").tag("policy", policy)
+        .description("events dropped by backpressure").register(registry).increment(count);
+  }
+
+  @Override
+  public void outboxWatermark(boolean high) {
+    aboveHigh.addAndGet(high ? 1 : -1);
+  }
+
+  @Override
+  public void resumed(boolean wasRecovered) {
+    (wasRecovered ? recovered : notRecovered).increment();
+  }
+
+  @Override
+  public void filterFailed(Throwable failure) {
+    filterFailures.increment();
+  }
+
+  @Override
+  public void sendFailed(Throwable failure) {
+    sendFailures.increment();
+  }
+}

@@ -1,0 +1,162 @@
+/*
+ * fanout-client.js: a small, dependency-free browser client for fanout's wire protocol v1.
+ * Reusable by any page; documented in docs/example-server.md.
+ *
+ *   const client = new FanoutClient({
+ *     url: 'wss://feed.example.com/ws?token=...',  // default: this page's origin + /ws
+ *     merchants: ['mch_01'], methods: ['card'],     // empty = all
+ *     onEvent(event) {},          // {id, data}: in order, once each
+ *     onReset(info) {},           // drop your state: what follows rebuilds it.
+ *                                 // info.reason: 'fresh' | 'not-recovered' | 'server-resync'
+ *     onSubscribed(info) {},      // {recovered, missed, resumed}
+ *     onDropped(count) {},        // the server dropped events because this client was slow
+ *     onError(error) {},          // {code, message}: a refused message; the connection stays
+ *     onState(state, detail) {},  // 'connecting' | 'open' | 'reconnecting' ({delayMs, attempt, code, reason}) | 'stopped'
+ *   });
+ *   client.start();
+ *   client.subscribe({merchants: [], methods: ['sepa']});  // change filters: fresh snapshot
+ *   client.stop();
+ *
+ * Reconnects with exponential backoff and jitter (0.5 s doubling, capped at 30 s) and resumes
+ * from the last event it delivered: the server replays exactly what was missed, or says it
+ * cannot (onReset with 'not-recovered') and sends a fresh snapshot.
+ */
+(function (global) {
+  'use strict';
+
+  function defaultUrl() {
+    const l = global.location;
+    const query = new URLSearchParams(l.search);
+    const token = query.get('token');
+    return (l.protocol === 'https:' ? 'wss://' : 'ws://') + l.host + '/ws' +
+      (token ? '?token=' + encodeURIComponent(token) : '');
+  }
+
+  function noop() {}
+
+  class FanoutClient {
+    constructor(options) {
+      const o = options || {};
+      this.url = o.url || defaultUrl();
+      this.filters = {merchants: o.merchants || [], methods: o.methods || []};
+      this.on = {
+        event: o.onEvent || noop,
+        reset: o.onReset || noop,
+        subscribed: o.onSubscribed || noop,
+        dropped: o.onDropped || noop,
+        error: o.onError || noop,
+        state: o.onState || noop,
+      };
+      this.initialDelayMs = (o.backoff && o.backoff.initialMs) || 500;
+      this.maxDelayMs = (o.backoff && o.backoff.maxMs) || 30000;
+      this.lastEventId = null;
+      this.attempt = 0;
+      this.socket = null;
+      this.timer = null;
+      this.stopped = true;
+      this.pending = []; // for each subscribe sent and not yet answered: was it a resume?
+    }
+
+    start() {
+      this.stopped = false;
+      this.connect();
+    }
+
+    stop() {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      if (this.socket) {
+        this.socket.close(1000, 'bye');
+      }
+      this.on.state('stopped');
+    }
+
+    /** Replaces the filters; the server answers with a fresh snapshot. */
+    subscribe(filters) {
+      this.filters = {merchants: filters.merchants || [], methods: filters.methods || []};
+      this.send(false);
+    }
+
+    connect() {
+      this.on.state('connecting');
+      const ws = new WebSocket(this.url);
+      this.socket = ws;
+      ws.onopen = () => {
+        this.attempt = 0;
+        this.on.state('open');
+        this.send(this.lastEventId !== null);
+      };
+      ws.onmessage = (m) => this.receive(JSON.parse(m.data));
+      ws.onclose = (e) => {
+        if (this.socket !== ws) {
+          return;
+        }
+        this.socket = null;
+        this.pending = [];
+        if (!this.stopped) {
+          this.reconnect(e.code, e.reason);
+        }
+      };
+    }
+
+    reconnect(code, reason) {
+      const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * Math.pow(2, this.attempt));
+      const delayMs = Math.round(ceiling / 2 + Math.random() * ceiling / 2); // equal jitter
+      this.attempt++;
+      this.on.state('reconnecting', {delayMs, attempt: this.attempt, code, reason});
+      this.timer = setTimeout(() => this.connect(), delayMs);
+    }
+
+    send(resume) {
+      if (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
+        return; // sent on (re)connect
+      }
+      const message = {type: 'subscribe', merchants: this.filters.merchants,
+        methods: this.filters.methods};
+      if (resume) {
+        message.lastEventId = this.lastEventId;
+      }
+      this.pending.push(resume);
+      this.socket.send(JSON.stringify(message));
+    }
+
+    receive(frame) {
+      switch (frame.type) {
+        case 'event':
+          this.deliver(frame);
+          break;
+        case 'batch':
+          frame.events.forEach((e) => this.deliver(e));
+          break;
+        case 'subscribed': {
+          const solicited = this.pending.length > 0;
+          const resumed = solicited ? this.pending.shift() : false;
+          if (!solicited) {
+            this.on.reset({reason: 'server-resync'});
+          } else if (!resumed) {
+            this.on.reset({reason: 'fresh'});
+          } else if (!frame.recovered) {
+            this.on.reset({reason: 'not-recovered'});
+          }
+          this.on.subscribed({recovered: frame.recovered, missed: frame.missed, resumed});
+          break;
+        }
+        case 'dropped':
+          this.on.dropped(frame.count);
+          break;
+        case 'error':
+          this.on.error({code: frame.code, message: frame.message});
+          break;
+        default:
+          break; // newer servers may send more types
+      }
+    }
+
+    deliver(e) {
+      this.lastEventId = e.id;
+      this.on.event({id: e.id, data: e.data});
+    }
+  }
+
+  global.FanoutClient = FanoutClient;
+})(typeof window !== 'undefined' ? window : globalThis);

@@ -1,0 +1,166 @@
+package dev.fanout.example;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.core.EventId;
+import dev.fanout.redis.RedisPublisher;
+import dev.fanout.redis.RedisServer;
+import dev.fanout.redis.RedisStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The example server in-process: endpoints, embedded mode, tokens, and two nodes on Redis. */
+class ExampleServerIntegrationTest {
+  @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final String SECRET = "0123456789abcdef-test-secret";
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  private FeedServer server(Consumer<FeedServer.Config> settings) throws Exception {
+    FeedServer.Config c = new FeedServer.Config();
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.shutdownSpread = Duration.ofMillis(100);
+    settings.accept(c);
+    FeedServer s = FeedServer.start(c);
+    open.add(s);
+    return s;
+  }
+
+  private WsProbe client(FeedServer s, String query) throws Exception {
+    WsProbe p = WsProbe.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query));
+    open.add(p);
+    return p;
+  }
+
+  private static HttpResponse<String> get(FeedServer s, String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void embeddedModeServesPageMetricsHealthAndALiveFeed() throws Exception {
+    FeedServer s = server(c -> c.rate = 200);
+    HttpResponse<String> page = get(s, "/");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body()).contains("<title>fanout · payments</title>", "fanout-client.js");
+    assertThat(get(s, "/fanout-client.js").body()).contains("class FanoutClient");
+    assertThat(get(s, "/dashboard.js").statusCode()).isEqualTo(200);
+
+    WsProbe c = client(s, "");
+    c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_03\"]}");
+    await().until(() -> c.eventIds().size() >= 5);
+    assertThat(c.merchants()).containsOnly("mch_03");
+
+    String health = get(s, "/health").body();
+    assertThat(health).contains("\"status\":\"UP\"", "\"mode\":\"embedded\"",
+        "\"connections\":1");
+    String metrics = get(s, "/metrics").body();
+    assertThat(metrics).contains("fanout_connections_active 1.0", "fanout_events_in_total",
+        "fanout_events_out_total", "fanout_delivery_latency_seconds_bucket",
+        "fanout_queue_depth", "fanout_resumes_total{recovered=\"true\"}");
+    assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void withASecretOnlyValidTokensGetInAndOnlyTheirMerchantsFlow() throws Exception {
+    FeedServer s = server(c -> {
+      c.authSecret = SECRET;
+      c.rate = 300;
+    });
+    HmacTokens tokens = new HmacTokens(SECRET, Clock.systemUTC());
+    String good = tokens.mint("ops-a", List.of("mch_01", "mch_02"), Duration.ofMinutes(5));
+    WsProbe c = client(s, "?token=" + good);
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.eventIds().size() >= 10);
+    assertThat(c.merchants()).isSubsetOf("mch_01", "mch_02");
+
+    c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_05\"]}");
+    await().until(() -> c.sawFrame("\"code\":\"forbidden\""));
+
+    String expired = tokens.mint("ops-b", List.of(), Duration.ofSeconds(-1));
+    String forged = good.substring(0, good.indexOf('.') + 1) + "AAAA" + good.substring(
+        good.indexOf('.') + 5);
+    String otherSecret = new HmacTokens("another-secret-of-16-chars", Clock.systemUTC())
+        .mint("x", List.of(), Duration.ofMinutes(5));
+    for (String bad : new String[] {"", "?token=" + expired, "?token=" + forged,
+        "?token=" + otherSecret, "?token=garbage"}) {
+      assertThat(upgrades(s, bad)).as(bad).isFalse();
+    }
+  }
+
+  private static boolean upgrades(FeedServer s, String query) {
+    try {
+      WsProbe.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query)).close();
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Test
+  void twoNodesOnOneRedisDeliverEveryEventAndAClientResumesOnTheOtherNode() throws Exception {
+    Consumer<FeedServer.Config> redisMode = c -> {
+      c.redis = redis.uri();
+      c.namespace = "itest";
+      c.generator = false;
+    };
+    FeedServer a = server(redisMode);
+    FeedServer b = server(redisMode);
+    RedisPublisher publisher = RedisPublisher.create(redis.uri(), RedisStream.named("itest"));
+    open.add(publisher);
+    await().until(() -> get(a, "/health").body().contains("\"redis\":\"UP\"")
+        && get(b, "/health").body().contains("\"redis\":\"UP\""));
+
+    WsProbe onA = client(a, "");
+    WsProbe onB = client(b, "");
+    onA.send("{\"type\":\"subscribe\"}");
+    onB.send("{\"type\":\"subscribe\"}");
+    await().until(() -> onA.sawFrame("subscribed") && onB.sawFrame("subscribed"));
+    List<String> first = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      first.add(publishOne(publisher, i));
+    }
+    await().until(() -> onA.eventIds().size() == 30 && onB.eventIds().size() == 30);
+    assertThat(onA.eventIds()).isEqualTo(first);
+    assertThat(onB.eventIds()).isEqualTo(first);
+
+    onA.close(); // the client goes away from A...
+    List<String> missed = new ArrayList<>();
+    for (int i = 30; i < 45; i++) {
+      missed.add(publishOne(publisher, i));
+    }
+    WsProbe back = client(b, ""); // ...and comes back on B, no sticky sessions
+    back.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + first.get(29) + "\"}");
+    await().until(() -> back.eventIds().size() == 15);
+    assertThat(back.frames.get(0)).isEqualTo(
+        "{\"type\":\"subscribed\",\"recovered\":true,\"missed\":15}");
+    assertThat(back.eventIds()).isEqualTo(missed);
+  }
+
+  private static String publishOne(RedisPublisher p, int i) {
+    EventId id = p.publish("mch_0" + (1 + i % 9), Map.of("method", "card", "status", "captured",
+        "paymentId", "pay_" + i), "{\"merchantId\":\"mch_0" + (1 + i % 9) + "\",\"i\":" + i + "}");
+    return id.toString();
+  }
+}

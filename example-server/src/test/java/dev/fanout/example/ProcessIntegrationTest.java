@@ -1,0 +1,127 @@
+package dev.fanout.example;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.redis.RedisServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The packaged jar as a real process: --help, SIGTERM drain, and the publish subcommand. */
+class ProcessIntegrationTest {
+  @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
+
+  private static final Path JAR = Path.of("target", "example-server.jar");
+  private final List<Process> processes = new ArrayList<>();
+
+  @AfterEach
+  void killAll() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  private Process run(Path log, String... args) throws IOException {
+    assertThat(JAR).as("the shaded jar (built by mvn package)").exists();
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        JAR.toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        .start();
+    processes.add(p);
+    return p;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void helpListsEveryFlag() throws Exception {
+    Path log = Files.createTempFile("help", ".log");
+    Process p = run(log, "--help");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    String help = Files.readString(log);
+    for (String flag : new String[] {"--port", "--redis", "--allowed-origins", "--auth-secret",
+        "--heartbeat-interval", "--heartbeat-timeout", "--queue-size", "--backpressure",
+        "--snapshot-size", "--rate", "--generator", "--shutdown-spread", "publish", "token"}) {
+      assertThat(help).contains(flag);
+    }
+    assertThat(p.exitValue()).isZero();
+  }
+
+  @Test
+  void aBadFlagValueFailsWithAClearMessage() throws Exception {
+    Path log = Files.createTempFile("bad", ".log");
+    Process p = run(log, "--backpressure", "yolo");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isNotZero();
+    assertThat(Files.readString(log)).contains("drop-oldest, drop-newest, disconnect, conflate");
+  }
+
+  @Test
+  void sigtermClosesEveryClientWithGoingAwayAndExits() throws Exception {
+    int port = freePort();
+    Path log = Files.createTempFile("server", ".log");
+    Process server = run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
+        "--shutdown-spread", "500ms");
+    URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
+    List<WsProbe> clients = new ArrayList<>();
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> clients.add(WsProbe.connect(ws)));
+    for (int i = 0; i < 9; i++) {
+      clients.add(WsProbe.connect(ws));
+    }
+    for (WsProbe c : clients) {
+      c.send("{\"type\":\"subscribe\"}");
+    }
+    await().until(() -> clients.stream().allMatch(c -> c.eventIds().size() > 0));
+
+    long t0 = System.nanoTime();
+    server.destroy(); // SIGTERM
+    for (WsProbe c : clients) {
+      assertThat(c.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1001);
+    }
+    assertThat(server.waitFor(15, TimeUnit.SECONDS)).as("exits within 15 s").isTrue();
+    long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    System.out.printf("MEASURE sigterm_drain clients=10 exit_ms=%d%n", took);
+    assertThat(Files.readString(log)).contains("closing 10 connections with 1001", "stopped");
+  }
+
+  @Test
+  void thePublishSubcommandFeedsAServerThroughRedis() throws Exception {
+    int port = freePort();
+    Path serverLog = Files.createTempFile("server", ".log");
+    run(serverLog, "--host", "127.0.0.1", "--port", Integer.toString(port), "--redis",
+        redis.uri().toString(), "--namespace", "proc");
+    URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
+    List<WsProbe> holder = new ArrayList<>();
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> holder.add(WsProbe.connect(ws)));
+    WsProbe c = holder.get(0);
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.sawFrame("subscribed"));
+
+    Path pubLog = Files.createTempFile("publish", ".log");
+    Process publisher = run(pubLog, "publish", "--redis", redis.uri().toString(), "--namespace",
+        "proc", "--rate", "100", "--duration", "2s");
+    assertThat(publisher.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    String out = Files.readString(pubLog, StandardCharsets.UTF_8);
+    int published = Integer.parseInt(out.replaceAll("(?s).*published (\\d+) events.*", "$1"));
+    assertThat(published).isGreaterThan(50);
+    await().until(() -> c.eventIds().size() == published);
+    c.close();
+  }
+}
