@@ -1,0 +1,232 @@
+package dev.fanout.example;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.core.EventId;
+import dev.fanout.redis.RedisPublisher;
+import dev.fanout.redis.RedisServer;
+import dev.fanout.redis.RedisStream;
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The real page in Debian's headless Chromium against the real server. Screenshots land in
+ * target/screenshots for a person to look at.
+ */
+class BrowserIntegrationTest {
+  private static final File CHROMIUM = new File("/usr/bin/chromium");
+  private static final File CHROMEDRIVER = new File("/usr/bin/chromedriver");
+
+  @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
+
+  private ChromeDriver driver;
+  private Path profile;
+  private String testName;
+  private final List<FeedServer> servers = new ArrayList<>();
+  private int port;
+
+  @BeforeEach
+  void openBrowser(TestInfo info) throws IOException {
+    assertThat(CHROMIUM).as("Chromium is needed: apt-get install chromium chromium-driver")
+        .exists();
+    assertThat(CHROMEDRIVER).as("ChromeDriver is needed: apt-get install chromium-driver")
+        .exists();
+    testName = info.getTestMethod().orElseThrow().getName();
+    profile = Files.createTempDirectory("chromium-profile");
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM);
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu",
+        "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=1280,900", "--user-data-dir=" + profile);
+    ChromeDriverService service = new ChromeDriverService.Builder()
+        .usingDriverExecutable(CHROMEDRIVER).usingAnyFreePort().build();
+    driver = new ChromeDriver(service, options);
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+  }
+
+  @AfterEach
+  void closeAll() {
+    if (driver != null) {
+      driver.quit();
+    }
+    servers.forEach(FeedServer::close);
+  }
+
+  private FeedServer server(Consumer<FeedServer.Config> settings) throws Exception {
+    FeedServer.Config c = new FeedServer.Config();
+    c.host = "127.0.0.1";
+    c.port = port; // the same port across restarts, as a real deployment
+    c.shutdownSpread = Duration.ofMillis(50);
+    settings.accept(c);
+    FeedServer s = FeedServer.start(c);
+    servers.add(s);
+    return s;
+  }
+
+  private void stop(FeedServer s) {
+    s.close();
+    servers.remove(s);
+  }
+
+  private void open() {
+    driver.get("http://127.0.0.1:" + port + "/");
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+  }
+
+  private boolean live() {
+    return "open".equals(driver.findElement(By.id("connection")).getAttribute("data-state"));
+  }
+
+  private List<WebElement> rows() {
+    return driver.findElements(By.cssSelector("#rows tr"));
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<String> receivedIds() {
+    return ((List<Object>) ((JavascriptExecutor) driver)
+        .executeScript("return window.fanoutDebug.ids.slice()")).stream()
+        .map(String::valueOf).collect(Collectors.toList());
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<String> resets() {
+    return ((List<Object>) ((JavascriptExecutor) driver)
+        .executeScript("return window.fanoutDebug.resets.slice()")).stream()
+        .map(String::valueOf).collect(Collectors.toList());
+  }
+
+  private void screenshot(String step) throws IOException {
+    Path dir = Path.of("target", "screenshots");
+    Files.createDirectories(dir);
+    File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
+    Files.copy(shot.toPath(), dir.resolve(testName + "-" + step + ".png"),
+        StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Test
+  void eventsAppearAndAFilterChangeTakesEffect() throws Exception {
+    server(c -> c.rate = 60);
+    open();
+    await().atMost(Duration.ofSeconds(15)).until(() -> rows().size() >= 10);
+    assertThat(driver.findElement(By.id("state")).getText()).isEqualTo("live");
+    screenshot("live");
+
+    driver.findElement(By.cssSelector("input[name=merchant][value=mch_04]")).click();
+    driver.findElement(By.cssSelector("input[name=method][value=card]")).click();
+    await().atMost(Duration.ofSeconds(20)).until(() -> {
+      List<WebElement> r = rows();
+      return !r.isEmpty() && r.stream().allMatch(tr -> {
+        List<WebElement> cells = tr.findElements(By.tagName("td"));
+        return cells.get(2).getText().equals("mch_04") && cells.get(3).getText().equals("card");
+      });
+    });
+    int counted = 0;
+    for (String status : new String[] {"authorized", "captured", "failed", "refunded"}) {
+      counted += Integer.parseInt(driver.findElement(By.id("count-" + status)).getText());
+    }
+    assertThat(counted).isEqualTo(rows().size());
+    screenshot("filtered");
+  }
+
+  @Test
+  void aRestartThatLostHistoryShowsTheNotRecoveredNotice() throws Exception {
+    FeedServer first = server(c -> c.rate = 40);
+    open();
+    await().atMost(Duration.ofSeconds(15)).until(() -> rows().size() >= 5);
+    stop(first); // the in-memory history goes with it
+    await().atMost(Duration.ofSeconds(10)).until(() -> !live());
+    server(c -> c.rate = 40);
+    await().atMost(Duration.ofSeconds(30)).until(() -> resets().contains("not-recovered"));
+    WebElement notice = driver.findElement(By.id("notice"));
+    await().atMost(Duration.ofSeconds(10)).until(notice::isDisplayed);
+    assertThat(notice.getText()).contains("could not be recovered");
+    await().atMost(Duration.ofSeconds(10)).until(() -> live() && !rows().isEmpty());
+    screenshot("not-recovered");
+  }
+
+  @Test
+  void aServerRestartOnRedisIsResumedWithoutAGap() throws Exception {
+    Consumer<FeedServer.Config> redisMode = c -> {
+      c.redis = redis.uri();
+      c.namespace = "browser";
+      c.generator = false;
+    };
+    FeedServer first = server(redisMode);
+    try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
+        RedisStream.named("browser"))) {
+      List<EventId> published = new ArrayList<>();
+      PaymentGenerator gen = new PaymentGenerator((topic, attributes, data) -> {
+        EventId id = publisher.publish(topic, attributes, data);
+        synchronized (published) {
+          published.add(id);
+        }
+        return id;
+      }, 50);
+      gen.start();
+      try {
+        open();
+        await().atMost(Duration.ofSeconds(15)).until(() -> receivedIds().size() >= 20);
+        stop(first);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !live());
+        int whileDown;
+        synchronized (published) {
+          whileDown = published.size();
+        }
+        await().until(() -> {
+          synchronized (published) {
+            return published.size() > whileDown + 25; // events the page must get back
+          }
+        });
+        server(redisMode);
+        await().atMost(Duration.ofSeconds(30)).until(this::live);
+      } finally {
+        gen.close();
+      }
+      EventId last;
+      synchronized (published) {
+        last = published.get(published.size() - 1);
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        List<String> got = receivedIds();
+        return !got.isEmpty() && got.get(got.size() - 1).equals(last.toString());
+      });
+      List<String> got = receivedIds();
+      long firstSeq = EventId.parse(got.get(0)).seq();
+      for (int i = 0; i < got.size(); i++) {
+        assertThat(EventId.parse(got.get(i))).as("event %d on the page", i)
+            .isEqualTo(EventId.of(last.epoch(), firstSeq + i));
+      }
+      assertThat(resets()).containsExactly("fresh"); // the first subscribe only; then resumed
+      assertThat(driver.findElement(By.id("notice")).getText()).contains("nothing lost");
+      screenshot("resumed");
+      System.out.printf("MEASURE browser_resume events_on_page=%d%n", got.size());
+    }
+  }
+
+}
