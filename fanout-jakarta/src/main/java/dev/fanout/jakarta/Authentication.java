@@ -38,6 +38,14 @@ public final class Authentication {
     return new Authentication(null, null, 403, Objects.requireNonNull(reason, "reason"));
   }
 
+  /** Refuses with any 4xx or 5xx status, such as 503 while the server is shutting down. */
+  public static Authentication refused(int status, String reason) {
+    if (status < 400 || status > 599) {
+      throw new IllegalArgumentException("a refusal needs a 4xx or 5xx status, got " + status);
+    }
+    return new Authentication(null, null, status, Objects.requireNonNull(reason, "reason"));
+  }
+
   public boolean allowed() {
     return principal != null;
   }
@@ -52,7 +60,7 @@ public final class Authentication {
     return scope;
   }
 
-  /** 401 or 403 when refused, 0 when allowed. */
+  /** The HTTP status of a refusal (401, 403, 503...), 0 when allowed. */
   public int status() {
     return status;
   }

@@ -2,6 +2,7 @@ package dev.fanout.jakarta;
 
 import com.google.gson.JsonObject;
 import dev.fanout.core.Connection;
+import dev.fanout.core.EventFilter;
 import dev.fanout.core.Scope;
 import dev.fanout.core.Subscription;
 import jakarta.websocket.CloseReason;
@@ -32,6 +33,7 @@ public final class FanoutEndpoint extends Endpoint {
   private volatile Connection connection;
   private volatile long lastPong;
   private String principal;
+  private EventFilter filter; // the consumer's per-connection filter, or null
   private RateLimiter limiter; // used on the session's message thread only
   private int protocolErrors;
 
@@ -52,6 +54,14 @@ public final class FanoutEndpoint extends Endpoint {
       return;
     }
     principal = auth.principal();
+    try {
+      filter = ws.filters.apply(auth);
+    } catch (RuntimeException e) {
+      log.warn("the per-connection filter factory threw for {}; closing", principal, e);
+      SessionTransport.close(session, 1011, "internal error");
+      principal = null;
+      return;
+    }
     if (!ws.admit(this, principal)) {
       principal = null;
       SessionTransport.close(session, 1013, "connection limit reached");
@@ -104,8 +114,9 @@ public final class FanoutEndpoint extends Endpoint {
         }
       }
     }
-    Subscription.Builder sub = Subscription.builder().topics(msg.merchants);
-    sub.attribute(Protocol.METHOD_ATTRIBUTE, msg.methods);
+    Subscription.Builder sub = Subscription.builder().topics(msg.merchants)
+        .attribute(Protocol.METHOD_ATTRIBUTE, msg.methods)
+        .filter(filter);
     c.subscribe(sub.build(), msg.lastEventId);
   }
 

@@ -1,10 +1,12 @@
 package dev.fanout.jakarta;
 
 import dev.fanout.core.Backpressure;
+import dev.fanout.core.EventFilter;
 import dev.fanout.core.Hub;
 import jakarta.websocket.HandshakeResponse;
 import jakarta.websocket.server.HandshakeRequest;
 import jakarta.websocket.server.ServerEndpointConfig;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -18,6 +20,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +54,7 @@ public final class FanoutWebSocket implements AutoCloseable {
   final Authenticator authenticator;
   final OriginPolicy origins;
   final Backpressure backpressure; // null = the hub's
+  final Function<Authentication, EventFilter> filters;
   final int maxConnections;
   final int maxConnectionsPerPrincipal;
   final int maxMessageBytes;
@@ -76,6 +80,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     this.authenticator = b.authenticator;
     this.origins = new OriginPolicy(b.allowedOrigins, b.allowMissingOrigin);
     this.backpressure = b.backpressure;
+    this.filters = b.filters;
     this.maxConnections = b.maxConnections;
     this.maxConnectionsPerPrincipal = b.maxConnectionsPerPrincipal;
     this.maxMessageBytes = b.maxMessageBytes;
@@ -109,6 +114,50 @@ public final class FanoutWebSocket implements AutoCloseable {
     return ServerEndpointConfig.Builder.create(FanoutEndpoint.class, path)
         .configurator(new Configurator())
         .build();
+  }
+
+  /**
+   * Runs the handshake checks (shutdown, connection cap, Origin, authentication) the way the
+   * endpoint's configurator does, for an HTTP filter placed in front of the upgrade. The Jakarta
+   * WebSocket API cannot choose the status of a refused handshake (containers answer 500, or
+   * drop the connection); a filter that calls this first can answer the exact 401, 403 or 503.
+   * The endpoint still checks again, so a filter is an addition, never a replacement.
+   *
+   * @param origin the request's Origin header, or null
+   * @param request the handshake, see {@link #handshakeRequest}
+   * @return the authentication to let through, or a refusal whose {@link
+   *     Authentication#status()} is the status to send
+   */
+  public Authentication precheck(String origin, HandshakeRequest request) {
+    if (!accepting.get()) {
+      return Authentication.refused(503, "server shutting down");
+    }
+    if (open.get() >= maxConnections) {
+      return Authentication.refused(503, "connection limit reached");
+    }
+    if (!origins.allows(origin)) {
+      return Authentication.forbidden("origin not allowed");
+    }
+    return authenticate(request);
+  }
+
+  /**
+   * A {@link HandshakeRequest} from plain values, for {@link #precheck} in a filter. Header names
+   * are matched case-insensitively.
+   */
+  public static HandshakeRequest handshakeRequest(URI uri, Map<String, List<String>> headers,
+      Map<String, List<String>> parameters) {
+    return new PlainHandshakeRequest(uri, headers, parameters);
+  }
+
+  private Authentication authenticate(HandshakeRequest request) {
+    try {
+      return Objects.requireNonNull(authenticator.authenticate(request),
+          "authenticator returned null");
+    } catch (RuntimeException e) {
+      log.warn("authenticator {} threw; refusing the handshake", authenticator, e);
+      return Authentication.unauthorized("authentication failed");
+    }
   }
 
   /** Open WebSocket connections of this endpoint. */
@@ -202,14 +251,7 @@ public final class FanoutWebSocket implements AutoCloseable {
       if (open.get() >= maxConnections) {
         throw new HandshakeRejectedException(503, "connection limit reached");
       }
-      Authentication auth;
-      try {
-        auth = Objects.requireNonNull(authenticator.authenticate(request),
-            "authenticator returned null");
-      } catch (RuntimeException e) {
-        log.warn("authenticator {} threw; refusing the handshake", authenticator, e);
-        auth = Authentication.unauthorized("authentication failed");
-      }
+      Authentication auth = authenticate(request);
       if (!auth.allowed()) {
         log.info("refused handshake: {} {}", auth.status(), auth.reason());
         throw new HandshakeRejectedException(auth.status(), auth.reason());
@@ -231,6 +273,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     private List<String> allowedOrigins = List.of();
     private boolean allowMissingOrigin = true;
     private Backpressure backpressure;
+    private Function<Authentication, EventFilter> filters = auth -> null;
     private int maxConnections = 100_000;
     private int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
     private int maxMessageBytes = 4096;
@@ -288,6 +331,19 @@ public final class FanoutWebSocket implements AutoCloseable {
     /** The backpressure policy of this endpoint's connections; default the hub's. */
     public Builder backpressure(Backpressure backpressure) {
       this.backpressure = Objects.requireNonNull(backpressure, "backpressure");
+      return this;
+    }
+
+    /**
+     * A consumer-written {@link EventFilter} for each connection, chosen from its authentication
+     * when it opens (null for none) and applied, on top of the client's merchants and methods, to
+     * every subscription of that connection. For example, hide refunds from a support role:
+     * {@code filter(auth -> auth.principal().startsWith("support:") ? e -> !"refunded"
+     * .equals(e.attribute("status")) : null)}. It runs guarded: if it throws, the event is not
+     * delivered to that connection, and the failure is counted.
+     */
+    public Builder filter(Function<Authentication, EventFilter> perConnection) {
+      this.filters = Objects.requireNonNull(perConnection, "perConnection");
       return this;
     }
 

@@ -66,6 +66,12 @@ abstract class ProtocolSuite {
     return c;
   }
 
+  WsClient client(URI at) throws Exception {
+    WsClient c = WsClient.connect(at);
+    clients.add(c);
+    return c;
+  }
+
   @AfterEach
   void stopAll() {
     clients.forEach(WsClient::close);
@@ -152,6 +158,27 @@ abstract class ProtocolSuite {
     assertThat(subscribed.get("recovered").getAsBoolean()).isFalse();
     await().until(() -> c.eventIds().size() >= 5);
     assertThat(c.eventIds()).isEqualTo(all.subList(3, 8));
+  }
+
+  @Test
+  void aPerConnectionFilterChosenFromThePrincipalApplies() throws Exception {
+    start(h -> h.snapshotSize(0), w -> w
+        .authenticator(req -> Authentication.allow(
+            req.getParameterMap().get("who").get(0), Scope.all()))
+        .filter(auth -> auth.principal().equals("support")
+            ? e -> !e.topic().equals("mch_2") : null));
+    WsClient support = client(URI.create(uri + "?who=support"));
+    WsClient ops = client(URI.create(uri + "?who=ops"));
+    for (WsClient c : List.of(support, ops)) {
+      c.subscribe("{\"type\":\"subscribe\"}");
+      c.nextOfType("subscribed");
+    }
+    EventId one = pay("mch_1", "card");
+    EventId two = pay("mch_2", "card");
+    await().until(() -> ops.eventIds().size() == 2);
+    assertThat(ops.eventIds()).containsExactly(one.toString(), two.toString());
+    await().until(() -> support.eventIds().contains(one.toString()));
+    assertThat(support.eventIds()).containsExactly(one.toString());
   }
 
   // ---- handshake ----

@@ -1,0 +1,86 @@
+package dev.fanout.jakarta;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fanout.core.Hub;
+import dev.fanout.core.InMemoryStream;
+import dev.fanout.core.Scope;
+import jakarta.servlet.DispatcherType;
+import java.net.URI;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.FilterMapping;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** With {@link HandshakeFilter} in front, refusals get their exact HTTP status (Jetty 12). */
+class HandshakeFilterIntegrationTest {
+  private Server server;
+  private FanoutWebSocket ws;
+  private URI uri;
+
+  @BeforeEach
+  void start() throws Exception {
+    InMemoryStream stream = InMemoryStream.create();
+    Hub hub = Hub.builder().bus(stream).history(stream).build();
+    ws = FanoutWebSocket.builder(hub)
+        .allowedOrigins("https://ops.example.com")
+        .maxConnections(2)
+        .authenticator(req -> {
+          List<String> token = req.getParameterMap().get("token");
+          if (token == null) {
+            return Authentication.unauthorized("token missing");
+          }
+          return token.get(0).equals("ops") ? Authentication.allow("ops", Scope.all())
+              : Authentication.forbidden("not an operator");
+        })
+        .build();
+    server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    JakartaWebSocketServletContainerInitializer.configure(context,
+        (servletContext, container) -> container.addEndpoint(ws.endpointConfig()));
+    server.setHandler(context);
+    server.start();
+    // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(ws));
+    FilterMapping mapping = new FilterMapping();
+    mapping.setFilterName(holder.getName());
+    mapping.setPathSpec("/ws");
+    mapping.setDispatcherTypes(EnumSet.of(DispatcherType.REQUEST));
+    context.getServletHandler().prependFilter(holder);
+    context.getServletHandler().prependFilterMapping(mapping);
+    uri = URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws");
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    ws.close();
+    server.stop();
+  }
+
+  @Test
+  void refusalsCarryTheirStatus() throws Exception {
+    assertThat(RawWs.status(uri, Map.of())).isEqualTo(401);
+    assertThat(RawWs.status(URI.create(uri + "?token=guest"), Map.of())).isEqualTo(403);
+    assertThat(RawWs.status(URI.create(uri + "?token=ops"),
+        Map.of("Origin", "https://evil.example"))).isEqualTo(403);
+    assertThat(RawWs.status(URI.create(uri + "?token=ops"),
+        Map.of("Origin", "https://ops.example.com"))).isEqualTo(101);
+  }
+
+  @Test
+  void aShuttingDownNodeAnswers503() throws Exception {
+    ws.close();
+    assertThat(RawWs.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);
+  }
+}
