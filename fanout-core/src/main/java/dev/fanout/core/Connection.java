@@ -85,29 +85,33 @@ public final class Connection {
   }
 
   private boolean sendHistory(Subscription effective, EventId lastEventId) {
-    List<Event> events = List.of();
+    List<Event> events;
     boolean recovered = false;
     EventId floor = null;
     History history = hub.history();
     try {
-      if (lastEventId != null) {
-        Recovery recovery = history.since(lastEventId, effective);
+      Recovery recovery = lastEventId == null ? null : history.since(lastEventId, effective);
+      if (recovery != null && recovery.reason() == Recovery.Reason.UNAVAILABLE) {
+        throw new FanoutException(recovery.detail());
+      }
+      if (recovery != null) {
         recovered = recovery.recovered();
         hub.metrics().resumed(recovered);
-        if (recovered) {
-          events = recovery.events();
-          floor = lastEventId;
-        } else {
-          log.debug("connection {}: resume after {} not recovered: {}", id, lastEventId, recovery);
-        }
+        log.debug("connection {}: resume after {}: {}", id, lastEventId, recovery);
       }
-      if (!recovered) {
+      if (recovered) {
+        events = recovery.events();
+        floor = lastEventId;
+      } else {
         events = history.latest(hub.snapshotSize(), effective);
       }
     } catch (RuntimeException e) {
-      log.warn("connection {}: history failed; sending recovered:false and no snapshot", id, e);
-      recovered = false;
-      events = List.of();
+      // Not "recovered:false": the events may well be there once history answers again. The
+      // client reconnects with backoff and resumes then, losing nothing.
+      log.warn("connection {}: history unavailable ({}); closing with 1013 so it retries", id,
+          e.toString());
+      close(1013, "history unavailable, try again");
+      return false;
     }
     List<Outbox.Entry> entries = new ArrayList<>(events.size());
     long now = System.nanoTime();

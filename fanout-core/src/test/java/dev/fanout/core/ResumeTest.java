@@ -80,7 +80,7 @@ class ResumeTest {
   }
 
   @Test
-  void aBrokenHistoryGivesRecoveredFalseAndKeepsTheConnection() {
+  void anUnavailableHistoryClosesWith1013SoTheClientRetriesInsteadOfLosingItsPlace() {
     History broken = new History() {
       @Override
       public List<Event> latest(int limit, Subscription subscription) {
@@ -89,17 +89,21 @@ class ResumeTest {
 
       @Override
       public Recovery since(EventId after, Subscription subscription) {
-        throw new FanoutException("redis down");
+        return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE, "redis down");
       }
     };
     Hub h = Hub.builder().bus(stream).history(broken).build();
-    InMemoryTransport t = new InMemoryTransport();
-    Connection c = h.connect(t, Scope.all());
-    c.subscribe(Subscription.all(), EventId.of("x", 1));
-    EventId live = stream.publish("t", Map.of(), "{}");
-    assertThat(t.frames().get(0)).contains("\"recovered\":false");
-    assertThat(t.eventIds()).containsExactly(live.toString());
-    assertThat(c.isOpen()).isTrue();
+    InMemoryTransport resuming = new InMemoryTransport();
+    Connection c = h.connect(resuming, Scope.all());
+    assertThat(c.subscribe(Subscription.all(), EventId.of("x", 1))).isFalse();
+    assertThat(resuming.closeCode()).isEqualTo(1013);
+    assertThat(resuming.frames()).isEmpty();
+    assertThat(c.isOpen()).isFalse();
+
+    InMemoryTransport fresh = new InMemoryTransport();
+    h.connect(fresh, Scope.all()).subscribe(Subscription.all());
+    assertThat(fresh.closeCode()).isEqualTo(1013);
+    assertThat(h.connectionCount()).isZero();
   }
 
   @Test

@@ -16,19 +16,19 @@ import java.util.Map;
  * A WebSocket handshake over a plain socket: shows the exact HTTP status of a refused upgrade, and
  * after a 101 plays a client that never reads and so never answers a ping.
  */
-final class RawWs implements AutoCloseable {
+public final class RawWs implements AutoCloseable {
   /** Status reported when the server closed the connection without any response. */
-  static final int NO_RESPONSE = -1;
+  public static final int NO_RESPONSE = -1;
 
   final Socket socket;
-  final int status;
+  public final int status;
 
   private RawWs(Socket socket, int status) {
     this.socket = socket;
     this.status = status;
   }
 
-  static RawWs handshake(URI uri, Map<String, String> headers) throws IOException {
+  public static RawWs handshake(URI uri, Map<String, String> headers) throws IOException {
     Socket s = new Socket(uri.getHost(), uri.getPort());
     s.setSoTimeout(10_000);
     String path = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
@@ -49,7 +49,7 @@ final class RawWs implements AutoCloseable {
   }
 
   /** The status of the handshake response, or {@link #NO_RESPONSE}. */
-  static int status(URI uri, Map<String, String> headers) throws IOException {
+  public static int status(URI uri, Map<String, String> headers) throws IOException {
     try (RawWs ws = handshake(uri, headers)) {
       return ws.status;
     }
@@ -73,7 +73,7 @@ final class RawWs implements AutoCloseable {
   }
 
   /** Whether the server has closed the TCP connection (reads to EOF, discarding frames). */
-  boolean serverClosed() {
+  public boolean serverClosed() {
     try {
       socket.setSoTimeout(50);
       InputStream in = socket.getInputStream();

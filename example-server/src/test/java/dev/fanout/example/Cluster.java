@@ -1,0 +1,209 @@
+package dev.fanout.example;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.core.EventId;
+import dev.fanout.redis.RedisPublisher;
+import dev.fanout.redis.RedisServer;
+import dev.fanout.redis.RedisStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.resps.StreamEntry;
+
+/**
+ * Two example-server nodes on one real redis-server, a publisher, and many resuming clients: the
+ * rig of the reliability suite. Everything on 127.0.0.1, bounded, and stopped by close().
+ */
+final class Cluster implements AutoCloseable {
+  static final String NAMESPACE = "rel";
+  static final int MERCHANTS = 20;
+
+  final RedisServer redis;
+  final int[] ports = new int[2];
+  final FeedServer[] nodes = new FeedServer[2];
+  final List<ResumingClient> clients = new ArrayList<>();
+  final HttpClient http = HttpClient.newHttpClient();
+  final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+  private final Random random = new Random(42);
+  private RedisPublisher publisher;
+  private Thread publishing;
+  private volatile boolean publishStop;
+  final AtomicInteger published = new AtomicInteger();
+  final AtomicInteger publishFailures = new AtomicInteger();
+
+  Cluster(RedisServer redis) throws Exception {
+    this.redis = redis;
+    for (int i = 0; i < 2; i++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        ports[i] = s.getLocalPort();
+      }
+      startNode(i);
+    }
+  }
+
+  void startNode(int i) throws Exception {
+    FeedServer.Config c = new FeedServer.Config();
+    c.host = "127.0.0.1";
+    c.port = ports[i];
+    c.redis = redis.uri();
+    c.namespace = NAMESPACE;
+    c.generator = false;
+    c.retention = 200_000;
+    c.heartbeatInterval = Duration.ofSeconds(1);
+    c.heartbeatTimeout = Duration.ofSeconds(3);
+    c.shutdownSpread = Duration.ofMillis(300);
+    nodes[i] = FeedServer.start(c);
+  }
+
+  void stopNode(int i) {
+    nodes[i].close();
+    nodes[i] = null;
+  }
+
+  List<URI> uris() {
+    return List.of(URI.create("ws://127.0.0.1:" + ports[0] + "/ws"),
+        URI.create("ws://127.0.0.1:" + ports[1] + "/ws"));
+  }
+
+  /** {@code n} clients with 1 to 3 random merchants each; every 20th takes all merchants. */
+  void addClients(int n) {
+    for (int i = 0; i < n; i++) {
+      Set<String> mine = new HashSet<>();
+      if (i % 20 != 0) {
+        int k = 1 + random.nextInt(3);
+        while (mine.size() < k) {
+          mine.add(merchant(random.nextInt(MERCHANTS)));
+        }
+      }
+      ResumingClient c = new ResumingClient(http, timer, uris(), random.nextLong(), mine);
+      clients.add(c);
+      c.start();
+    }
+    await().atMost(Duration.ofSeconds(60))
+        .until(() -> clients.stream().allMatch(ResumingClient::subscribed));
+  }
+
+  static String merchant(int i) {
+    return String.format("mch_%02d", i);
+  }
+
+  /** Publishes {@code perSecond} events open-loop until stopped, retrying while Redis is away. */
+  void startPublishing(int perSecond) {
+    publisher = RedisPublisher.create(redis.uri(), RedisStream.named(NAMESPACE)
+        .withRetention(200_000));
+    long period = TimeUnit.SECONDS.toNanos(1) / perSecond;
+    publishing = new Thread(() -> {
+      long next = System.nanoTime();
+      int i = 0;
+      while (!publishStop) {
+        String m = merchant(i % MERCHANTS);
+        try {
+          publisher.publish(m, Map.of("method", "card", "paymentId", "p" + i),
+              "{\"merchantId\":\"" + m + "\",\"i\":" + i + ",\"publishedAtMicros\":"
+                  + System.currentTimeMillis() * 1000 + "}");
+          published.incrementAndGet();
+          i++;
+        } catch (RuntimeException e) {
+          publishFailures.incrementAndGet();
+        }
+        next += period;
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(wait); // open-loop pacing of the load
+        } else if (wait < -TimeUnit.SECONDS.toNanos(1)) {
+          next = System.nanoTime(); // after an outage, do not burst to catch up
+        }
+      }
+    }, "reliability-publisher");
+    publishing.start();
+  }
+
+  void stopPublishing() throws InterruptedException {
+    publishStop = true;
+    publishing.join(10_000);
+    publisher.close();
+  }
+
+  void awaitPublished(int atLeast) {
+    await().atMost(Duration.ofSeconds(120)).until(() -> published.get() >= atLeast);
+  }
+
+  /** Every event in the stream, in order: the reference the clients are judged against. */
+  List<ResumingClient.Received> reference() {
+    List<ResumingClient.Received> all = new ArrayList<>();
+    try (Jedis jedis = new Jedis("127.0.0.1", redis.port())) {
+      String epoch = jedis.hget("{" + NAMESPACE + "}:meta", "epoch");
+      StreamEntryID from = StreamEntryID.MINIMUM_ID;
+      while (true) {
+        List<StreamEntry> batch = jedis.xrange("{" + NAMESPACE + "}:stream", from,
+            StreamEntryID.MAXIMUM_ID, 5000);
+        for (StreamEntry e : batch) {
+          all.add(new ResumingClient.Received(
+              EventId.of(epoch, e.getID().getTime()).toString(), e.getFields().get("t"), 0));
+        }
+        if (batch.size() < 5000) {
+          return all;
+        }
+        from = new StreamEntryID(batch.get(batch.size() - 1).getID().getTime() + 1, 0);
+      }
+    }
+  }
+
+  /** Waits until every client holds the last event meant for it. */
+  void awaitCaughtUp(List<ResumingClient.Received> reference) {
+    await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream().allMatch(c -> {
+      String last = null;
+      for (int i = reference.size() - 1; i >= 0; i--) {
+        if (c.wants(reference.get(i).merchant())) {
+          last = reference.get(i).id();
+          break;
+        }
+      }
+      return last == null || last.equals(c.lastEventId());
+    }));
+  }
+
+  /** Redis's count of commands processed so far. */
+  long redisCommands() {
+    try (Jedis jedis = new Jedis("127.0.0.1", redis.port())) {
+      String stats = jedis.info("stats");
+      for (String line : stats.split("\r\n")) {
+        if (line.startsWith("total_commands_processed:")) {
+          return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+        }
+      }
+      throw new IllegalStateException("no total_commands_processed in INFO stats");
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    publishStop = true;
+    if (publishing != null) {
+      publishing.join(10_000);
+    }
+    clients.forEach(ResumingClient::stop);
+    timer.shutdownNow();
+    for (int i = 0; i < 2; i++) {
+      if (nodes[i] != null) {
+        nodes[i].close();
+      }
+    }
+  }
+
+}

@@ -1,0 +1,92 @@
+package dev.fanout.example;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Judges what the clients received against the stream: every event a client's merchants call
+ * for, exactly once, in order, from where its current state began to the end. A client's state
+ * begins again only at a reset (a fresh subscribe, or the server saying recovery failed), and
+ * such resets are counted so a test can demand they be explained.
+ */
+final class Verdict {
+  long expected;
+  long delivered;
+  long duplicates;
+  long outOfOrder;
+  long lost;
+  long unknown;
+  long unexplainedResets; // times a client had to rebuild its state
+  final Map<String, Integer> resetReasons = new TreeMap<>();
+  long clients;
+
+  static Verdict judge(List<ResumingClient.Received> reference, List<ResumingClient> clients) {
+    Verdict v = new Verdict();
+    for (ResumingClient c : clients) {
+      v.add(reference, c);
+    }
+    return v;
+  }
+
+  private void add(List<ResumingClient.Received> reference, ResumingClient c) {
+    clients++;
+    List<String> mine = reference.stream().filter(r -> c.wants(r.merchant()))
+        .map(ResumingClient.Received::id).toList();
+    Map<String, Integer> position = new HashMap<>();
+    for (int i = 0; i < mine.size(); i++) {
+      position.put(mine.get(i), i);
+    }
+    for (String reason : c.resets()) {
+      unexplainedResets++;
+      resetReasons.merge(reason, 1, Integer::sum);
+    }
+    int last = -1;
+    int firstOfState = -1;
+    for (List<ResumingClient.Received> segment : c.segments()) {
+      int previous = -1;
+      for (ResumingClient.Received r : segment) {
+        delivered++;
+        Integer p = position.get(r.id());
+        if (p == null) {
+          unknown++;
+          continue;
+        }
+        if (previous == -1) {
+          firstOfState = p; // a reset: the state starts here
+        } else if (p <= previous) {
+          if (p == previous) {
+            duplicates++;
+          } else {
+            outOfOrder++;
+          }
+          continue;
+        } else if (p > previous + 1) {
+          lost += p - previous - 1;
+        }
+        previous = p;
+      }
+      if (previous != -1) {
+        last = previous;
+      }
+    }
+    if (firstOfState == -1) {
+      firstOfState = 0;
+      last = -1;
+    }
+    lost += mine.size() - 1 - last; // the tail it never got
+    expected += mine.size() - firstOfState;
+  }
+
+  boolean perfect() {
+    return duplicates == 0 && outOfOrder == 0 && lost == 0 && unknown == 0;
+  }
+
+  @Override
+  public String toString() {
+    return String.format("clients=%d expected=%d delivered=%d lost=%d duplicates=%d "
+        + "out_of_order=%d unknown=%d resets=%d %s", clients, expected, delivered, lost,
+        duplicates, outOfOrder, unknown, unexplainedResets, resetReasons);
+  }
+}
