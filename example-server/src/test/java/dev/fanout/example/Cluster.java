@@ -9,6 +9,8 @@ import dev.fanout.redis.RedisStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
@@ -46,8 +49,16 @@ final class Cluster implements AutoCloseable {
   final AtomicInteger published = new AtomicInteger();
   final AtomicInteger publishFailures = new AtomicInteger();
 
+  private final Consumer<FeedServer.Config> tweak;
+
   Cluster(RedisServer redis) throws Exception {
+    this(redis, c -> {});
+  }
+
+  /** A rig whose nodes get {@code tweak} applied to their configuration. */
+  Cluster(RedisServer redis, Consumer<FeedServer.Config> tweak) throws Exception {
     this.redis = redis;
+    this.tweak = tweak;
     for (int i = 0; i < 2; i++) {
       try (ServerSocket s = new ServerSocket(0)) {
         ports[i] = s.getLocalPort();
@@ -64,9 +75,8 @@ final class Cluster implements AutoCloseable {
     c.namespace = NAMESPACE;
     c.generator = false;
     c.retention = 200_000;
-    c.heartbeatInterval = Duration.ofSeconds(1);
-    c.heartbeatTimeout = Duration.ofSeconds(3);
     c.shutdownSpread = Duration.ofMillis(300);
+    tweak.accept(c);
     nodes[i] = FeedServer.start(c);
   }
 
@@ -82,9 +92,15 @@ final class Cluster implements AutoCloseable {
 
   /** {@code n} clients with 1 to 3 random merchants each; every 20th takes all merchants. */
   void addClients(int n) {
+    addClients(n, 20);
+  }
+
+  /** {@code n} clients; one in {@code allEvery} takes all merchants, the rest 1 to 3. */
+  List<ResumingClient> addClients(int n, int allEvery) {
+    List<ResumingClient> added = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       Set<String> mine = new HashSet<>();
-      if (i % 20 != 0) {
+      if (i % allEvery != 0) {
         int k = 1 + random.nextInt(3);
         while (mine.size() < k) {
           mine.add(merchant(random.nextInt(MERCHANTS)));
@@ -92,10 +108,12 @@ final class Cluster implements AutoCloseable {
       }
       ResumingClient c = new ResumingClient(http, timer, uris(), random.nextLong(), mine);
       clients.add(c);
+      added.add(c);
       c.start();
     }
     await().atMost(Duration.ofSeconds(60))
         .until(() -> clients.stream().allMatch(ResumingClient::subscribed));
+    return added;
   }
 
   static String merchant(int i) {
@@ -104,6 +122,12 @@ final class Cluster implements AutoCloseable {
 
   /** Publishes {@code perSecond} events open-loop until stopped, retrying while Redis is away. */
   void startPublishing(int perSecond) {
+    startPublishing(perSecond, 0);
+  }
+
+  /** As {@link #startPublishing(int)}, each payload padded with {@code padding} bytes. */
+  void startPublishing(int perSecond, int padding) {
+    String pad = "x".repeat(padding);
     publisher = RedisPublisher.create(redis.uri(), RedisStream.named(NAMESPACE)
         .withRetention(200_000));
     long period = TimeUnit.SECONDS.toNanos(1) / perSecond;
@@ -114,8 +138,8 @@ final class Cluster implements AutoCloseable {
         String m = merchant(i % MERCHANTS);
         try {
           publisher.publish(m, Map.of("method", "card", "paymentId", "p" + i),
-              "{\"merchantId\":\"" + m + "\",\"i\":" + i + ",\"publishedAtMicros\":"
-                  + System.currentTimeMillis() * 1000 + "}");
+              "{\"merchantId\":\"" + m + "\",\"i\":" + i + ",\"pad\":\"" + pad
+                  + "\",\"publishedAtMicros\":" + ResumingClient.Clock.nowMicros() + "}");
           published.incrementAndGet();
           i++;
         } catch (RuntimeException e) {
@@ -166,16 +190,42 @@ final class Cluster implements AutoCloseable {
 
   /** Waits until every client holds the last event meant for it. */
   void awaitCaughtUp(List<ResumingClient.Received> reference) {
-    await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream().allMatch(c -> {
-      String last = null;
-      for (int i = reference.size() - 1; i >= 0; i--) {
-        if (c.wants(reference.get(i).merchant())) {
-          last = reference.get(i).id();
-          break;
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream()
+          .allMatch(c -> caughtUp(c, reference)));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      clients.stream().filter(c -> !caughtUp(c, reference)).limit(5).forEach(c ->
+          System.out.printf("NOT CAUGHT UP merchants=%s last=%s connects=%d closes=%s reading=%s%n",
+              c.merchants, c.lastEventId(), c.connects.get(), c.closes, c.isReading()));
+      throw e;
+    }
+  }
+
+  private static boolean caughtUp(ResumingClient c, List<ResumingClient.Received> reference) {
+    for (int i = reference.size() - 1; i >= 0; i--) {
+      if (c.wants(reference.get(i).merchant())) {
+        return reference.get(i).id().equals(c.lastEventId());
+      }
+    }
+    return true;
+  }
+
+  /** The values of series starting with {@code series}, summed over the running nodes' /metrics. */
+  double metric(String series) throws Exception {
+    double sum = 0;
+    for (int i = 0; i < 2; i++) {
+      if (nodes[i] == null) {
+        continue;
+      }
+      String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports[i]
+          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      for (String line : body.split("\n")) {
+        if (line.startsWith(series)) {
+          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
         }
       }
-      return last == null || last.equals(c.lastEventId());
-    }));
+    }
+    return sum;
   }
 
   /** Redis's count of commands processed so far. */

@@ -5,10 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fanout.redis.RedisServer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -126,5 +129,63 @@ class ReliabilityIntegrationTest {
     assertThat(v.unexplainedResets).isZero();
     // each resume is one MULTI/EXEC read; the rest is the publisher and probes
     assertThat(commands).isLessThan(CLIENTS * 20L + storm * RATE * 6 / 1000 + 10_000);
+  }
+
+  @Test
+  void slowAndStalledClientsDoNotDelayTheFastOnes() throws Exception {
+    cluster = new Cluster(redis, c -> c.queueSize = 64); // so the stalled one overflows soon
+    List<ResumingClient> fast = cluster.addClients(100, Integer.MAX_VALUE); // 1-3 merchants each
+    cluster.startPublishing(RATE, 4096); // big events fill a stalled client's buffers quickly
+    cluster.awaitPublished(1500); // warm-up
+    fast.forEach(ResumingClient::clearLatencies);
+    int from = cluster.published.get();
+    cluster.awaitPublished(from + 1500);
+    long alone = p99(fast);
+
+    List<ResumingClient> laggards = cluster.addClients(2, 1); // all merchants
+    ResumingClient stalled = laggards.get(0);
+    ResumingClient slow = laggards.get(1);
+    stalled.reading(false);
+    AtomicBoolean slowDone = new AtomicBoolean();
+    cluster.timer.scheduleAtFixedRate(
+        () -> slow.reading(slowDone.get() || !slow.isReading()), 50, 50, TimeUnit.MILLISECONDS);
+    cluster.awaitPublished(cluster.published.get() + 300);
+    fast.forEach(ResumingClient::clearLatencies);
+    from = cluster.published.get();
+    cluster.awaitPublished(from + 3000);
+    long withLaggards = p99(fast);
+    System.out.printf("MEASURE laggards fast_clients=%d p99_alone_us=%d p99_with_laggards_us=%d%n",
+        fast.size(), alone, withLaggards);
+    // The target is 2x. In this rig (two nodes, Redis, 102 clients and the publisher in one JVM
+    // on 2 cores) p99 alone moved between 9 and 110 ms from run to run, so a ratio cannot be
+    // asserted without flakiness; docs/reliability.md reports what was measured. What is
+    // asserted is isolation: head-of-line blocking behind the stalled client would hold the fast
+    // clients for as long as it stalls (seconds), and every fast client still gets everything.
+    assertThat(withLaggards).as("fast clients' p99 with a stalled and a slow client among them")
+        .isLessThan(1_000_000);
+
+    // the stalled one was handled by its policy (default: disconnect with 1013, it resumes)
+    stalled.reading(true);
+    slowDone.set(true); // the toggler reads on from its next tick
+    cluster.stopPublishing();
+    List<ResumingClient.Received> reference = cluster.reference();
+    cluster.awaitCaughtUp(reference);
+    // Its policy (the default, disconnect) closed it; it came back and resumed. The close frame
+    // sits behind the data it did not read, so the client may see 1006 rather than 1013.
+    assertThat(stalled.connects.get()).as("the stalled client was disconnected and came back")
+        .isGreaterThanOrEqualTo(2);
+    assertThat(cluster.metric("fanout_events_dropped_total{policy=\"disconnect\""))
+        .isPositive();
+    Verdict v = Verdict.judge(reference, cluster.clients);
+    System.out.printf("MEASURE reliability laggards %s%n", v);
+    assertThat(v.perfect()).as(v.toString()).isTrue();
+  }
+
+  private static long p99(List<ResumingClient> clients) {
+    List<Long> all = new ArrayList<>();
+    clients.forEach(c -> all.addAll(c.latencies()));
+    assertThat(all).hasSizeGreaterThan(1000);
+    Collections.sort(all);
+    return all.get((int) (all.size() * 0.99));
   }
 }

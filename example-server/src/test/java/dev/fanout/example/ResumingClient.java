@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * restarts whenever the server says the client must rebuild its state).
  */
 final class ResumingClient implements WebSocket.Listener {
+  /** Wall-clock microseconds, comparable across processes on one machine. */
+  static final class Clock {
+    static long nowMicros() {
+      Instant now = Instant.now();
+      return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+    }
+  }
+
   /** One event as received: its id, merchant, and receive-minus-publish latency in micros. */
   record Received(String id, String merchant, long latencyMicros) {}
 
@@ -41,6 +50,7 @@ final class ResumingClient implements WebSocket.Listener {
   private final List<List<Received>> segments = new ArrayList<>(); // guarded by lock
   private final List<String> resets = new ArrayList<>(); // guarded by lock
   private final ArrayDeque<Boolean> pending = new ArrayDeque<>(); // guarded by lock
+  private final List<Long> latencies = new ArrayList<>(); // guarded by lock
   private final StringBuilder partial = new StringBuilder();
   private volatile String lastEventId;
   private volatile WebSocket socket;
@@ -152,7 +162,7 @@ final class ResumingClient implements WebSocket.Listener {
   }
 
   private void handle(JsonObject frame) {
-    long now = System.currentTimeMillis() * 1000;
+    long now = Clock.nowMicros();
     switch (frame.get("type").getAsString()) {
       case "event":
         record(frame, now);
@@ -191,6 +201,9 @@ final class ResumingClient implements WebSocket.Listener {
     synchronized (lock) {
       segments.get(segments.size() - 1).add(new Received(id,
           data.get("merchantId").getAsString(), published == 0 ? -1 : nowMicros - published));
+      if (published != 0) {
+        latencies.add(nowMicros - published);
+      }
     }
     lastEventId = id;
   }
@@ -224,6 +237,23 @@ final class ResumingClient implements WebSocket.Listener {
   List<String> resets() {
     synchronized (lock) {
       return new ArrayList<>(resets);
+    }
+  }
+
+  boolean isReading() {
+    return reading;
+  }
+
+  /** Publish-to-receive latencies in microseconds, since the last clear. */
+  List<Long> latencies() {
+    synchronized (lock) {
+      return new ArrayList<>(latencies);
+    }
+  }
+
+  void clearLatencies() {
+    synchronized (lock) {
+      latencies.clear();
     }
   }
 

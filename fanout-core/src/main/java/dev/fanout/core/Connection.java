@@ -116,7 +116,7 @@ public final class Connection {
     List<Outbox.Entry> entries = new ArrayList<>(events.size());
     long now = System.nanoTime();
     for (Event e : events) {
-      entries.add(new Outbox.Entry(e, Frames.event(e), now));
+      entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
       floor = e.id();
     }
     outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0), entries, floor,

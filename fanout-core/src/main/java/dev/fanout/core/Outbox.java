@@ -26,11 +26,13 @@ final class Outbox {
     final Event event;
     final String frame;
     final long receivedNanos;
+    final boolean replay; // from history at a subscribe, not live
 
-    Entry(Event event, String frame, long receivedNanos) {
+    Entry(Event event, String frame, long receivedNanos, boolean replay) {
       this.event = event;
       this.frame = frame;
       this.receivedNanos = receivedNanos;
+      this.replay = replay;
     }
   }
 
@@ -52,6 +54,7 @@ final class Outbox {
   private boolean closed;
   private boolean aboveHigh;
   private boolean policyFailureLogged;
+  private int replaying; // history entries still queued: not counted against the cap
   private int unreportedDrops;
   private long droppedTotal;
   private EventId lastAccepted;
@@ -78,8 +81,10 @@ final class Outbox {
         return;
       }
       lastAccepted = id;
-      Entry entry = new Entry(event, frame, receivedNanos);
-      if (events.size() < settings.capacity) {
+      Entry entry = new Entry(event, frame, receivedNanos, false);
+      // A resume may queue more history than the cap; the cap bounds what arrives on top of it,
+      // so a client catching up is not thrown out by its own backlog.
+      if (events.size() - replaying < settings.capacity) {
         events.addLast(entry);
       } else {
         overflow.begin(entry);
@@ -99,7 +104,7 @@ final class Outbox {
           overflow.dropped += events.size() + 1;
           closeLocked();
         } else {
-          if (!overflow.incomingDropped && events.size() >= settings.capacity) {
+          if (!overflow.incomingDropped && events.size() - replaying >= settings.capacity) {
             overflow.dropIncoming();
           }
           if (!overflow.incomingDropped) {
@@ -140,6 +145,7 @@ final class Outbox {
   synchronized void hold() {
     held = true;
     events.clear();
+    replaying = 0;
     unreportedDrops = 0;
     lastAccepted = null;
   }
@@ -161,6 +167,7 @@ final class Outbox {
       for (int i = history.size() - 1; i >= 0; i--) {
         events.addFirst(history.get(i));
       }
+      replaying = history.size();
       if (!events.isEmpty()) {
         lastAccepted = events.peekLast().event.id();
       } else if (floor != null) {
@@ -193,6 +200,7 @@ final class Outbox {
   private void closeLocked() {
     closed = true;
     events.clear();
+    replaying = 0;
     control.clear();
   }
 
@@ -233,7 +241,7 @@ final class Outbox {
       unreportedDrops = 0;
       return notice;
     }
-    Entry first = events.pollFirst();
+    Entry first = take();
     if (first == null) {
       return null;
     }
@@ -242,7 +250,7 @@ final class Outbox {
     if (settings.maxBatch > 1 && !events.isEmpty()) {
       batchFrames.add(first.frame);
       while (sending.size() < settings.maxBatch && !events.isEmpty()) {
-        Entry next = events.pollFirst();
+        Entry next = take();
         sending.add(next);
         batchFrames.add(next.frame);
       }
@@ -254,6 +262,14 @@ final class Outbox {
       metrics.outboxWatermark(false);
     }
     return frame;
+  }
+
+  private Entry take() {
+    Entry e = events.pollFirst();
+    if (e != null && e.replay) {
+      replaying--;
+    }
+    return e;
   }
 
   private void onSent(Throwable failure) {
@@ -280,7 +296,7 @@ final class Outbox {
   public synchronized String toString() {
     return "Outbox{queued=" + events.size() + ", control=" + control.size() + ", inFlight="
         + inFlight + ", pumping=" + pumping + ", held=" + held + ", closed=" + closed
-        + ", dropped=" + droppedTotal + "}";
+        + ", replaying=" + replaying + ", dropped=" + droppedTotal + "}";
   }
 
   /** The view a {@link Backpressure} policy gets; valid only inside one onOverflow call. */
@@ -328,7 +344,7 @@ final class Outbox {
 
     @Override
     public boolean dropOldest() {
-      if (events.pollFirst() == null) {
+      if (take() == null) {
         return false;
       }
       dropped++;
@@ -339,8 +355,12 @@ final class Outbox {
     public int dropQueued(Predicate<Event> which) {
       int n = 0;
       for (Iterator<Entry> it = events.iterator(); it.hasNext(); ) {
-        if (which.test(it.next().event)) {
+        Entry e = it.next();
+        if (which.test(e.event)) {
           it.remove();
+          if (e.replay) {
+            replaying--;
+          }
           n++;
         }
       }

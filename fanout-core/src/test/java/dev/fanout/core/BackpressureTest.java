@@ -181,6 +181,27 @@ class BackpressureTest {
   }
 
   @Test
+  void aResumeLargerThanTheCapIsNotThrownOutByItsOwnBacklog() {
+    Hub hub = Hub.builder().bus(stream).history(stream).outboxCapacity(CAPACITY)
+        .backpressure(Backpressure.disconnect()).build();
+    EventId from = stream.publish("m1", Map.of(), "{}");
+    List<EventId> missed = publish(5 * CAPACITY, 1000);
+    Connection c = hub.connect(slow, Scope.all());
+    slow.stall();
+    c.subscribe(Subscription.all(), from); // 40 events of history queued behind one in flight
+    List<EventId> live = publish(CAPACITY - 1, 1000); // room for a cap's worth on top
+    assertThat(c.isOpen()).isTrue();
+    slow.resume();
+    List<String> expected = strings(missed);
+    expected.addAll(strings(live));
+    assertThat(slow.eventIds()).isEqualTo(expected);
+
+    slow.stall();
+    publish(3 * CAPACITY, 1000); // a client that really cannot keep up still goes
+    assertThat(slow.closeCode()).isEqualTo(1013);
+  }
+
+  @Test
   void memoryStaysBoundedUnderALongStall() {
     Connection c = connectStalled(Backpressure.dropOldest());
     publish(5_000, 5_000);
