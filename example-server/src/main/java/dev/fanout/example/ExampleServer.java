@@ -48,6 +48,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "http://localhost:<port> and http://127.0.0.1:<port>.")
   List<String> allowedOrigins;
 
+  @Option(names = "--reject-missing-origin",
+      defaultValue = "${env:FANOUT_REJECT_MISSING_ORIGIN:-false}",
+      description = "Refuse handshakes without an Origin header (non-browser clients) "
+          + "(env FANOUT_REJECT_MISSING_ORIGIN; default ${DEFAULT-VALUE}).")
+  boolean rejectMissingOrigin;
+
   @Option(names = "--auth-secret", defaultValue = "${env:FANOUT_AUTH_SECRET}",
       description = "Require HMAC-signed tokens made with this secret (env FANOUT_AUTH_SECRET; "
           + "see the token subcommand). Default: off, everyone sees everything.")
@@ -109,6 +115,7 @@ public final class ExampleServer implements Callable<Integer> {
     c.redis = redis;
     c.namespace = namespace;
     c.allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
+    c.allowMissingOrigin = !rejectMissingOrigin;
     c.authSecret = authSecret;
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
@@ -196,7 +203,13 @@ public final class ExampleServer implements Callable<Integer> {
   @Command(name = "token", mixinStandardHelpOptions = true,
       description = "Print a signed token that lets a dashboard see some merchants.")
   static final class Token implements Callable<Integer> {
-    @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
+    @Option(names = "--reject-missing-origin",
+      defaultValue = "${env:FANOUT_REJECT_MISSING_ORIGIN:-false}",
+      description = "Refuse handshakes without an Origin header (non-browser clients) "
+          + "(env FANOUT_REJECT_MISSING_ORIGIN; default ${DEFAULT-VALUE}).")
+  boolean rejectMissingOrigin;
+
+  @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
         description = "The server's secret (env FANOUT_AUTH_SECRET).")
     String secret;
 

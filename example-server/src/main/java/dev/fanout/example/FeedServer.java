@@ -39,6 +39,7 @@ final class FeedServer implements AutoCloseable {
     URI redis; // null = embedded
     String namespace = "payments";
     List<String> allowedOrigins = List.of(); // empty = the page's own origin
+    boolean allowMissingOrigin = true;
     String authSecret; // null = no authentication
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
@@ -101,6 +102,7 @@ final class FeedServer implements AutoCloseable {
         .path("/ws")
         .authenticator(auth)
         .allowedOrigins(origins)
+        .allowMissingOrigin(c.allowMissingOrigin)
         .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
         .build();
     web.deploy(ws.endpointConfig());

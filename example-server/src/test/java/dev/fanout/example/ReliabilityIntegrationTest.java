@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.redis.RedisServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -41,8 +43,26 @@ class ReliabilityIntegrationTest {
     }
   }
 
+  /** Memory, threads and open files of this JVM (servers, clients and publisher all live here). */
+  static String resources() throws Exception {
+    long rssKb = 0;
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        rssKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    long fds;
+    try (var files = Files.list(Path.of("/proc/self/fd"))) {
+      fds = files.count();
+    }
+    Runtime rt = Runtime.getRuntime();
+    return String.format("rss_mb=%d heap_used_mb=%d threads=%d fds=%d", rssKb / 1024,
+        (rt.totalMemory() - rt.freeMemory()) >> 20, Thread.activeCount(), fds);
+  }
+
   /** Starts the rig, with clients dropping and reconnecting at random throughout. */
   private void start() throws Exception {
+    System.out.printf("MEASURE resources before=%s%n", resources());
     cluster = new Cluster(redis);
     cluster.addClients(CLIENTS);
     Random random = new Random(7);
@@ -63,6 +83,7 @@ class ReliabilityIntegrationTest {
     long reconnects = cluster.clients.stream().mapToLong(c -> c.connects.get() - 1).sum();
     System.out.printf("MEASURE reliability %s events=%d reconnects=%d publish_failures=%d %s%n",
         scenario, reference.size(), reconnects, cluster.publishFailures.get(), v);
+    System.out.printf("MEASURE resources %s end=%s%n", scenario, resources());
     return v;
   }
 

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -24,9 +25,14 @@ final class WsProbe implements WebSocket.Listener, AutoCloseable {
   private WebSocket socket;
 
   static WsProbe connect(URI uri) throws Exception {
+    return connect(uri, Map.of());
+  }
+
+  static WsProbe connect(URI uri, Map<String, String> headers) throws Exception {
     WsProbe p = new WsProbe();
-    p.socket = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
-        .buildAsync(uri, p).get(10, TimeUnit.SECONDS);
+    WebSocket.Builder b = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+    headers.forEach(b::header);
+    p.socket = b.buildAsync(uri, p).get(10, TimeUnit.SECONDS);
     return p;
   }
 
@@ -54,6 +60,16 @@ final class WsProbe implements WebSocket.Listener, AutoCloseable {
 
   void send(String text) {
     socket.sendText(text, true).join();
+  }
+
+  /** Sends unless already closed; false when the send failed. */
+  boolean trySend(String text) {
+    try {
+      socket.sendText(text, true).join();
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   List<String> eventIds() {

@@ -1,0 +1,158 @@
+package dev.fanout.example;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.core.EventId;
+import dev.fanout.jakarta.RawWs;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile input against the example server, with an honest client watching throughout: each
+ * attack is refused or closed with the documented code, and the honest client keeps receiving
+ * every event. (Missing, expired and forged tokens: ExampleServerIntegrationTest.)
+ */
+class SecurityIntegrationTest {
+  private static final String SECRET = "security-test-secret-0123456789";
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private FeedServer server;
+  private WsProbe honest;
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  private void start(Consumer<FeedServer.Config> settings) throws Exception {
+    FeedServer.Config c = new FeedServer.Config();
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.rate = 100;
+    c.authSecret = SECRET;
+    c.heartbeatInterval = Duration.ofMillis(500);
+    c.heartbeatTimeout = Duration.ofMillis(1500);
+    c.shutdownSpread = Duration.ofMillis(50);
+    c.allowedOrigins = List.of("https://ops.example.com");
+    settings.accept(c);
+    server = FeedServer.start(c);
+    open.add(server);
+    honest = WsProbe.connect(ws("?token=" + token(List.of())),
+        Map.of("Origin", "https://ops.example.com")); // a browser on the allowed page
+    open.add(honest);
+    honest.send("{\"type\":\"subscribe\"}");
+    await().until(() -> honest.eventIds().size() > 5);
+  }
+
+  private String token(List<String> merchants) {
+    return new HmacTokens(SECRET, Clock.systemUTC()).mint("t", merchants, Duration.ofMinutes(5));
+  }
+
+  private URI ws(String query) {
+    return URI.create("ws://127.0.0.1:" + server.port() + "/ws" + query);
+  }
+
+  private WsProbe probe(String query) throws Exception {
+    WsProbe p = WsProbe.connect(ws(query));
+    open.add(p);
+    return p;
+  }
+
+  /** The honest client got every event since it joined: contiguous ids, one epoch. */
+  private void assertHonestClientUnharmed() {
+    int before = honest.eventIds().size();
+    await().until(() -> honest.eventIds().size() > before + 20);
+    List<String> ids = honest.eventIds();
+    EventId first = EventId.parse(ids.get(0));
+    for (int i = 1; i < ids.size(); i++) {
+      assertThat(EventId.parse(ids.get(i))).isEqualTo(EventId.of(first.epoch(), first.seq() + i));
+    }
+    assertThat(honest.closed).isNotDone();
+  }
+
+  @Test
+  void hostileOriginsAreRefusedBeforeTheUpgrade() throws Exception {
+    start(c -> {});
+    String good = "?token=" + token(List.of());
+    for (String origin : new String[] {"https://evil.example", "null",
+        "https://ops.example.com.evil.example", "https://evil.example/ops.example.com",
+        "http://ops.example.com", "https://ops.example.com:8443"}) {
+      assertThat(RawWs.status(ws(good), Map.of("Origin", origin))).as(origin).isEqualTo(403);
+    }
+    assertThat(RawWs.status(ws(good), Map.of("Origin", "https://ops.example.com")))
+        .isEqualTo(101);
+    assertThat(RawWs.status(ws(good), Map.of())).as("no Origin, by default").isEqualTo(101);
+    assertHonestClientUnharmed();
+  }
+
+  @Test
+  void aMissingOriginIsRefusedWhenConfigured() throws Exception {
+    FeedServer.Config probe = new FeedServer.Config();
+    assertThat(probe.allowMissingOrigin).isTrue();
+    start(c -> c.allowMissingOrigin = false);
+    assertThat(RawWs.status(ws("?token=" + token(List.of())), Map.of())).isEqualTo(403);
+  }
+
+  @Test
+  void aClientNeverSeesMerchantsOutsideItsScope() throws Exception {
+    start(c -> {});
+    await().until(() -> honest.merchants().contains("mch_02") && honest.eventIds().size() > 60);
+    String early = honest.eventIds().get(0);
+    WsProbe narrow = probe("?token=" + token(List.of("mch_01")));
+    narrow.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_02\"]}");
+    await().until(() -> narrow.sawFrame("\"code\":\"forbidden\""));
+    narrow.send("{\"type\":\"subscribe\"}"); // snapshot path
+    narrow.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + early + "\"}"); // resume path
+    await().until(() -> narrow.frames.stream().filter(f -> f.contains("subscribed")).count() == 2);
+    int after = narrow.eventIds().size();
+    await().until(() -> narrow.eventIds().size() > after + 3); // live path
+    assertThat(narrow.merchants()).isNotEmpty().containsOnly("mch_01");
+    assertHonestClientUnharmed();
+  }
+
+  @Test
+  void oversizedMalformedAndFloodingClientsAreClosedWithTheirCodes() throws Exception {
+    start(c -> {});
+    String t = "?token=" + token(List.of());
+    WsProbe big = probe(t);
+    big.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(10_000) + "\"]}");
+    assertThat(big.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1009);
+
+    WsProbe garbage = probe(t);
+    garbage.send("{\"type\":\"subscribe\",\"merchants\":[[[[[[[[1]]]]]]]]}");
+    garbage.send("\u0000\u0001 not json");
+    await().until(() -> garbage.frames.stream().filter(f -> f.contains("bad_request")).count() == 2);
+
+    WsProbe flood = probe(t);
+    for (int i = 0; i < 200 && !flood.closed.isDone(); i++) {
+      flood.trySend("{\"type\":\"subscribe\"}");
+    }
+    assertThat(flood.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1008);
+    assertHonestClientUnharmed();
+  }
+
+  @Test
+  void manyConnectionsThatNeverAnswerPingsAreClosed() throws Exception {
+    start(c -> {});
+    List<RawWs> silent = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      RawWs r = RawWs.handshake(ws("?token=" + token(List.of())), Map.of());
+      assertThat(r.status).isEqualTo(101);
+      silent.add(r);
+      open.add(r);
+    }
+    await().atMost(Duration.ofSeconds(15)).until(() -> server.hub().connectionCount() == 1);
+    System.out.printf("MEASURE idle_unresponsive closed=%d%n", silent.size());
+    assertHonestClientUnharmed();
+  }
+}
