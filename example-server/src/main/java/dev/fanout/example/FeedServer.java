@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.glassfish.grizzly.http.server.CLStaticHttpHandler;
 import org.glassfish.grizzly.http.server.HttpHandler;
@@ -60,6 +62,12 @@ final class FeedServer implements AutoCloseable {
   private final FanoutWebSocket ws;
   private final WebServer web;
   private final PaymentGenerator generator; // null when off
+  private final ExecutorService senders = Executors.newFixedThreadPool(
+      Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+        Thread t = new Thread(r, "fanout-send");
+        t.setDaemon(true);
+        return t;
+      });
 
   private FeedServer(Config c) throws Exception {
     this.config = c;
@@ -76,7 +84,7 @@ final class FeedServer implements AutoCloseable {
       bus = stream;
       history = stream;
     }
-    hub = Hub.builder().bus(bus).history(history).metrics(metrics)
+    hub = Hub.builder().bus(bus).history(history).metrics(metrics).sendExecutor(senders)
         .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
         .snapshotSize(c.snapshotSize).build();
     metrics.bind(hub, redisBus == null ? null : redisBus::linkState);
@@ -138,6 +146,7 @@ final class FeedServer implements AutoCloseable {
     web.stop();
     hub.close();
     bus.close();
+    senders.shutdown();
     log.info("stopped");
   }
 

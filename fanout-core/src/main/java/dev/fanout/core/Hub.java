@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +48,7 @@ public final class Hub implements AutoCloseable {
     this.metrics = SafeMetrics.wrap(b.metrics);
     this.backpressure = b.backpressure;
     this.outboxSettings = new OutboxSettings(b.outboxCapacity, b.lowWatermark, b.highWatermark,
-        b.maxBatch);
+        b.maxBatch, b.sendExecutor);
     this.snapshotSize = b.snapshotSize;
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
@@ -246,8 +247,21 @@ public final class Hub implements AutoCloseable {
     private int highWatermark = -1;
     private int maxBatch = 64;
     private int snapshotSize = 50;
+    private Executor sendExecutor;
 
     private Builder() {}
+
+    /**
+     * Where sends start: by default on the publishing thread (the bus's), one frame per event
+     * for a connection that keeps up. With an executor (a few threads), the publishing thread
+     * only queues, and a connection's events that queue while the executor is busy go out as one
+     * {@code batch} frame: under heavy fan-out, fewer writes carry the same deliveries. Sends
+     * that follow a completed send always start on the transport's completion thread.
+     */
+    public Builder sendExecutor(Executor executor) {
+      this.sendExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
 
     /** The bus whose events this hub delivers; without one, only {@link Hub#publish} feeds it. */
     public Builder bus(Bus bus) {

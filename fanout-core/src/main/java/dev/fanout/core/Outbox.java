@@ -50,6 +50,7 @@ final class Outbox {
   private final List<String> batchFrames = new ArrayList<>();
   private boolean inFlight;
   private boolean pumping;
+  private boolean pumpScheduled;
   private boolean held;
   private boolean closed;
   private boolean aboveHigh;
@@ -127,7 +128,38 @@ final class Outbox {
       owner.close(disconnectCode, disconnectReason);
       return;
     }
-    pump();
+    if (settings.sendExecutor == null) {
+      pump();
+    } else {
+      schedulePump();
+    }
+  }
+
+  /**
+   * Leaves the send to the hub's send executor, so the publishing thread only queues. While the
+   * executor is busy, events keep queueing and go out together as one batch frame: under load,
+   * one write carries many deliveries.
+   */
+  private void schedulePump() {
+    synchronized (this) {
+      if (pumpScheduled || pumping || inFlight || closed) {
+        return;
+      }
+      pumpScheduled = true;
+    }
+    try {
+      settings.sendExecutor.execute(() -> {
+        synchronized (this) {
+          pumpScheduled = false;
+        }
+        pump();
+      });
+    } catch (RuntimeException e) { // rejected: the executor is shut down; send here instead
+      synchronized (this) {
+        pumpScheduled = false;
+      }
+      pump();
+    }
   }
 
   /** Queues a control frame ahead of events; it is never dropped. */

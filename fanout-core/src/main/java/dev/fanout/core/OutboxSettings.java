@@ -1,16 +1,21 @@
 package dev.fanout.core;
 
+import java.util.concurrent.Executor;
+
 /** The validated outbox limits a hub gives each of its connections. */
 final class OutboxSettings {
   final int capacity;
   final int lowWatermark;
   final int highWatermark;
   final int maxBatch;
+  final Executor sendExecutor; // null = send on the publishing thread
 
-  OutboxSettings(int capacity, int lowWatermark, int highWatermark, int maxBatch) {
+  OutboxSettings(int capacity, int lowWatermark, int highWatermark, int maxBatch,
+      Executor sendExecutor) {
     this.capacity = capacity;
     this.lowWatermark = lowWatermark;
     this.highWatermark = highWatermark;
     this.maxBatch = maxBatch;
+    this.sendExecutor = sendExecutor;
   }
 }

@@ -36,8 +36,22 @@ class HubConcurrencyTest {
 
   @Test
   void everyFastSubscriberGetsEveryMatchingEventOnceInOrder() throws Exception {
+    run(Hub.builder());
+  }
+
+  @Test
+  void theSameWithASendExecutor() throws Exception {
+    ExecutorService senders = Executors.newFixedThreadPool(2);
+    try {
+      run(Hub.builder().sendExecutor(senders));
+    } finally {
+      senders.shutdownNow();
+    }
+  }
+
+  private void run(Hub.Builder builder) throws Exception {
     InMemoryStream stream = InMemoryStream.create(PUBLISHERS * EVENTS_PER_PUBLISHER);
-    Hub hub = Hub.builder().bus(stream).history(stream).outboxCapacity(1_000_000).build();
+    Hub hub = builder.bus(stream).history(stream).outboxCapacity(1_000_000).build();
     Random random = new Random(7);
     List<AsyncTransport> transports = new ArrayList<>();
     List<Subscription> subs = new ArrayList<>();
