@@ -139,18 +139,19 @@ class BrowserIntegrationTest {
 
     driver.findElement(By.cssSelector("input[name=merchant][value=mch_04]")).click();
     driver.findElement(By.cssSelector("input[name=method][value=card]")).click();
-    await().atMost(Duration.ofSeconds(20)).until(() -> {
-      List<WebElement> r = rows();
-      return !r.isEmpty() && r.stream().allMatch(tr -> {
-        List<WebElement> cells = tr.findElements(By.tagName("td"));
-        return cells.get(2).getText().equals("mch_04") && cells.get(3).getText().equals("card");
-      });
-    });
-    int counted = 0;
-    for (String status : new String[] {"authorized", "captured", "failed", "refunded"}) {
-      counted += Integer.parseInt(driver.findElement(By.id("count-" + status)).getText());
-    }
-    assertThat(counted).isEqualTo(rows().size());
+    // the table is rewritten as events arrive: check it in one script, not element by element
+    await().atMost(Duration.ofSeconds(20)).until(() -> Boolean.TRUE.equals(
+        ((JavascriptExecutor) driver).executeScript(
+            "const rows = Array.from(document.querySelectorAll('#rows tr'));"
+                + "return rows.length > 0 && rows.every(tr =>"
+                + " tr.cells[2].textContent === 'mch_04' && tr.cells[3].textContent === 'card');")));
+    // read counters and rows in one script: page scripts cannot run in between
+    List<?> counts = (List<?>) ((JavascriptExecutor) driver).executeScript(
+        "const n = ['authorized','captured','failed','refunded']"
+            + ".map(s => Number(document.getElementById('count-' + s).textContent))"
+            + ".reduce((a, b) => a + b, 0);"
+            + "return [n, document.querySelectorAll('#rows tr').length];");
+    assertThat(((Number) counts.get(0)).intValue()).isEqualTo(((Number) counts.get(1)).intValue());
     screenshot("filtered");
   }
 
