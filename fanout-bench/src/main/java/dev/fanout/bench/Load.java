@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,7 +30,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "load", mixinStandardHelpOptions = true,
     description = "Connect clients, publish through Redis, measure deliveries and latency.")
-class Load implements java.util.concurrent.Callable<Integer> {
+class Load implements Callable<Integer> {
   @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080/ws", description = "server WebSocket")
   URI url;
 
@@ -209,8 +212,7 @@ class Load implements java.util.concurrent.Callable<Integer> {
       all.forEach(LoadClient::drop);
       Random random = new Random(2);
       List<CompletableFuture<Boolean>> back = new ArrayList<>();
-      java.util.concurrent.ScheduledExecutorService timer =
-          java.util.concurrent.Executors.newScheduledThreadPool(2);
+      ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
       for (LoadClient c : all) {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         back.add(done);
