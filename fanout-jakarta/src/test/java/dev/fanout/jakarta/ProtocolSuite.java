@@ -403,7 +403,10 @@ abstract class ProtocolSuite {
     for (int i = 0; i < 20 && c.trySend("{\"type\":\"subscribe\"}"); i++) {
       // the server closes the connection part-way through the flood
     }
-    assertThat(c.awaitClose()).isEqualTo(1008);
+    // 1008 from the server; writes still in flight when it closes may reset the connection, and
+    // then the client sees 1006. Either way the flooder is gone.
+    assertThat(c.awaitClose()).isIn(1008, 1006);
+    await().until(() -> hub.connectionCount() == 0);
   }
 
   @Test
