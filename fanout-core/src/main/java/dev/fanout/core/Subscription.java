@@ -72,7 +72,7 @@ public final class Subscription {
    * Exceptions from the custom filter propagate; the hub guards the filters it runs.
    */
   public boolean matches(Event event) {
-    return matchesTopic(event.topic()) && matchesAttributes(event)
+    return matchesTopic(event.topic()) && (constraints.isEmpty() || matchesAttributes(event))
         && (filter == null || filter.test(event));
   }
 
