@@ -100,7 +100,7 @@ final class FeedServer implements AutoCloseable {
     }
     Map<String, HttpHandler> handlers = new LinkedHashMap<>();
     handlers.put("/metrics", text("text/plain; version=0.0.4; charset=utf-8", metrics::scrape));
-    handlers.put("/health", new HealthHandler());
+    handlers.put("/health", text("application/json", this::health));
     handlers.put("/", new CLStaticHttpHandler(FeedServer.class.getClassLoader(),
         "/dev/fanout/example/web/"));
     web = new WebServer(c.host, c.port, handlers);
@@ -195,19 +195,12 @@ final class FeedServer implements AutoCloseable {
     };
   }
 
-  /** {"status":"UP"|"DEGRADED","connections":N,"redis":"UP"|"DOWN"|...}. */
-  private final class HealthHandler extends HttpHandler {
-    @Override
-    public void service(Request request, Response response) throws Exception {
-      String redis = redisBus == null ? null : redisBus.linkState().name();
-      boolean up = redisBus == null || redisBus.linkState().isUp();
-      String json = "{\"status\":\"" + (up ? "UP" : "DEGRADED") + "\",\"mode\":\""
-          + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
-          + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"") + "}";
-      byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-      response.setContentType("application/json");
-      response.setContentLength(bytes.length);
-      response.getOutputStream().write(bytes);
-    }
+  /** {"status":"UP"|"DEGRADED","mode":...,"connections":N,"redis":"UP"|"DOWN"|...}. */
+  private String health() {
+    String redis = redisBus == null ? null : redisBus.linkState().name();
+    boolean up = redisBus == null || redisBus.linkState().isUp();
+    return "{\"status\":\"" + (up ? "UP" : "DEGRADED") + "\",\"mode\":\""
+        + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
+        + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"") + "}";
   }
 }
