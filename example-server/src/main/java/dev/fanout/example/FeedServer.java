@@ -10,20 +10,12 @@ import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Supplier;
-import org.glassfish.grizzly.http.server.CLStaticHttpHandler;
-import org.glassfish.grizzly.http.server.HttpHandler;
-import org.glassfish.grizzly.http.server.Request;
-import org.glassfish.grizzly.http.server.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,12 +90,9 @@ final class FeedServer implements AutoCloseable {
       auth = new HmacTokens(c.authSecret, Clock.systemUTC());
       log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
     }
-    Map<String, HttpHandler> handlers = new LinkedHashMap<>();
-    handlers.put("/metrics", text("text/plain; version=0.0.4; charset=utf-8", metrics::scrape));
-    handlers.put("/health", text("application/json", this::health));
-    handlers.put("/", new CLStaticHttpHandler(FeedServer.class.getClassLoader(),
-        "/dev/fanout/example/web/"));
-    web = new WebServer(c.host, c.port, handlers);
+    web = new WebServer(c.host, c.port, "/dev/fanout/example/web/");
+    web.text("/metrics", "text/plain; version=0.0.4; charset=utf-8", metrics::scrape);
+    web.text("/health", "application/json", this::health);
     int port = web.listen();
     List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
     ws = FanoutWebSocket.builder(hub)
@@ -120,7 +109,7 @@ final class FeedServer implements AutoCloseable {
       generator.start();
     }
     log.info("fanout example server on http://{}:{}/ ({} mode); WebSocket at /ws",
-        c.host, web.getPort(), redisBus == null ? "embedded" : "Redis " + c.redis);
+        c.host, port(), redisBus == null ? "embedded" : "Redis " + c.redis);
   }
 
   static FeedServer start(Config c) throws Exception {
@@ -181,18 +170,6 @@ final class FeedServer implements AutoCloseable {
     o.add("http://localhost:" + port);
     o.add("http://127.0.0.1:" + port);
     return o;
-  }
-
-  private static HttpHandler text(String contentType, Supplier<String> body) {
-    return new HttpHandler() {
-      @Override
-      public void service(Request request, Response response) throws Exception {
-        byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
-        response.setContentType(contentType);
-        response.setContentLength(bytes.length);
-        response.getOutputStream().write(bytes);
-      }
-    };
   }
 
   /** {"status":"UP"|"DEGRADED","mode":...,"connections":N,"redis":"UP"|"DOWN"|...}. */

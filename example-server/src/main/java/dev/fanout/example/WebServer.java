@@ -1,78 +1,95 @@
 package dev.fanout.example;
 
-import jakarta.websocket.DeploymentException;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.websocket.server.ServerEndpointConfig;
 import java.io.IOException;
-import java.util.Map;
-import java.util.Set;
-import org.glassfish.grizzly.http.server.HttpHandler;
-import org.glassfish.grizzly.http.server.HttpServer;
-import org.glassfish.grizzly.http.server.NetworkListener;
-import org.glassfish.grizzly.strategies.WorkerThreadIOStrategy;
-import org.glassfish.tyrus.container.grizzly.server.TyrusAddOns;
-import org.glassfish.tyrus.core.TyrusWebSocketEngine;
-import org.glassfish.tyrus.server.TyrusServerContainer;
-import org.glassfish.tyrus.spi.WebSocketEngine;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
+import org.eclipse.jetty.ee10.servlet.DefaultServlet;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * Tyrus on a Grizzly HttpServer of our own: WebSocket endpoints and plain HTTP handlers on one
- * port. Mirrors Tyrus's own standalone Grizzly container, plus the handlers.
+ * Jetty 12 (ee10) with its Jakarta WebSocket implementation: the WebSocket endpoint, the page's
+ * static files and plain-text HTTP endpoints on one port. Jetty rather than Tyrus/Grizzly because
+ * it writes a WebSocket frame for less CPU and holds an idle connection in less memory (see
+ * docs/benchmarks.md, "Which container").
  */
-final class WebServer extends TyrusServerContainer {
-  private final TyrusWebSocketEngine engine;
-  private final HttpServer http = new HttpServer();
-  private final NetworkListener listener;
+final class WebServer {
+  private final Server server;
+  private final ServerConnector connector;
+  private final ServletContextHandler context = new ServletContextHandler("/");
 
-  WebServer(String host, int port, Map<String, HttpHandler> handlers) {
-    super((Set<Class<?>>) null);
-    this.engine = TyrusWebSocketEngine.builder(this).build();
-    this.listener = new NetworkListener("fanout", host, port);
-    http.addListener(listener);
-    listener.getTransport().setIOStrategy(WorkerThreadIOStrategy.getInstance());
-    listener.getKeepAlive().setIdleTimeoutInSeconds(-1); // WebSocket liveness is fanout's heartbeat
-    listener.registerAddOn(TyrusAddOns.webSocket(this, "/"));
-    handlers.forEach((path, handler) ->
-        http.getServerConfiguration().addHttpHandler(handler, path));
+  /**
+   * @param staticBase classpath folder served at / (index.html is the welcome file)
+   */
+  WebServer(String host, int port, String staticBase) {
+    QueuedThreadPool threads = new QueuedThreadPool();
+    threads.setName("http");
+    server = new Server(threads);
+    connector = new ServerConnector(server);
+    connector.setHost(host);
+    connector.setPort(port);
+    // WebSocket liveness is fanout's heartbeat; the container's idle timeout stays out of it.
+    connector.setIdleTimeout(0);
+    server.addConnector(connector);
+    server.setHandler(context);
+    URL base = WebServer.class.getResource(staticBase);
+    if (base == null) {
+      throw new IllegalStateException("no static files at " + staticBase + " on the classpath");
+    }
+    context.setBaseResource(ResourceFactory.of(context).newResource(base));
+    context.setWelcomeFiles(new String[] {"index.html"});
+    context.addServlet(new ServletHolder("static", DefaultServlet.class), "/");
   }
 
-  /** Binds the port and serves the HTTP handlers; returns the port bound. */
+  /** Serves {@code body.get()} at {@code path} for GET. Call before {@link #deploy}. */
+  void text(String path, String contentType, Supplier<String> body) {
+    context.addServlet(new ServletHolder(new HttpServlet() {
+      @Override
+      protected void doGet(HttpServletRequest request, HttpServletResponse response)
+          throws IOException {
+        byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
+        response.setContentType(contentType);
+        response.setContentLength(bytes.length);
+        response.getOutputStream().write(bytes);
+      }
+    }), path);
+  }
+
+  /** Binds the port (not yet serving); returns the port bound, useful with port 0. */
   int listen() throws IOException {
-    http.start();
-    return listener.getPort();
+    connector.open();
+    return connector.getLocalPort();
   }
 
-  /** Deploys the WebSocket endpoint; call after {@link #listen()}. */
-  void deploy(ServerEndpointConfig endpoint) throws IOException, DeploymentException {
-    addEndpoint(endpoint);
-    start("/", listener.getPort());
-    doneDeployment();
+  /** Adds the WebSocket endpoint and starts serving; call after {@link #listen()}. */
+  void deploy(ServerEndpointConfig endpoint) throws Exception {
+    JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
+      container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
+      container.addEndpoint(endpoint);
+    });
+    server.start();
   }
 
-  /** The port actually bound (useful with port 0). */
-  @Override
-  public int getPort() {
-    return listener.getPort();
-  }
-
-  @Override
-  public void register(Class<?> endpointClass) throws DeploymentException {
-    engine.register(endpointClass, "/");
-  }
-
-  @Override
-  public void register(ServerEndpointConfig config) throws DeploymentException {
-    engine.register(config, "/");
-  }
-
-  @Override
-  public WebSocketEngine getWebSocketEngine() {
-    return engine;
+  int getPort() {
+    return connector.getLocalPort();
   }
 
   /** Stops accepting and closes every socket. */
-  @Override
-  public void stop() {
-    super.stop();
-    http.shutdownNow();
+  void stop() {
+    try {
+      server.stop();
+    } catch (Exception e) {
+      throw new IllegalStateException("stopping Jetty failed", e);
+    }
   }
 }

@@ -83,15 +83,15 @@ class Load implements Callable<Integer> {
     long rssConnected = server == null ? 0 : server.rssKib();
     Thread publisher = startPublisher();
     LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(warmup)); // warm-up: the load runs
-    double cpu0 = server == null ? 0 : server.cpuSeconds();
+    ServerProcess.Cpu cpu0 = server == null ? null : server.cpu();
     tally.windowStartMicros = Tally.nowMicros();
     LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(duration)); // the measured window
     tally.windowEndMicros = Tally.nowMicros();
-    double cpu1 = server == null ? 0 : server.cpuSeconds();
+    ServerProcess.Cpu cpu1 = server == null ? null : server.cpu();
     stop = true;
     publisher.join();
     LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3)); // stragglers of the window arrive
-    report(connectMs, server == null ? -1 : cpu1 - cpu0, rssConnected, null);
+    report(connectMs, server == null ? null : cpu1.minus(cpu0), rssConnected, null);
     all.forEach(LoadClient::drop);
     return 0;
   }
@@ -155,7 +155,7 @@ class Load implements Callable<Integer> {
     return t;
   }
 
-  void report(long connectMs, double serverCpuSeconds, long rssConnectedKib,
+  void report(long connectMs, ServerProcess.Cpu serverCpu, long rssConnectedKib,
       Map<String, Object> extra) {
     Histogram h = tally.latency.getIntervalHistogram();
     long got = tally.received.sum();
@@ -177,8 +177,9 @@ class Load implements Callable<Integer> {
     json.addProperty("p99_ms", h.getValueAtPercentile(99) / 1000.0);
     json.addProperty("p999_ms", h.getValueAtPercentile(99.9) / 1000.0);
     json.addProperty("max_ms", h.getMaxValue() / 1000.0);
-    if (serverCpuSeconds >= 0) {
-      json.addProperty("server_cpu_us_per_delivery", got == 0 ? -1 : serverCpuSeconds * 1e6 / got);
+    if (serverCpu != null) {
+      json.addProperty("server_cpu_us_per_delivery", got == 0 ? -1 : serverCpu.total() * 1e6 / got);
+      json.addProperty("server_sys_us_per_delivery", got == 0 ? -1 : serverCpu.system() * 1e6 / got);
       json.addProperty("server_rss_before_kib", rssBeforeKib);
       json.addProperty("server_rss_connected_kib", rssConnectedKib);
       json.addProperty("server_rss_kib_per_connection",
@@ -228,7 +229,7 @@ class Load implements Callable<Integer> {
       LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
       timer.shutdownNow();
       // A client that had seen no event yet has nothing to resume from: it subscribes afresh.
-      report(connectMs, -1, 0, Map.of("all_resumed_ms", allBackMs, "recovered", recovered,
+      report(connectMs, null, 0, Map.of("all_resumed_ms", allBackMs, "recovered", recovered,
           "fresh_no_event_yet", neverSawAnEvent,
           "not_recovered_with_an_id", all.size() - recovered - neverSawAnEvent));
       all.forEach(LoadClient::drop);

@@ -14,12 +14,22 @@ final class ServerProcess {
     this.pid = pid;
   }
 
-  /** User plus system CPU seconds used so far. */
-  double cpuSeconds() throws IOException {
+  /** CPU seconds used so far: user and system (kernel: socket writes, loopback TCP). */
+  Cpu cpu() throws IOException {
     String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     // after "(comm) ", field 3 is state: utime and stime are fields 14 and 15 of the whole line
-    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_SECONDS;
+    return new Cpu(Long.parseLong(f[11]) * TICK_SECONDS, Long.parseLong(f[12]) * TICK_SECONDS);
+  }
+
+  record Cpu(double user, double system) {
+    Cpu minus(Cpu before) {
+      return new Cpu(user - before.user, system - before.system);
+    }
+
+    double total() {
+      return user + system;
+    }
   }
 
   /** Resident set size in KiB. */
