@@ -162,8 +162,13 @@ public final class Connection {
     return true;
   }
 
-  void offer(Event event, String frame, long receivedNanos) {
-    outbox.offer(event, frame, receivedNanos);
+  /** See {@link Outbox#offer}: true when the caller must run the claimed pump. */
+  boolean offer(Event event, String frame, long receivedNanos) {
+    return outbox.offer(event, frame, receivedNanos);
+  }
+
+  void runClaimedPump() {
+    outbox.runClaimedPump();
   }
 
   /** The subscription in force, already restricted to the scope; null before the first. */

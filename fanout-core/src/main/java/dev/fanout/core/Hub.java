@@ -1,6 +1,8 @@
 package dev.fanout.core;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,6 +44,12 @@ public final class Hub implements AutoCloseable {
   private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
+
+  /**
+   * Claimed pumps per send-executor task. Small enough that a few threads share a large fan-out,
+   * large enough that a publish to hundreds costs a handful of hand-offs, not hundreds.
+   */
+  static final int PUMPS_PER_TASK = 32;
 
   private Hub(Builder b) {
     this.history = b.history;
@@ -90,36 +98,61 @@ public final class Hub implements AutoCloseable {
    * use {@link Bus#publish}.
    */
   public void publish(Event event) {
-    long now = System.nanoTime();
-    String frame = null;
-    int recipients = 0;
+    Routing r = new Routing(event);
     Set<Connection> candidates = byTopic.get(event.topic());
     if (candidates != null) {
-      for (Connection c : candidates) {
-        if (matches(c, event)) {
-          if (frame == null) {
-            frame = Frames.event(event);
-          }
-          c.offer(event, frame, now);
-          recipients++;
-        }
-      }
+      r.offerToMatching(candidates);
     }
-    for (Connection c : allTopics) {
-      if (matches(c, event)) {
+    r.offerToMatching(allTopics);
+    metrics.eventRouted(event, r.recipients);
+    if (r.toPump != null) {
+      dispatchPumps(r.toPump);
+    }
+  }
+
+  /** One publish in progress: the frame is encoded once, at the first match. */
+  private static final class Routing {
+    final Event event;
+    final long receivedNanos = System.nanoTime();
+    String frame;
+    int recipients;
+    List<Connection> toPump; // connections whose pump this publish claimed
+
+    Routing(Event event) {
+      this.event = event;
+    }
+
+    void offerToMatching(Iterable<Connection> connections) {
+      for (Connection c : connections) {
+        Subscription s = c.subscription();
+        if (s == null || !s.matches(event)) {
+          continue;
+        }
         if (frame == null) {
           frame = Frames.event(event);
         }
-        c.offer(event, frame, now);
+        if (c.offer(event, frame, receivedNanos)) {
+          if (toPump == null) {
+            toPump = new ArrayList<>();
+          }
+          toPump.add(c);
+        }
         recipients++;
       }
     }
-    metrics.eventRouted(event, recipients);
   }
 
-  private static boolean matches(Connection c, Event event) {
-    Subscription s = c.subscription();
-    return s != null && s.matches(event);
+  /** Hands the claimed pumps to the send executor, {@value #PUMPS_PER_TASK} to a task. */
+  private void dispatchPumps(List<Connection> toPump) {
+    for (int from = 0; from < toPump.size(); from += PUMPS_PER_TASK) {
+      List<Connection> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
+      Runnable task = () -> chunk.forEach(Connection::runClaimedPump);
+      try {
+        outboxSettings.sendExecutor.execute(task);
+      } catch (RuntimeException rejected) { // the executor is shut down: send from here
+        task.run();
+      }
+    }
   }
 
   /** Open connections on this hub. */

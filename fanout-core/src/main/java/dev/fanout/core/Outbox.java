@@ -69,17 +69,24 @@ final class Outbox {
     this.metrics = metrics;
   }
 
-  /** Queues a live event unless it is a duplicate or older than what was already accepted. */
-  void offer(Event event, String frame, long receivedNanos) {
+  /**
+   * Queues a live event unless it is a duplicate or older than what was already accepted.
+   *
+   * <p>Without a send executor the send starts here. With one, this returns true when this call
+   * claimed the pump: the caller must then run {@link #runClaimedPump()} on the send executor
+   * (the hub hands one task many outboxes, so a publish costs a few tasks, not one per
+   * recipient).
+   */
+  boolean offer(Event event, String frame, long receivedNanos) {
     int disconnectCode = 0;
     String disconnectReason = null;
     synchronized (this) {
       if (closed) {
-        return;
+        return false;
       }
       EventId id = event.id();
       if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
-        return;
+        return false;
       }
       lastAccepted = id;
       Entry entry = new Entry(event, frame, receivedNanos, false);
@@ -126,40 +133,35 @@ final class Outbox {
     }
     if (disconnectCode != 0) {
       owner.close(disconnectCode, disconnectReason);
-      return;
+      return false;
     }
     if (settings.sendExecutor == null) {
       pump();
-    } else {
-      schedulePump();
+      return false;
     }
+    return claimPump();
   }
 
   /**
-   * Leaves the send to the hub's send executor, so the publishing thread only queues. While the
+   * Claims the pump for the send executor, so the publishing thread only queues. While the
    * executor is busy, events keep queueing and go out together as one batch frame: under load,
-   * one write carries many deliveries.
+   * one write carries many deliveries. False when a pump is already due or a send in flight
+   * (its completion pumps).
    */
-  private void schedulePump() {
+  private synchronized boolean claimPump() {
+    if (pumpScheduled || pumping || inFlight || closed) {
+      return false;
+    }
+    pumpScheduled = true;
+    return true;
+  }
+
+  /** Runs the pump an {@link #offer} claimed; on the send executor, or inline if it refused. */
+  void runClaimedPump() {
     synchronized (this) {
-      if (pumpScheduled || pumping || inFlight || closed) {
-        return;
-      }
-      pumpScheduled = true;
+      pumpScheduled = false;
     }
-    try {
-      settings.sendExecutor.execute(() -> {
-        synchronized (this) {
-          pumpScheduled = false;
-        }
-        pump();
-      });
-    } catch (RuntimeException e) { // rejected: the executor is shut down; send here instead
-      synchronized (this) {
-        pumpScheduled = false;
-      }
-      pump();
-    }
+    pump();
   }
 
   /** Queues a control frame ahead of events; it is never dropped. */
