@@ -4,18 +4,10 @@ import com.google.gson.JsonObject;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -61,66 +53,65 @@ class Load implements Callable<Integer> {
   @Option(names = "--server-pid", description = "server process for CPU and memory")
   Long serverPid;
 
-  @Option(names = "--http-clients", defaultValue = "8", description = "JDK HttpClients to spread sockets over")
+  @Option(names = "--http-clients", defaultValue = "8", description = "JDK HttpClients to spread sockets over (per process)")
   int httpClients;
 
-  final Tally tally = new Tally();
-  final List<LoadClient> all = new ArrayList<>();
+  @Option(names = "--workers", defaultValue = "1",
+      description = "processes holding the clients (1 = this one); one process may open only "
+          + "as many sockets as its open-file limit")
+  int workers;
+
   private int[] subscribers;
   private int allSubscribers;
   private final AtomicLong expected = new AtomicLong();
   private final AtomicLong published = new AtomicLong();
   private volatile boolean stop;
-
+  volatile long windowStartMicros = Long.MAX_VALUE;
+  volatile long windowEndMicros = Long.MAX_VALUE;
   long rssBeforeKib;
 
   @Override
   public Integer call() throws Exception {
     ServerProcess server = serverPid == null ? null : new ServerProcess(serverPid);
     rssBeforeKib = server == null ? 0 : server.rssKib();
-    long connectMs = connectAll();
-    System.gc();
-    long rssConnected = server == null ? 0 : server.rssKib();
-    Thread publisher = startPublisher();
-    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(warmup)); // warm-up: the load runs
-    ServerProcess.Cpu cpu0 = server == null ? null : server.cpu();
-    tally.windowStartMicros = Tally.nowMicros();
-    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(duration)); // the measured window
-    tally.windowEndMicros = Tally.nowMicros();
-    ServerProcess.Cpu cpu1 = server == null ? null : server.cpu();
-    stop = true;
-    publisher.join();
-    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3)); // stragglers of the window arrive
-    report(connectMs, server == null ? null : cpu1.minus(cpu0), rssConnected, null);
-    all.forEach(LoadClient::drop);
+    try (Clients all = openClients()) {
+      long connectMs = all.connect();
+      long rssConnected = server == null ? 0 : server.rssKib();
+      windowStartMicros = Tally.nowMicros() + TimeUnit.SECONDS.toMicros(warmup);
+      windowEndMicros = windowStartMicros + TimeUnit.SECONDS.toMicros(duration);
+      all.window(windowStartMicros, windowEndMicros);
+      Thread publisher = startPublisher();
+      sleepUntil(windowStartMicros); // warm-up: the load runs
+      ServerProcess.Cpu cpu0 = server == null ? null : server.cpu();
+      sleepUntil(windowEndMicros); // the measured window
+      ServerProcess.Cpu cpu1 = server == null ? null : server.cpu();
+      stopPublishing(publisher);
+      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3)); // stragglers of the window arrive
+      report(all.seen(), connectMs, server == null ? null : cpu1.minus(cpu0), rssConnected, null);
+    }
     return 0;
   }
 
-  long connectAll() throws Exception {
+  /** The run's clients, in this process or in worker processes; also counts who hears what. */
+  Clients openClients() throws Exception {
     subscribers = new int[merchants];
-    List<HttpClient> https = new ArrayList<>();
-    for (int i = 0; i < httpClients; i++) {
-      https.add(HttpClient.newHttpClient());
-    }
-    int everyOps = ops > 0 ? (int) Math.round(1 / ops) : Integer.MAX_VALUE;
-    Semaphore inFlight = new Semaphore(200);
-    long t0 = System.nanoTime();
-    List<CompletableFuture<Boolean>> subscribed = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
-      String merchant = i % everyOps == 0 && ops > 0 ? null : "mch_" + (i % merchants);
-      if (merchant == null) {
+      String m = Clients.merchantOf(i, merchants, ops);
+      if (m == null) {
         allSubscribers++;
       } else {
         subscribers[i % merchants]++;
       }
-      LoadClient c = new LoadClient(https.get(i % httpClients), url, merchant, tally);
-      all.add(c);
-      inFlight.acquire();
-      c.connect().whenComplete((ws, e) -> inFlight.release());
-      subscribed.add(c.subscribed);
     }
-    CompletableFuture.allOf(subscribed.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
-    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    return workers <= 1 ? new LocalClients(url, 0, clients, merchants, ops, httpClients)
+        : new WorkerClients(workers, url, clients, merchants, ops, httpClients);
+  }
+
+  static void sleepUntil(long micros) {
+    long wait;
+    while ((wait = micros - Tally.nowMicros()) > 0) {
+      LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(wait));
+    }
   }
 
   Thread startPublisher() {
@@ -137,7 +128,7 @@ class Load implements Callable<Integer> {
               "{\"merchantId\":\"mch_" + m + "\",\"status\":\"captured\",\"publishedAtMicros\":"
                   + at + "}");
           published.incrementAndGet();
-          if (at >= tally.windowStartMicros && at < tally.windowEndMicros) {
+          if (at >= windowStartMicros && at < windowEndMicros) {
             expected.addAndGet(subscribers[m] + allSubscribers);
           }
         } catch (RuntimeException e) {
@@ -155,10 +146,10 @@ class Load implements Callable<Integer> {
     return t;
   }
 
-  void report(long connectMs, ServerProcess.Cpu serverCpu, long rssConnectedKib,
-      Map<String, Object> extra) {
-    Histogram h = tally.latency.getIntervalHistogram();
-    long got = tally.received.sum();
+  void report(Clients.Seen seen, long connectMs, ServerProcess.Cpu serverCpu,
+      long rssConnectedKib, Map<String, Object> extra) {
+    Histogram h = seen.latency();
+    long got = seen.received();
     long exp = expected.get();
     JsonObject json = new JsonObject();
     json.addProperty("clients", clients);
@@ -170,8 +161,8 @@ class Load implements Callable<Integer> {
     json.addProperty("expected", exp);
     json.addProperty("received", got);
     json.addProperty("lost", Math.max(0, exp - got));
-    json.addProperty("duplicates", tally.duplicates.sum());
-    json.addProperty("order_violations", tally.orderViolations.sum());
+    json.addProperty("duplicates", seen.duplicates());
+    json.addProperty("order_violations", seen.orderViolations());
     json.addProperty("deliveries_per_s", got / (double) duration);
     json.addProperty("p50_ms", h.getValueAtPercentile(50) / 1000.0);
     json.addProperty("p99_ms", h.getValueAtPercentile(99) / 1000.0);
@@ -188,7 +179,8 @@ class Load implements Callable<Integer> {
     if (extra != null) {
       extra.forEach((k, v) -> json.addProperty(k, String.valueOf(v)));
     }
-    json.addProperty("closes", tally.closes.toString());
+    json.addProperty("workers", Math.max(1, workers));
+    json.addProperty("closes", seen.closes().toString());
     System.out.println();
     json.entrySet().forEach(e -> System.out.printf(Locale.ROOT, "%-32s %s%n", e.getKey(),
         e.getValue().isJsonPrimitive() ? e.getValue().getAsString() : e.getValue()));
@@ -204,53 +196,27 @@ class Load implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      long connectMs = connectAll();
-      Thread publisher = startPublisher();
-      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(warmup));
-      tallyWindowStart();
-      long neverSawAnEvent = all.stream().filter(c -> c.lastEventId == null).count();
-      long t0 = System.nanoTime();
-      all.forEach(LoadClient::drop);
-      Random random = new Random(2);
-      List<CompletableFuture<Boolean>> back = new ArrayList<>();
-      ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
-      for (LoadClient c : all) {
-        CompletableFuture<Boolean> done = new CompletableFuture<>();
-        back.add(done);
-        timer.schedule(() -> reconnect(c, done, 1), random.nextInt(jitterMs),
-            TimeUnit.MILLISECONDS);
+      try (Clients all = openClients()) {
+        long connectMs = all.connect();
+        Thread publisher = startPublisher();
+        LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(warmup));
+        // The window opens a moment ahead, so every worker knows it before its first event.
+        windowStartMicros = Tally.nowMicros() + TimeUnit.MILLISECONDS.toMicros(500);
+        all.window(windowStartMicros, Long.MAX_VALUE);
+        sleepUntil(windowStartMicros);
+        Clients.StormResult back = all.storm(jitterMs);
+        LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(duration));
+        // The publisher stops before the window closes, so every event it counted is in it.
+        stopPublishing(publisher);
+        windowEndMicros = Tally.nowMicros();
+        all.window(windowStartMicros, windowEndMicros);
+        LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
+        report(all.seen(), connectMs, null, 0, Map.of("all_resumed_ms", back.allBackMs(),
+            "recovered", back.recovered(), "fresh_no_event_yet", back.neverSawAnEvent(),
+            "not_recovered_with_an_id", clients - back.recovered() - back.neverSawAnEvent()));
       }
-      CompletableFuture.allOf(back.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
-      long allBackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-      long recovered = back.stream().filter(CompletableFuture::join).count();
-      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(duration));
-      tally.windowEndMicros = Tally.nowMicros();
-      stopPublishing(publisher);
-      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
-      timer.shutdownNow();
-      // A client that had seen no event yet has nothing to resume from: it subscribes afresh.
-      report(connectMs, null, 0, Map.of("all_resumed_ms", allBackMs, "recovered", recovered,
-          "fresh_no_event_yet", neverSawAnEvent,
-          "not_recovered_with_an_id", all.size() - recovered - neverSawAnEvent));
-      all.forEach(LoadClient::drop);
       return 0;
     }
-
-    private void reconnect(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
-      c.connect().thenCompose(ws -> c.subscribed).whenComplete((recovered, e) -> {
-        if (e == null) {
-          done.complete(recovered);
-        } else {
-          long delay = Math.min(5000, 200L << Math.min(attempt, 5));
-          CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
-              TimeUnit.MILLISECONDS).execute(() -> reconnect(c, done, attempt + 1));
-        }
-      });
-    }
-  }
-
-  void tallyWindowStart() {
-    tally.windowStartMicros = Tally.nowMicros();
   }
 
   void stopPublishing(Thread publisher) throws InterruptedException {

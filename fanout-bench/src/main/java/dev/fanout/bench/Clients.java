@@ -1,0 +1,60 @@
+package dev.fanout.bench;
+
+import java.util.Map;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The simulated dashboards of one run, wherever they live: in this process ({@link LocalClients})
+ * or spread over worker processes ({@link WorkerClients}), since one process may hold only so many
+ * sockets (the open-file limit) and the JDK client's reading threads.
+ */
+interface Clients extends AutoCloseable {
+  /**
+   * Client i of the run subscribes to merchant {@code mch_(i mod merchants)}, or to every merchant
+   * (null) when it is one of the {@code ops} fraction.
+   */
+  static String merchantOf(int i, int merchants, double ops) {
+    if (ops > 0 && i % (int) Math.round(1 / ops) == 0) {
+      return null;
+    }
+    return "mch_" + (i % merchants);
+  }
+
+  /** Connects and subscribes every client; returns the milliseconds until all were subscribed. */
+  long connect() throws Exception;
+
+  /** Counts only events published in [start, end) (µs since the epoch). */
+  void window(long startMicros, long endMicros) throws Exception;
+
+  /** Drops every connection at once; each reconnects after up to {@code jitterMs} and resumes. */
+  StormResult storm(int jitterMs) throws Exception;
+
+  /** What the clients saw in the window so far. */
+  Seen seen() throws Exception;
+
+  /** Drops every connection. */
+  @Override
+  void close();
+
+  /** How a storm ended: when the last client was back, and how the resumes went. */
+  record StormResult(long allBackMs, long recovered, long neverSawAnEvent) {
+    StormResult plus(StormResult o) {
+      return new StormResult(Math.max(allBackMs, o.allBackMs), recovered + o.recovered,
+          neverSawAnEvent + o.neverSawAnEvent);
+    }
+  }
+
+  /** Deliveries counted in the window, and their publish-to-receive latency in µs. */
+  record Seen(long received, long duplicates, long orderViolations, Map<Integer, Long> closes,
+      Histogram latency) {
+    Seen plus(Seen o) {
+      Map<Integer, Long> c = new TreeMap<>(closes);
+      o.closes.forEach((code, n) -> c.merge(code, n, Long::sum));
+      Histogram h = latency.copy();
+      h.add(o.latency);
+      return new Seen(received + o.received, duplicates + o.duplicates,
+          orderViolations + o.orderViolations, c, h);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package dev.fanout.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/** Clients {@code from} (inclusive) to {@code to} (exclusive) of a run, in this process. */
+final class LocalClients implements Clients {
+  private final URI url;
+  private final int from;
+  private final int to;
+  private final int merchants;
+  private final double ops;
+  private final int httpClients;
+  private final Tally tally = new Tally();
+  private final List<LoadClient> all = new ArrayList<>();
+  private final Histogram latencySoFar = new Histogram(3);
+
+  LocalClients(URI url, int from, int to, int merchants, double ops, int httpClients) {
+    this.url = url;
+    this.from = from;
+    this.to = to;
+    this.merchants = merchants;
+    this.ops = ops;
+    this.httpClients = httpClients;
+  }
+
+  @Override
+  public long connect() throws Exception {
+    List<HttpClient> https = new ArrayList<>();
+    for (int i = 0; i < httpClients; i++) {
+      https.add(HttpClient.newHttpClient());
+    }
+    Semaphore inFlight = new Semaphore(200);
+    long t0 = System.nanoTime();
+    List<CompletableFuture<Boolean>> subscribed = new ArrayList<>();
+    for (int i = from; i < to; i++) {
+      LoadClient c = new LoadClient(https.get(i % httpClients), url,
+          Clients.merchantOf(i, merchants, ops), tally);
+      all.add(c);
+      inFlight.acquire();
+      c.connect().whenComplete((ws, e) -> inFlight.release());
+      subscribed.add(c.subscribed);
+    }
+    CompletableFuture.allOf(subscribed.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
+
+  @Override
+  public void window(long startMicros, long endMicros) {
+    tally.windowStartMicros = startMicros;
+    tally.windowEndMicros = endMicros;
+  }
+
+  @Override
+  public StormResult storm(int jitterMs) throws Exception {
+    // A client that has seen no event yet has nothing to resume from: it subscribes afresh.
+    long neverSawAnEvent = all.stream().filter(c -> c.lastEventId == null).count();
+    long t0 = System.nanoTime();
+    all.forEach(LoadClient::drop);
+    Random random = new Random(2 + from);
+    List<CompletableFuture<Boolean>> back = new ArrayList<>();
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+    try {
+      for (LoadClient c : all) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        back.add(done);
+        timer.schedule(() -> reconnect(c, done, 1), random.nextInt(Math.max(1, jitterMs)),
+            TimeUnit.MILLISECONDS);
+      }
+      CompletableFuture.allOf(back.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
+    } finally {
+      timer.shutdownNow();
+    }
+    long allBackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    long recovered = back.stream().filter(CompletableFuture::join).count();
+    return new StormResult(allBackMs, recovered, neverSawAnEvent);
+  }
+
+  /** Reconnects with exponential backoff and jitter until subscribed; completes with recovered. */
+  private static void reconnect(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+    c.connect().thenCompose(ws -> c.subscribed).whenComplete((recovered, e) -> {
+      if (e == null) {
+        done.complete(recovered);
+      } else {
+        long delay = Math.min(5000, 200L << Math.min(attempt, 5));
+        CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
+            TimeUnit.MILLISECONDS).execute(() -> reconnect(c, done, attempt + 1));
+      }
+    });
+  }
+
+  @Override
+  public Seen seen() {
+    Map<Integer, Long> closes = new TreeMap<>();
+    tally.closes.forEach((code, n) -> closes.put(code, (long) n.get()));
+    latencySoFar.add(tally.latency.getIntervalHistogram());
+    return new Seen(tally.received.sum(), tally.duplicates.sum(), tally.orderViolations.sum(),
+        closes, latencySoFar.copy());
+  }
+
+  @Override
+  public void close() {
+    all.forEach(LoadClient::drop);
+  }
+}

@@ -1,0 +1,222 @@
+package dev.fanout.bench;
+
+import com.google.gson.Gson;
+import com.google.gson.reflect.TypeToken;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BinaryOperator;
+import java.util.function.Function;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The clients of a run spread over worker processes (this jar's {@code load-worker}), each holding
+ * a contiguous range of client indices. Commands go to every worker at once as lines on its
+ * stdin; each answers with one line starting {@value #ANSWER} on its stdout (its other output goes
+ * to stderr). Workers inherit this process's CPU affinity, so {@code taskset} still applies.
+ */
+final class WorkerClients implements Clients {
+  static final String ANSWER = "@ ";
+  private static final Gson GSON = new Gson();
+
+  private final List<Worker> workers = new ArrayList<>();
+
+  WorkerClients(int processes, URI url, int clients, int merchants, double ops, int httpClients)
+      throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    String jar;
+    try {
+      jar = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+          .toString();
+    } catch (java.net.URISyntaxException e) {
+      throw new IOException(e);
+    }
+    for (int w = 0; w < processes; w++) {
+      int from = (int) ((long) clients * w / processes);
+      int to = (int) ((long) clients * (w + 1) / processes);
+      Process p = new ProcessBuilder(java, "-cp", jar, Bench.class.getName(), "load-worker",
+          "--url", url.toString(), "--from", Integer.toString(from), "--to", Integer.toString(to),
+          "--merchants", Integer.toString(merchants), "--ops", Double.toString(ops),
+          "--http-clients", Integer.toString(httpClients))
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .start();
+      workers.add(new Worker(p));
+    }
+  }
+
+  @Override
+  public long connect() throws IOException {
+    long t0 = System.nanoTime();
+    ask("connect", a -> a, (x, y) -> x);
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
+
+  @Override
+  public void window(long startMicros, long endMicros) throws IOException {
+    ask("window " + startMicros + " " + endMicros, a -> a, (x, y) -> x);
+  }
+
+  @Override
+  public StormResult storm(int jitterMs) throws IOException {
+    return ask("storm " + jitterMs, a -> {
+      String[] f = a.split(" ");
+      return new StormResult(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]));
+    }, StormResult::plus);
+  }
+
+  @Override
+  public Seen seen() throws IOException {
+    return ask("seen", WorkerClients::decodeSeen, Seen::plus);
+  }
+
+  @Override
+  public void close() {
+    for (Worker w : workers) {
+      w.process.destroy();
+    }
+    for (Worker w : workers) {
+      try {
+        if (!w.process.waitFor(10, TimeUnit.SECONDS)) {
+          w.process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        w.process.destroyForcibly();
+      }
+    }
+  }
+
+  /** Sends the command to every worker, then reads and combines their answers. */
+  private <T> T ask(String command, Function<String, T> parse, BinaryOperator<T> combine)
+      throws IOException {
+    for (Worker w : workers) {
+      w.in.write(command + "\n");
+      w.in.flush();
+    }
+    T result = null;
+    for (Worker w : workers) {
+      T one = parse.apply(w.answer(command));
+      result = result == null ? one : combine.apply(result, one);
+    }
+    return result;
+  }
+
+  static String encodeSeen(Seen s) {
+    ByteBuffer buf = ByteBuffer.allocate(s.latency().getNeededByteBufferCapacity());
+    int n = s.latency().encodeIntoCompressedByteBuffer(buf);
+    return s.received() + " " + s.duplicates() + " " + s.orderViolations() + " "
+        + Base64.getEncoder().encodeToString(GSON.toJson(s.closes()).getBytes(StandardCharsets.UTF_8))
+        + " " + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
+  }
+
+  static Seen decodeSeen(String a) {
+    String[] f = a.split(" ");
+    Map<Integer, Long> closes = GSON.fromJson(
+        new String(Base64.getDecoder().decode(f[3]), StandardCharsets.UTF_8),
+        new TypeToken<Map<Integer, Long>>() {}.getType());
+    try {
+      Histogram h = Histogram.decodeFromCompressedByteBuffer(
+          ByteBuffer.wrap(Base64.getDecoder().decode(f[4])), 0);
+      return new Seen(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), closes, h);
+    } catch (java.util.zip.DataFormatException e) {
+      throw new IllegalStateException("a worker sent an unreadable histogram", e);
+    }
+  }
+
+  private static final class Worker {
+    final Process process;
+    final Writer in;
+    final BufferedReader out;
+
+    Worker(Process process) {
+      this.process = process;
+      this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+      this.out = new BufferedReader(
+          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    String answer(String command) throws IOException {
+      String line;
+      while ((line = out.readLine()) != null) {
+        if (line.startsWith(ANSWER)) {
+          return line.substring(ANSWER.length());
+        }
+        System.err.println("[worker " + process.pid() + "] " + line);
+      }
+      throw new IOException("worker " + process.pid() + " ended before answering '" + command
+          + "' (exit " + process.exitValue() + "; its stderr is above)");
+    }
+  }
+
+  /** One worker process: holds its clients and answers the coordinator's commands. */
+  @Command(name = "load-worker", hidden = true,
+      description = "A worker process of 'load --workers N' (commands on stdin).")
+  static final class Main implements Callable<Integer> {
+    @Option(names = "--url", required = true)
+    URI url;
+
+    @Option(names = "--from", required = true)
+    int from;
+
+    @Option(names = "--to", required = true)
+    int to;
+
+    @Option(names = "--merchants", required = true)
+    int merchants;
+
+    @Option(names = "--ops", defaultValue = "0")
+    double ops;
+
+    @Option(names = "--http-clients", defaultValue = "8")
+    int httpClients;
+
+    @Override
+    public Integer call() throws Exception {
+      BufferedReader commands = new BufferedReader(
+          new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, httpClients)) {
+        String line;
+        while ((line = commands.readLine()) != null) {
+          String[] f = line.split(" ");
+          String answer;
+          switch (f[0]) {
+            case "connect":
+              answer = Long.toString(clients.connect());
+              break;
+            case "window":
+              clients.window(Long.parseLong(f[1]), Long.parseLong(f[2]));
+              answer = "ok";
+              break;
+            case "storm": {
+              StormResult r = clients.storm(Integer.parseInt(f[1]));
+              answer = r.allBackMs() + " " + r.recovered() + " " + r.neverSawAnEvent();
+              break;
+            }
+            case "seen":
+              answer = encodeSeen(clients.seen());
+              break;
+            default:
+              throw new IllegalArgumentException("unknown command '" + line + "'");
+          }
+          System.out.println(ANSWER + answer);
+          System.out.flush();
+        }
+      }
+      return 0; // stdin closed: the coordinator is gone
+    }
+  }
+}
