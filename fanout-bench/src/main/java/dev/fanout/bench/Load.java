@@ -53,8 +53,8 @@ class Load implements Callable<Integer> {
   @Option(names = "--server-pid", description = "server process for CPU and memory")
   Long serverPid;
 
-  @Option(names = "--http-clients", defaultValue = "8", description = "JDK HttpClients to spread sockets over (per process)")
-  int httpClients;
+  @Option(names = "--io-threads", defaultValue = "2", description = "selector threads per process")
+  int ioThreads;
 
   @Option(names = "--workers", defaultValue = "1",
       description = "processes holding the clients (1 = this one); one process may open only "
@@ -103,8 +103,8 @@ class Load implements Callable<Integer> {
         subscribers[i % merchants]++;
       }
     }
-    return workers <= 1 ? new LocalClients(url, 0, clients, merchants, ops, httpClients)
-        : new WorkerClients(workers, url, clients, merchants, ops, httpClients);
+    return workers <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads)
+        : new WorkerClients(workers, url, clients, merchants, ops, ioThreads);
   }
 
   static void sleepUntil(long micros) {

@@ -1,111 +1,374 @@
 package dev.fanout.bench;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 /**
- * One simulated dashboard: subscribes to one merchant (or all), reads every frame, and hands
- * each event to the {@link Tally}. On {@link #reconnect} it resumes from the last event it saw,
- * as fanout-client.js does. Frames are scanned, not parsed: the generator must stay cheap.
+ * One simulated dashboard on a raw non-blocking socket: the WebSocket upgrade, then it subscribes
+ * to one merchant (or all), reads every frame, and hands each event to the {@link Tally}. On a
+ * new {@link #connect} it resumes from the last event it saw, as fanout-client.js does. Frames
+ * are scanned as bytes, never decoded: the generator must stay cheaper than the server. Runs on
+ * its {@link LeanSockets} thread; answers pings, and closes when the server closes.
  */
-final class LoadClient implements WebSocket.Listener {
-  private final HttpClient http;
+final class LoadClient {
+  private static final byte[] HEADER_END = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SUBSCRIBED = ascii("{\"type\":\"subscribed\"");
+  private static final byte[] RECOVERED = ascii("\"recovered\":true");
+  private static final byte[] ID = ascii("\"id\":\"");
+  private static final byte[] PUBLISHED = ascii("\"publishedAtMicros\":");
+
+  private final LeanSockets io;
   private final URI uri;
   private final String merchant; // null = all
   private final Tally tally;
-  private final StringBuilder partial = new StringBuilder();
-  private volatile WebSocket socket;
+
+  // Touched only on the io thread.
+  private SocketChannel channel;
+  private SelectionKey key;
+  private boolean upgraded;
+  private byte[] in = new byte[512]; // bytes read and not yet consumed
+  private int inLength;
+  private byte[] message = new byte[0]; // a fragmented text message being assembled
+  private int messageLength;
+  private ByteBuffer out; // bytes not yet written, or null
+  private CompletableFuture<Void> opened;
+
   volatile String lastEventId;
   volatile long lastSeq;
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
 
-  LoadClient(HttpClient http, URI uri, String merchant, Tally tally) {
-    this.http = http;
+  LoadClient(LeanSockets io, URI uri, String merchant, Tally tally) {
+    this.io = io;
     this.uri = uri;
     this.merchant = merchant;
     this.tally = tally;
   }
 
-  CompletableFuture<WebSocket> connect() {
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Opens a new connection; completes when the upgrade is answered with 101. */
+  CompletableFuture<Void> connect() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
     subscribed = new CompletableFuture<>();
-    return http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(30)).buildAsync(uri, this);
+    io.execute(() -> {
+      try {
+        reset();
+        opened = done;
+        channel = SocketChannel.open();
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.connect(new InetSocketAddress(uri.getHost(), uri.getPort()));
+        key = channel.register(io.selector(), SelectionKey.OP_CONNECT, this);
+      } catch (IOException e) {
+        fail(e);
+      }
+    });
+    return done;
   }
 
-  /** Drops the connection without a close handshake, as a network failure would. */
+  /** Drops the connection without a close handshake (a reset), as a network failure would. */
   void drop() {
-    WebSocket s = socket;
-    if (s != null) {
-      s.abort();
+    io.execute(() -> {
+      if (channel != null && channel.isOpen()) {
+        try {
+          channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+        } catch (IOException ignored) {
+          // closing anyway
+        }
+        closeChannel();
+      }
+    });
+  }
+
+  private void reset() {
+    closeChannel();
+    upgraded = false;
+    inLength = 0;
+    messageLength = 0;
+    out = null;
+  }
+
+  private void closeChannel() {
+    if (channel != null) {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // already gone
+      }
     }
   }
 
-  @Override
-  public void onOpen(WebSocket ws) {
-    socket = ws;
+  /** The selector says the socket is ready. */
+  void ready(SelectionKey k) {
+    try {
+      if (k.isConnectable()) {
+        channel.finishConnect();
+        k.interestOps(SelectionKey.OP_READ);
+        String path = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        write(ByteBuffer.wrap(ascii("GET " + path + " HTTP/1.1\r\nHost: " + uri.getHost() + ":"
+            + uri.getPort() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: ZmFub3V0LWxvYWQtZ2VuIQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
+        return;
+      }
+      if (k.isWritable()) {
+        flush();
+      }
+      if (k.isReadable()) {
+        read();
+      }
+    } catch (IOException | RuntimeException e) {
+      fail(e);
+    }
+  }
+
+  private void read() throws IOException {
+    ByteBuffer buf = io.readBuffer;
+    while (true) {
+      buf.clear();
+      int n = channel.read(buf);
+      if (n < 0) {
+        fail(new IOException("connection closed by the server"));
+        return;
+      }
+      if (n == 0) {
+        return;
+      }
+      buf.flip();
+      if (inLength + n > in.length) {
+        in = Arrays.copyOf(in, Math.max(in.length * 2, inLength + n));
+      }
+      buf.get(in, inLength, n);
+      inLength += n;
+      int used = upgraded ? frames() : handshake();
+      if (used > 0) {
+        System.arraycopy(in, used, in, 0, inLength - used);
+        inLength -= used;
+      }
+      if (!channel.isOpen()) {
+        return;
+      }
+    }
+  }
+
+  private int handshake() throws IOException {
+    int end = indexOf(in, 0, inLength, HEADER_END);
+    if (end < 0) {
+      return 0;
+    }
+    String status = new String(in, 0, Math.min(end, 16), StandardCharsets.US_ASCII);
+    if (!status.startsWith("HTTP/1.1 101")) {
+      throw new IOException("upgrade refused: " + status.trim());
+    }
+    upgraded = true;
+    opened.complete(null);
     String resume = lastEventId == null ? "" : ",\"lastEventId\":\"" + lastEventId + "\"";
-    ws.sendText("{\"type\":\"subscribe\",\"merchants\":["
-        + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resume + "}", true);
-    ws.request(1);
+    sendText("{\"type\":\"subscribe\",\"merchants\":["
+        + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resume + "}");
+    int used = end + HEADER_END.length;
+    System.arraycopy(in, used, in, 0, inLength - used);
+    inLength -= used;
+    return frames();
   }
 
-  @Override
-  public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-    partial.append(data);
-    if (last) {
-      scan(partial);
-      partial.setLength(0);
+  /** Consumes every whole frame in {@code in}; returns the bytes consumed. */
+  private int frames() throws IOException {
+    int at = 0;
+    while (inLength - at >= 2) {
+      int b0 = in[at] & 0xff;
+      int b1 = in[at + 1] & 0x7f; // server frames are not masked
+      int header = 2;
+      long length = b1;
+      if (b1 == 126) {
+        if (inLength - at < 4) {
+          break;
+        }
+        length = ((in[at + 2] & 0xff) << 8) | (in[at + 3] & 0xff);
+        header = 4;
+      } else if (b1 == 127) {
+        if (inLength - at < 10) {
+          break;
+        }
+        length = 0;
+        for (int i = 0; i < 8; i++) {
+          length = (length << 8) | (in[at + 2 + i] & 0xff);
+        }
+        header = 10;
+      }
+      if (inLength - at - header < length) {
+        break;
+      }
+      frame(b0, at + header, (int) length);
+      at += header + (int) length;
+      if (!channel.isOpen()) {
+        break;
+      }
     }
-    ws.request(1);
-    return null;
+    return at;
   }
 
-  private void scan(CharSequence f) {
-    String s = f.toString();
-    if (s.startsWith("{\"type\":\"subscribed\"")) {
-      subscribed.complete(s.contains("\"recovered\":true"));
+  private void frame(int b0, int from, int length) throws IOException {
+    boolean fin = (b0 & 0x80) != 0;
+    int opcode = b0 & 0x0f;
+    switch (opcode) {
+      case 0x1: // text
+      case 0x0: // continuation
+        if (fin && messageLength == 0) {
+          scan(in, from, from + length);
+        } else {
+          if (messageLength + length > message.length) {
+            message = Arrays.copyOf(message, Math.max(message.length * 2, messageLength + length));
+          }
+          System.arraycopy(in, from, message, messageLength, length);
+          messageLength += length;
+          if (fin) {
+            scan(message, 0, messageLength);
+            messageLength = 0;
+          }
+        }
+        break;
+      case 0x8: // close
+        int code = length >= 2 ? ((in[from] & 0xff) << 8) | (in[from + 1] & 0xff) : 1005;
+        tally.closed(code);
+        subscribed.completeExceptionally(new IOException("closed " + code));
+        sendFrame(0x88, Arrays.copyOfRange(in, from, from + Math.min(length, 2)));
+        closeChannel();
+        break;
+      case 0x9: // ping
+        sendFrame(0x8A, Arrays.copyOfRange(in, from, from + length));
+        break;
+      default: // pong, binary: nothing to do
+        break;
+    }
+  }
+
+  private void scan(byte[] b, int from, int to) {
+    if (startsWith(b, from, to, SUBSCRIBED)) {
+      subscribed.complete(indexOf(b, from, to, RECOVERED) >= 0);
       return;
     }
-    int at = 0;
     long now = Tally.nowMicros();
-    while ((at = s.indexOf("\"id\":\"", at)) >= 0) {
-      int idStart = at + 6;
-      int idEnd = s.indexOf('"', idStart);
-      int colon = s.lastIndexOf(':', idEnd);
-      long seq = Long.parseLong(s, colon + 1, idEnd, 10);
-      int p = s.indexOf("\"publishedAtMicros\":", idEnd);
+    int at = from;
+    while ((at = indexOf(b, at, to, ID)) >= 0) {
+      int idStart = at + ID.length;
+      int idEnd = idStart;
+      int colon = -1;
+      while (idEnd < to && b[idEnd] != '"') {
+        if (b[idEnd] == ':') {
+          colon = idEnd;
+        }
+        idEnd++;
+      }
+      long seq = number(b, colon + 1, idEnd);
+      int p = indexOf(b, idEnd, to, PUBLISHED);
       long published = 0;
-      if (p > 0) {
-        int v = p + 20;
+      if (p >= 0) {
+        int v = p + PUBLISHED.length;
         int e = v;
-        while (e < s.length() && Character.isDigit(s.charAt(e))) {
+        while (e < to && b[e] >= '0' && b[e] <= '9') {
           e++;
         }
-        published = Long.parseLong(s, v, e, 10);
+        published = number(b, v, e);
       }
       tally.received(seq, lastSeq, published, now);
       if (seq > lastSeq) {
         lastSeq = seq;
       }
-      lastEventId = s.substring(idStart, idEnd);
+      lastEventId = new String(b, idStart, idEnd - idStart, StandardCharsets.US_ASCII);
       at = idEnd;
     }
   }
 
-  @Override
-  public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
-    tally.closed(code);
-    subscribed.completeExceptionally(new IOException("closed " + code + " before subscribed"));
-    return null;
+  private static long number(byte[] b, int from, int to) {
+    long n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (b[i] - '0');
+    }
+    return n;
   }
 
-  @Override
-  public void onError(WebSocket ws, Throwable error) {
-    tally.closed(1006);
-    subscribed.completeExceptionally(error);
+  private static boolean startsWith(byte[] b, int from, int to, byte[] prefix) {
+    if (to - from < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (b[from + i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static int indexOf(byte[] b, int from, int to, byte[] needle) {
+    outer:
+    for (int i = from; i <= to - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (b[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  private void sendText(String text) throws IOException {
+    sendFrame(0x81, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A client frame: masked, with a zero key (the payload goes as is). */
+  private void sendFrame(int b0, byte[] payload) throws IOException {
+    int len = payload.length;
+    ByteBuffer f = ByteBuffer.allocate(len + 8 + (len < 126 ? 0 : 2));
+    f.put((byte) b0);
+    if (len < 126) {
+      f.put((byte) (0x80 | len));
+    } else {
+      f.put((byte) (0x80 | 126)).putShort((short) len);
+    }
+    f.putInt(0).put(payload).flip();
+    write(f);
+  }
+
+  private void write(ByteBuffer bytes) throws IOException {
+    if (out != null) {
+      ByteBuffer joined = ByteBuffer.allocate(out.remaining() + bytes.remaining());
+      joined.put(out).put(bytes).flip();
+      out = joined;
+    } else {
+      out = bytes;
+    }
+    flush();
+  }
+
+  private void flush() throws IOException {
+    channel.write(out);
+    if (out.hasRemaining()) {
+      key.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+    } else {
+      out = null;
+      key.interestOps(SelectionKey.OP_READ);
+    }
+  }
+
+  private void fail(Throwable e) {
+    boolean wasOpen = channel != null && channel.isOpen();
+    closeChannel();
+    if (opened != null && opened.completeExceptionally(e)) {
+      return; // never opened: the caller sees the failure
+    }
+    if (wasOpen) {
+      tally.closed(1006);
+    }
+    subscribed.completeExceptionally(e);
   }
 }

@@ -1,7 +1,6 @@
 package dev.fanout.bench;
 
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,31 +20,32 @@ final class LocalClients implements Clients {
   private final int to;
   private final int merchants;
   private final double ops;
-  private final int httpClients;
+  private final int ioThreads;
   private final Tally tally = new Tally();
   private final List<LoadClient> all = new ArrayList<>();
   private final Histogram latencySoFar = new Histogram(3);
 
-  LocalClients(URI url, int from, int to, int merchants, double ops, int httpClients) {
+  private final List<LeanSockets> io = new ArrayList<>();
+
+  LocalClients(URI url, int from, int to, int merchants, double ops, int ioThreads) {
     this.url = url;
     this.from = from;
     this.to = to;
     this.merchants = merchants;
     this.ops = ops;
-    this.httpClients = httpClients;
+    this.ioThreads = ioThreads;
   }
 
   @Override
   public long connect() throws Exception {
-    List<HttpClient> https = new ArrayList<>();
-    for (int i = 0; i < httpClients; i++) {
-      https.add(HttpClient.newHttpClient());
+    for (int i = 0; i < ioThreads; i++) {
+      io.add(new LeanSockets("load-io-" + i));
     }
     Semaphore inFlight = new Semaphore(200);
     long t0 = System.nanoTime();
     List<CompletableFuture<Boolean>> subscribed = new ArrayList<>();
     for (int i = from; i < to; i++) {
-      LoadClient c = new LoadClient(https.get(i % httpClients), url,
+      LoadClient c = new LoadClient(io.get(i % ioThreads), url,
           Clients.merchantOf(i, merchants, ops), tally);
       all.add(c);
       inFlight.acquire();
@@ -112,5 +112,6 @@ final class LocalClients implements Clients {
   @Override
   public void close() {
     all.forEach(LoadClient::drop);
+    io.forEach(LeanSockets::close);
   }
 }

@@ -35,7 +35,7 @@ final class WorkerClients implements Clients {
 
   private final List<Worker> workers = new ArrayList<>();
 
-  WorkerClients(int processes, URI url, int clients, int merchants, double ops, int httpClients)
+  WorkerClients(int processes, URI url, int clients, int merchants, double ops, int ioThreads)
       throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     String jar;
@@ -51,7 +51,7 @@ final class WorkerClients implements Clients {
       Process p = new ProcessBuilder(java, "-cp", jar, Bench.class.getName(), "load-worker",
           "--url", url.toString(), "--from", Integer.toString(from), "--to", Integer.toString(to),
           "--merchants", Integer.toString(merchants), "--ops", Double.toString(ops),
-          "--http-clients", Integer.toString(httpClients))
+          "--io-threads", Integer.toString(ioThreads))
           .redirectError(ProcessBuilder.Redirect.INHERIT)
           .start();
       workers.add(new Worker(p));
@@ -181,14 +181,14 @@ final class WorkerClients implements Clients {
     @Option(names = "--ops", defaultValue = "0")
     double ops;
 
-    @Option(names = "--http-clients", defaultValue = "8")
-    int httpClients;
+    @Option(names = "--io-threads", defaultValue = "2")
+    int ioThreads;
 
     @Override
     public Integer call() throws Exception {
       BufferedReader commands = new BufferedReader(
           new InputStreamReader(System.in, StandardCharsets.UTF_8));
-      try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, httpClients)) {
+      try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, ioThreads)) {
         String line;
         while ((line = commands.readLine()) != null) {
           String[] f = line.split(" ");

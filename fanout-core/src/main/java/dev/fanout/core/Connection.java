@@ -162,8 +162,8 @@ public final class Connection {
     return true;
   }
 
-  /** See {@link Outbox#offer}: true when the caller must run the claimed pump. */
-  boolean offer(Event event, String frame, long receivedNanos) {
+  /** See {@link Outbox#offer}: whether and when the caller must run the claimed pump. */
+  int offer(Event event, String frame, long receivedNanos) {
     return outbox.offer(event, frame, receivedNanos);
   }
 

@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,7 @@ public final class Hub implements AutoCloseable {
   private final FanoutMetrics metrics;
   private final Backpressure backpressure;
   private final OutboxSettings outboxSettings;
+  private final Executor afterLinger;
   private final int snapshotSize;
   private final AutoCloseable busRegistration;
 
@@ -56,7 +59,9 @@ public final class Hub implements AutoCloseable {
     this.metrics = SafeMetrics.wrap(b.metrics);
     this.backpressure = b.backpressure;
     this.outboxSettings = new OutboxSettings(b.outboxCapacity, b.lowWatermark, b.highWatermark,
-        b.maxBatch, b.sendExecutor);
+        b.maxBatch, b.sendExecutor, b.batchLinger.toNanos());
+    this.afterLinger = CompletableFuture.delayedExecutor(b.batchLinger.toNanos(),
+        TimeUnit.NANOSECONDS, Runnable::run); // the JDK's delay thread only hands over
     this.snapshotSize = b.snapshotSize;
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
@@ -105,8 +110,12 @@ public final class Hub implements AutoCloseable {
     }
     r.offerToMatching(allTopics);
     metrics.eventRouted(event, r.recipients);
-    if (r.toPump != null) {
-      dispatchPumps(r.toPump);
+    if (r.pumpNow != null) {
+      dispatchPumps(r.pumpNow, outboxSettings.sendExecutor);
+    }
+    if (r.pumpAfterLinger != null) {
+      List<Connection> hot = r.pumpAfterLinger;
+      afterLinger.execute(() -> dispatchPumps(hot, outboxSettings.sendExecutor));
     }
   }
 
@@ -116,7 +125,8 @@ public final class Hub implements AutoCloseable {
     final long receivedNanos = System.nanoTime();
     String frame;
     int recipients;
-    List<Connection> toPump; // connections whose pump this publish claimed
+    List<Connection> pumpNow; // connections whose pump this publish claimed
+    List<Connection> pumpAfterLinger; // the same, hot ones
 
     Routing(Event event) {
       this.event = event;
@@ -131,24 +141,30 @@ public final class Hub implements AutoCloseable {
         if (frame == null) {
           frame = Frames.event(event);
         }
-        if (c.offer(event, frame, receivedNanos)) {
-          if (toPump == null) {
-            toPump = new ArrayList<>();
-          }
-          toPump.add(c);
+        int pump = c.offer(event, frame, receivedNanos);
+        if (pump == Outbox.PUMP_NOW) {
+          pumpNow = add(pumpNow, c);
+        } else if (pump == Outbox.PUMP_AFTER_LINGER) {
+          pumpAfterLinger = add(pumpAfterLinger, c);
         }
         recipients++;
       }
     }
+
+    private static List<Connection> add(List<Connection> list, Connection c) {
+      List<Connection> l = list == null ? new ArrayList<>() : list;
+      l.add(c);
+      return l;
+    }
   }
 
-  /** Hands the claimed pumps to the send executor, {@value #PUMPS_PER_TASK} to a task. */
-  private void dispatchPumps(List<Connection> toPump) {
+  /** Hands the claimed pumps to the executor, {@value #PUMPS_PER_TASK} to a task. */
+  private static void dispatchPumps(List<Connection> toPump, Executor executor) {
     for (int from = 0; from < toPump.size(); from += PUMPS_PER_TASK) {
       List<Connection> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
       Runnable task = () -> chunk.forEach(Connection::runClaimedPump);
       try {
-        outboxSettings.sendExecutor.execute(task);
+        executor.execute(task);
       } catch (RuntimeException rejected) { // the executor is shut down: send from here
         task.run();
       }
@@ -281,8 +297,26 @@ public final class Hub implements AutoCloseable {
     private int maxBatch = 64;
     private int snapshotSize = 50;
     private Executor sendExecutor;
+    private Duration batchLinger = Duration.ofMillis(2);
 
     private Builder() {}
+
+    /**
+     * Adaptive batching, with a {@link #sendExecutor}: a connection whose events come less than
+     * {@code linger} apart (faster than 500/s at the default 2 ms) gets them in {@code batch}
+     * frames at most every {@code linger}, so a hot connection costs a few large writes instead
+     * of many small ones, for the server and for the client. A connection that hears an event
+     * now and then is not delayed. {@link Duration#ZERO} turns it off.
+     */
+    public Builder batchLinger(Duration linger) {
+      Objects.requireNonNull(linger, "linger");
+      if (linger.isNegative() || linger.compareTo(Duration.ofSeconds(1)) > 0) {
+        throw new IllegalArgumentException(
+            "batch linger must be between 0 and 1 s, got " + linger);
+      }
+      this.batchLinger = linger;
+      return this;
+    }
 
     /**
      * Where sends start: by default on the publishing thread (the bus's), one frame per event

@@ -22,6 +22,11 @@ import org.slf4j.LoggerFactory;
 final class Outbox {
   private static final Logger log = LoggerFactory.getLogger(Outbox.class);
 
+  /** What {@link #offer} asks of its caller. */
+  static final int NO_PUMP = 0;
+  static final int PUMP_NOW = 1;
+  static final int PUMP_AFTER_LINGER = 2;
+
   static final class Entry {
     final Event event;
     final String frame;
@@ -58,6 +63,7 @@ final class Outbox {
   private int replaying; // history entries still queued: not counted against the cap
   private int unreportedDrops;
   private long droppedTotal;
+  private long lastOfferNanos = Long.MIN_VALUE / 2;
   private EventId lastAccepted;
 
   Outbox(Connection owner, Transport transport, Backpressure policy, OutboxSettings settings,
@@ -72,23 +78,30 @@ final class Outbox {
   /**
    * Queues a live event unless it is a duplicate or older than what was already accepted.
    *
-   * <p>Without a send executor the send starts here. With one, this returns true when this call
-   * claimed the pump: the caller must then run {@link #runClaimedPump()} on the send executor
-   * (the hub hands one task many outboxes, so a publish costs a few tasks, not one per
-   * recipient).
+   * <p>Without a send executor the send starts here and this returns {@link #NO_PUMP}. With
+   * one, this returns {@link #PUMP_NOW} or {@link #PUMP_AFTER_LINGER} when this call claimed
+   * the pump: the caller must then run {@link #runClaimedPump()} on the send executor, at once or
+   * after the linger (the hub hands one task many outboxes, so a publish costs a few tasks, not
+   * one per recipient). The linger applies to a hot connection, one whose previous event came
+   * less than a linger ago: its events then go out as a batch frame at most every linger, fewer
+   * and larger writes for the same deliveries, while a connection that hears an event now and
+   * then still gets it at once.
    */
-  boolean offer(Event event, String frame, long receivedNanos) {
+  int offer(Event event, String frame, long receivedNanos) {
+    boolean hot;
     int disconnectCode = 0;
     String disconnectReason = null;
     synchronized (this) {
       if (closed) {
-        return false;
+        return NO_PUMP;
       }
       EventId id = event.id();
       if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
-        return false;
+        return NO_PUMP;
       }
       lastAccepted = id;
+      hot = receivedNanos - lastOfferNanos < settings.lingerNanos;
+      lastOfferNanos = receivedNanos;
       Entry entry = new Entry(event, frame, receivedNanos, false);
       // A resume may queue more history than the cap; the cap bounds what arrives on top of it,
       // so a client catching up is not thrown out by its own backlog.
@@ -133,13 +146,13 @@ final class Outbox {
     }
     if (disconnectCode != 0) {
       owner.close(disconnectCode, disconnectReason);
-      return false;
+      return NO_PUMP;
     }
     if (settings.sendExecutor == null) {
       pump();
-      return false;
+      return NO_PUMP;
     }
-    return claimPump();
+    return claimPump() ? (hot ? PUMP_AFTER_LINGER : PUMP_NOW) : NO_PUMP;
   }
 
   /**

@@ -9,13 +9,15 @@ final class OutboxSettings {
   final int highWatermark;
   final int maxBatch;
   final Executor sendExecutor; // null = send on the publishing thread
+  final long lingerNanos; // 0 = no linger; only with a send executor
 
   OutboxSettings(int capacity, int lowWatermark, int highWatermark, int maxBatch,
-      Executor sendExecutor) {
+      Executor sendExecutor, long lingerNanos) {
     this.capacity = capacity;
     this.lowWatermark = lowWatermark;
     this.highWatermark = highWatermark;
     this.maxBatch = maxBatch;
     this.sendExecutor = sendExecutor;
+    this.lingerNanos = sendExecutor == null ? 0 : lingerNanos;
   }
 }
