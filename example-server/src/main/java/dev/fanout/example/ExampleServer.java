@@ -75,6 +75,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_QUEUE_SIZE; default ${DEFAULT-VALUE}).")
   int queueSize;
 
+  @Option(names = "--batch-linger-ms", defaultValue = "${env:FANOUT_BATCH_LINGER_MS:-2}",
+      description = "A connection whose events come faster than one per linger gets them in "
+          + "batch frames at most every linger; 0 turns it off "
+          + "(env FANOUT_BATCH_LINGER_MS; default ${DEFAULT-VALUE}).")
+  int batchLingerMs;
+
   @Option(names = "--backpressure", defaultValue = "${env:FANOUT_BACKPRESSURE:-disconnect}",
       description = "drop-oldest, drop-newest, disconnect (client resumes) or conflate "
           + "(newest per payment) (env FANOUT_BACKPRESSURE; default ${DEFAULT-VALUE}).")
@@ -120,6 +126,11 @@ public final class ExampleServer implements Callable<Integer> {
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
     c.queueSize = queueSize;
+    if (batchLingerMs < 0 || batchLingerMs > 1000) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--batch-linger-ms must be between 0 and 1000, got " + batchLingerMs);
+    }
+    c.batchLinger = Duration.ofMillis(batchLingerMs);
     FeedServer.policy(backpressure); // fail fast with the list of valid names
     c.backpressure = backpressure;
     c.snapshotSize = snapshotSize;

@@ -38,6 +38,7 @@ final class FeedServer implements AutoCloseable {
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     int queueSize = 1024;
+    Duration batchLinger = Duration.ofMillis(2);
     String backpressure = "disconnect";
     int snapshotSize = 50;
     int retention = 10_000;
@@ -78,6 +79,7 @@ final class FeedServer implements AutoCloseable {
     }
     hub = Hub.builder().bus(bus).history(history).metrics(metrics).sendExecutor(senders)
         .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
+        .batchLinger(c.batchLinger)
         .snapshotSize(c.snapshotSize).build();
     metrics.bind(hub, redisBus == null ? null : redisBus::linkState);
 

@@ -55,7 +55,8 @@ class ProcessIntegrationTest {
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     String help = Files.readString(log);
     for (String flag : new String[] {"--port", "--redis", "--allowed-origins", "--auth-secret",
-        "--heartbeat-interval", "--heartbeat-timeout", "--queue-size", "--backpressure",
+        "--heartbeat-interval", "--heartbeat-timeout", "--queue-size", "--batch-linger-ms",
+        "--backpressure",
         "--snapshot-size", "--rate", "--generator", "--shutdown-spread", "publish", "token"}) {
       assertThat(help).contains(flag);
     }

@@ -45,16 +45,19 @@ interface Clients extends AutoCloseable {
     }
   }
 
-  /** Deliveries counted in the window, and their publish-to-receive latency in µs. */
-  record Seen(long received, long duplicates, long orderViolations, Map<Integer, Long> closes,
-      Histogram latency) {
+  /**
+   * Deliveries counted in the window, their publish-to-receive latency in µs, connection
+   * attempts that were retried, and close codes seen.
+   */
+  record Seen(long received, long duplicates, long orderViolations, long retries,
+      Map<Integer, Long> closes, Histogram latency) {
     Seen plus(Seen o) {
       Map<Integer, Long> c = new TreeMap<>(closes);
       o.closes.forEach((code, n) -> c.merge(code, n, Long::sum));
       Histogram h = latency.copy();
       h.add(o.latency);
       return new Seen(received + o.received, duplicates + o.duplicates,
-          orderViolations + o.orderViolations, c, h);
+          orderViolations + o.orderViolations, retries + o.retries, c, h);
     }
   }
 }

@@ -179,6 +179,7 @@ class Load implements Callable<Integer> {
     if (extra != null) {
       extra.forEach((k, v) -> json.addProperty(k, String.valueOf(v)));
     }
+    json.addProperty("connect_retries", seen.retries());
     json.addProperty("workers", Math.max(1, workers));
     json.addProperty("closes", seen.closes().toString());
     System.out.println();

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 
 /** Clients {@code from} (inclusive) to {@code to} (exclusive) of a run, in this process. */
@@ -24,6 +25,7 @@ final class LocalClients implements Clients {
   private final Tally tally = new Tally();
   private final List<LoadClient> all = new ArrayList<>();
   private final Histogram latencySoFar = new Histogram(3);
+  private final LongAdder retries = new LongAdder();
 
   private final List<LeanSockets> io = new ArrayList<>();
 
@@ -49,8 +51,11 @@ final class LocalClients implements Clients {
           Clients.merchantOf(i, merchants, ops), tally);
       all.add(c);
       inFlight.acquire();
-      c.connect().whenComplete((ws, e) -> inFlight.release());
-      subscribed.add(c.subscribed);
+      CompletableFuture<Boolean> done = new CompletableFuture<>();
+      done.whenComplete((r, e) -> inFlight.release());
+      // a refusal (1013 while the server is busy, say) is retried with backoff, as a page would
+      connectUntilSubscribed(c, done, 0);
+      subscribed.add(done);
     }
     CompletableFuture.allOf(subscribed.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
@@ -75,7 +80,8 @@ final class LocalClients implements Clients {
       for (LoadClient c : all) {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         back.add(done);
-        timer.schedule(() -> reconnect(c, done, 1), random.nextInt(Math.max(1, jitterMs)),
+        timer.schedule(() -> connectUntilSubscribed(c, done, 0),
+            random.nextInt(Math.max(1, jitterMs)),
             TimeUnit.MILLISECONDS);
       }
       CompletableFuture.allOf(back.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
@@ -87,15 +93,18 @@ final class LocalClients implements Clients {
     return new StormResult(allBackMs, recovered, neverSawAnEvent);
   }
 
-  /** Reconnects with exponential backoff and jitter until subscribed; completes with recovered. */
-  private static void reconnect(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+  /** Connects with exponential backoff and jitter until subscribed; completes with recovered. */
+  private void connectUntilSubscribed(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+    if (attempt > 0) {
+      retries.increment();
+    }
     c.connect().thenCompose(ws -> c.subscribed).whenComplete((recovered, e) -> {
       if (e == null) {
         done.complete(recovered);
       } else {
         long delay = Math.min(5000, 200L << Math.min(attempt, 5));
         CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
-            TimeUnit.MILLISECONDS).execute(() -> reconnect(c, done, attempt + 1));
+            TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, done, attempt + 1));
       }
     });
   }
@@ -106,7 +115,7 @@ final class LocalClients implements Clients {
     tally.closes.forEach((code, n) -> closes.put(code, (long) n.get()));
     latencySoFar.add(tally.latency.getIntervalHistogram());
     return new Seen(tally.received.sum(), tally.duplicates.sum(), tally.orderViolations.sum(),
-        closes, latencySoFar.copy());
+        retries.sum(), closes, latencySoFar.copy());
   }
 
   @Override

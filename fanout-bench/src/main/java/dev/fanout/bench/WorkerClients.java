@@ -118,7 +118,7 @@ final class WorkerClients implements Clients {
   static String encodeSeen(Seen s) {
     ByteBuffer buf = ByteBuffer.allocate(s.latency().getNeededByteBufferCapacity());
     int n = s.latency().encodeIntoCompressedByteBuffer(buf);
-    return s.received() + " " + s.duplicates() + " " + s.orderViolations() + " "
+    return s.received() + " " + s.duplicates() + " " + s.orderViolations() + " " + s.retries() + " "
         + Base64.getEncoder().encodeToString(GSON.toJson(s.closes()).getBytes(StandardCharsets.UTF_8))
         + " " + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
   }
@@ -126,12 +126,13 @@ final class WorkerClients implements Clients {
   static Seen decodeSeen(String a) {
     String[] f = a.split(" ");
     Map<Integer, Long> closes = GSON.fromJson(
-        new String(Base64.getDecoder().decode(f[3]), StandardCharsets.UTF_8),
+        new String(Base64.getDecoder().decode(f[4]), StandardCharsets.UTF_8),
         new TypeToken<Map<Integer, Long>>() {}.getType());
     try {
       Histogram h = Histogram.decodeFromCompressedByteBuffer(
-          ByteBuffer.wrap(Base64.getDecoder().decode(f[4])), 0);
-      return new Seen(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), closes, h);
+          ByteBuffer.wrap(Base64.getDecoder().decode(f[5])), 0);
+      return new Seen(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]),
+          Long.parseLong(f[3]), closes, h);
     } catch (java.util.zip.DataFormatException e) {
       throw new IllegalStateException("a worker sent an unreadable histogram", e);
     }
@@ -158,7 +159,7 @@ final class WorkerClients implements Clients {
         System.err.println("[worker " + process.pid() + "] " + line);
       }
       throw new IOException("worker " + process.pid() + " ended before answering '" + command
-          + "' (exit " + process.exitValue() + "; its stderr is above)");
+          + "' (its stderr is above)");
     }
   }
 

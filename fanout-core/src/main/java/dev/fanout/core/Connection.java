@@ -108,8 +108,8 @@ public final class Connection {
     } catch (RuntimeException e) {
       // Not "recovered:false": the events may well be there once history answers again. The
       // client reconnects with backoff and resumes then, losing nothing.
-      log.warn("connection {}: history unavailable ({}); closing with 1013 so it retries", id,
-          e.toString());
+      log.warn("connection {}: history unavailable ({}{}); closing with 1013 so it retries", id,
+          e, e.getCause() == null ? "" : ", caused by " + e.getCause());
       close(1013, "history unavailable, try again");
       return false;
     }
