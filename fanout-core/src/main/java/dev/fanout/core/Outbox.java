@@ -245,6 +245,10 @@ final class Outbox {
   }
 
   private void closeLocked() {
+    if (aboveHigh) { // a gauge of outboxes above the mark must not keep counting a closed one
+      aboveHigh = false;
+      metrics.outboxWatermark(false);
+    }
     closed = true;
     events.clear();
     replaying = 0;

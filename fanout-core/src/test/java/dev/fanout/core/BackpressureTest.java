@@ -181,6 +181,15 @@ class BackpressureTest {
   }
 
   @Test
+  void aConnectionClosedAboveTheHighWatermarkIsNoLongerCountedAboveIt() {
+    Connection c = connectStalled(Backpressure.disconnect());
+    publish(CAPACITY + 1, 100); // past high, then past the cap: closed with 1013
+    assertThat(c.isOpen()).isFalse();
+    assertThat(metrics.get("high")).isEqualTo(1);
+    assertThat(metrics.get("low")).isEqualTo(1);
+  }
+
+  @Test
   void aResumeLargerThanTheCapIsNotThrownOutByItsOwnBacklog() {
     Hub hub = Hub.builder().bus(stream).history(stream).outboxCapacity(CAPACITY)
         .backpressure(Backpressure.disconnect()).build();

@@ -398,8 +398,8 @@ public final class RedisBus implements Bus {
 
   private String newEpoch() {
     try (Jedis jedis = pool.getResource()) {
-      Object reply = jedis.fcall("fanout_new_epoch", List.of(stream.streamKey(), stream.metaKey()),
-          List.of(lastEpoch));
+      Object reply = jedis.fcall("fanout_new_epoch",
+          List.of(stream.streamKey(), stream.metaKey(), stream.topicsKey()), List.of(lastEpoch));
       return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
           : String.valueOf(reply);
     }

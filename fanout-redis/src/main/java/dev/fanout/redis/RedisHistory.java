@@ -9,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,8 @@ public final class RedisHistory implements History, AutoCloseable {
   public static final int DEFAULT_MAX_RECOVERY = 10_000;
 
   private static final int BATCH = 500;
+  /** A resume of at most this many named topics reads their topic streams. */
+  static final int MAX_TOPIC_READS = 16;
 
   private final JedisPool pool;
   private final boolean ownsPool;
@@ -118,6 +121,9 @@ public final class RedisHistory implements History, AutoCloseable {
   @Override
   public Recovery since(EventId after, Subscription subscription) {
     Objects.requireNonNull(after, "after");
+    if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
+      return sinceByTopic(after, subscription);
+    }
     List<Event> all = new ArrayList<>();
     Recovery failure = readAfter(after.epoch(), after.seq(), maxRecovery, true, all);
     if (failure != null) {
@@ -130,6 +136,73 @@ public final class RedisHistory implements History, AutoCloseable {
       }
     }
     return Recovery.recovered(matching);
+  }
+
+  /**
+   * A resume of a subscription to a few named topics reads only those topics' streams, so it
+   * costs what the client missed, not everything published meanwhile. Topic streams keep every
+   * entry at or above the meta hash's floor (fanout.lua), so the answer is complete when the
+   * client's position is not below it; the top and the entries come from one MULTI/EXEC.
+   */
+  private Recovery sinceByTopic(EventId after, Subscription subscription) {
+    Position top;
+    String floor;
+    List<Response<List<StreamEntry>>> ranges = new ArrayList<>();
+    try (Jedis jedis = pool.getResource()) {
+      Transaction tx = jedis.multi();
+      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq", "floor");
+      StreamEntryID from = new StreamEntryID(after.seq() + 1, 0);
+      for (String topic : subscription.topics()) {
+        ranges.add(tx.xrange(stream.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
+            maxRecovery + 1));
+      }
+      tx.exec();
+      top = Position.of(meta.get().get(0), meta.get().get(1));
+      floor = meta.get().get(2);
+    } catch (JedisException e) {
+      return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
+          "reading " + stream + " failed: " + e.getMessage());
+    }
+    Recovery refused = checkPosition(top, after.epoch(), after.seq());
+    if (refused != null) {
+      return refused;
+    }
+    if (floor == null || after.seq() + 1 < Long.parseLong(floor)) {
+      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
+          "events after " + after + " were trimmed from the topic streams");
+    }
+    List<Event> matching = new ArrayList<>();
+    for (Response<List<StreamEntry>> range : ranges) {
+      for (StreamEntry entry : range.get()) {
+        Event e = toEvent(entry);
+        if (e.id().epoch().equals(top.epoch) && subscription.matches(e)) {
+          matching.add(e);
+        }
+      }
+    }
+    if (matching.size() > maxRecovery) {
+      return Recovery.notRecovered(Recovery.Reason.TOO_MANY, "more than " + maxRecovery
+          + " events of " + subscription.topics() + " were missed; at most " + maxRecovery
+          + " are replayed");
+    }
+    matching.sort(Comparator.comparingLong(e -> e.id().seq()));
+    return Recovery.recovered(matching);
+  }
+
+  /** Null when {@code afterSeq} of {@code epoch} is a position of the current stream, else why not. */
+  private static Recovery checkPosition(Position top, String epoch, long afterSeq) {
+    if (top == null) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    }
+    if (!top.epoch.equals(epoch)) {
+      return Recovery.notRecovered(Recovery.Reason.OTHER_EPOCH,
+          "epoch " + epoch + " is not the current epoch " + top.epoch);
+    }
+    if (afterSeq > top.seq) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
+          "position " + afterSeq + " is beyond the newest event " + top.seq);
+    }
+    return null;
   }
 
   /**
@@ -153,16 +226,9 @@ public final class RedisHistory implements History, AutoCloseable {
       return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
           "reading " + stream + " failed: " + e.getMessage());
     }
-    if (top == null) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
-    }
-    if (!top.epoch.equals(epoch)) {
-      return Recovery.notRecovered(Recovery.Reason.OTHER_EPOCH,
-          "epoch " + epoch + " is not the current epoch " + top.epoch);
-    }
-    if (afterSeq > top.seq) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
-          "position " + afterSeq + " is beyond the newest event " + top.seq);
+    Recovery refused = checkPosition(top, epoch, afterSeq);
+    if (refused != null) {
+      return refused;
     }
     long missing = top.seq - afterSeq;
     if (all && missing > max) {

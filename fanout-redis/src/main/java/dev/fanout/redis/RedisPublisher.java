@@ -21,8 +21,8 @@ import redis.clients.jedis.exceptions.JedisException;
  * Publishes events to a fanout stream in Redis, for the payment service or any other producer.
  *
  * <p>Each publish is one call of the Redis Function {@code fanout_publish}, which atomically takes
- * the next contiguous sequence number, appends the event to the stream (trimmed to the stream's
- * retention) and publishes it on the channel. A stream created afresh (first publish, or Redis
+ * the next contiguous sequence number, appends the event to the stream and to its topic's stream
+ * (both trimmed to the stream's retention) and publishes it on the channel. A stream created afresh (first publish, or Redis
  * lost its data) starts a new epoch. Services in other languages call the same function; see
  * docs/redis.md for the {@code redis-cli} form.
  *
@@ -42,14 +42,12 @@ public final class RedisPublisher implements AutoCloseable {
   private final JedisPool pool;
   private final boolean ownsPool;
   private final RedisStream stream;
-  private final List<String> keys;
   private volatile boolean functionLoaded;
 
   RedisPublisher(JedisPool pool, boolean ownsPool, RedisStream stream) {
     this.pool = pool;
     this.ownsPool = ownsPool;
     this.stream = stream;
-    this.keys = List.of(stream.streamKey(), stream.metaKey());
   }
 
   /** A publisher with its own connection pool; commands time out after 2 s. */
@@ -70,6 +68,8 @@ public final class RedisPublisher implements AutoCloseable {
    */
   public EventId publish(String topic, Map<String, String> attributes, String data) {
     List<String> args = arguments(topic, attributes, data);
+    List<String> keys = List.of(stream.streamKey(), stream.metaKey(), stream.topicKey(topic),
+        stream.topicsKey());
     try (Jedis jedis = pool.getResource()) {
       if (!functionLoaded) {
         loadFunction(jedis);

@@ -66,6 +66,16 @@ public final class RedisStream {
     return "{" + namespace + "}:meta";
   }
 
+  /** The stream of one topic's events, read by resumes of subscriptions to named topics. */
+  public String topicKey(String topic) {
+    return "{" + namespace + "}:topic:" + topic;
+  }
+
+  /** The set of this namespace's topic streams, dropped with their epoch. */
+  public String topicsKey() {
+    return "{" + namespace + "}:topics";
+  }
+
   public String channel() {
     return namespace + ":events";
   }

@@ -117,6 +117,80 @@ class RedisHistoryIntegrationTest {
     }
   }
 
+  /** 300 events round-robin over mch_0..mch_9, method card on even i. */
+  private List<Event> publishOverTopics(int n) {
+    List<Event> events = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      String topic = "mch_" + (i % 10);
+      Map<String, String> attributes = Map.of("method", i % 2 == 0 ? "card" : "sepa");
+      String data = "{\"i\":" + i + "}";
+      events.add(Event.of(publisher.publish(topic, attributes, data), topic, attributes, data));
+    }
+    return events;
+  }
+
+  @Test
+  void aResumeOfNamedTopicsReadsExactlyTheirEventsFromTheTopicStreams() {
+    open(RedisStream.named("bytopic").withRetention(1000));
+    List<Event> events = publishOverTopics(300);
+    Subscription sub = Subscription.builder().topics("mch_3", "mch_6").attribute("method", "card")
+        .build();
+    EventId after = events.get(49).id();
+
+    Recovery r = history.since(after, sub);
+
+    List<EventId> expected = events.subList(50, 300).stream().filter(sub::matches)
+        .map(Event::id).collect(Collectors.toList());
+    assertThat(expected).hasSize(25); // mch_6 with card: every tenth event, 16 and 9 of them
+    assertThat(r.recovered()).isTrue();
+    assertThat(ids(r.events())).isEqualTo(expected);
+    assertThat(r.events().get(0).data()).isEqualTo("{\"i\":56}");
+    // the same answer as reading the whole stream and filtering
+    Subscription wide = Subscription.builder().attribute("method", "card")
+        .filter(e -> e.topic().equals("mch_3") || e.topic().equals("mch_6")).build();
+    assertThat(ids(history.since(after, wide).events())).isEqualTo(expected);
+    assertThat(history.since(events.get(299).id(), sub).events()).isEmpty();
+  }
+
+  @Test
+  void aTopicResumeFromBelowTheRetainedFloorIsNotRecovered() {
+    open(stream); // retention 100
+    List<Event> events = publishOverTopics(400);
+    String epoch = events.get(0).id().epoch();
+    Subscription sub = Subscription.builder().topics("mch_1").build();
+
+    assertThat(history.since(events.get(0).id(), sub).reason())
+        .isEqualTo(Recovery.Reason.TRIMMED);
+    // the last publish (seq 400) set the floor to 301: a client at 300 missed nothing trimmed
+    Recovery atFloor = history.since(EventId.of(epoch, 300), sub);
+    assertThat(atFloor.recovered()).isTrue();
+    assertThat(ids(atFloor.events())).isEqualTo(events.subList(300, 400).stream()
+        .filter(sub::matches).map(Event::id).collect(Collectors.toList()));
+    assertThat(history.since(EventId.of(epoch, 299), sub).reason())
+        .isEqualTo(Recovery.Reason.TRIMMED);
+    assertThat(history.since(EventId.of("other", 350), sub).reason())
+        .isEqualTo(Recovery.Reason.OTHER_EPOCH);
+    assertThat(history.since(EventId.of(epoch, 401), sub).reason())
+        .isEqualTo(Recovery.Reason.UNKNOWN_ID);
+  }
+
+  @Test
+  void aNewEpochDropsTheTopicStreamsOfTheOldOne() throws Exception {
+    open(stream);
+    List<Event> old = publishOverTopics(30);
+    redis.cli("DEL", stream.streamKey()); // the stream is lost: the next publish starts afresh
+    EventId fresh = publisher.publish("mch_5", Map.of(), "{}");
+
+    assertThat(fresh.epoch()).isNotEqualTo(old.get(0).id().epoch());
+    assertThat(fresh.seq()).isEqualTo(1);
+    assertThat(redis.cli("EXISTS", stream.topicKey("mch_1"))).isEqualTo("0");
+    assertThat(redis.cli("SMEMBERS", stream.topicsKey())).isEqualTo(stream.topicKey("mch_5"));
+    // seq 2 of the new epoch goes to mch_1, whose old stream reached seq 21: it was dropped
+    EventId next = publisher.publish("mch_1", Map.of(), "{}");
+    Recovery r = history.since(fresh, Subscription.builder().topics("mch_1", "mch_5").build());
+    assertThat(ids(r.events())).containsExactly(next);
+  }
+
   @Test
   void latestScansABoundedWindowAndKeepsOrder() {
     open(stream);
@@ -141,15 +215,20 @@ class RedisHistoryIntegrationTest {
   void theDocumentedRedisCliFormPublishes() throws Exception {
     open(stream);
     EventId first = publish(1, "mch_1").get(0);
-    // docs/redis.md: FCALL fanout_publish 2 {ns}:stream {ns}:meta ns:events <maxlen> <topic> <data> [name value]...
-    String reply = redis.cli("FCALL", "fanout_publish", "2", stream.streamKey(), stream.metaKey(),
-        stream.channel(), "100", "mch_2", "{\"status\":\"refunded\"}", "method", "sepa");
+    // docs/redis.md: FCALL fanout_publish 4 {ns}:stream {ns}:meta {ns}:topic:<topic> {ns}:topics
+    //   ns:events <maxlen> <topic> <data> [name value]...
+    String reply = redis.cli("FCALL", "fanout_publish", "4", stream.streamKey(), stream.metaKey(),
+        stream.topicKey("mch_2"), stream.topicsKey(), stream.channel(), "100", "mch_2",
+        "{\"status\":\"refunded\"}", "method", "sepa");
     assertThat(EventId.parse(reply)).isEqualTo(EventId.of(first.epoch(), 2));
     Event e = history.latest(1, Subscription.all()).get(0);
     assertThat(e.topic()).isEqualTo("mch_2");
     assertThat(e.attribute("method")).isEqualTo("sepa");
+    assertThat(redis.cli("FCALL", "fanout_publish", "4", stream.streamKey(), stream.metaKey(),
+        stream.topicKey(""), stream.topicsKey(), stream.channel(), "100", "", "{}"))
+        .contains("topic must not be empty");
     assertThat(redis.cli("FCALL", "fanout_publish", "2", stream.streamKey(), stream.metaKey(),
-        stream.channel(), "100", "", "{}")).contains("topic must not be empty");
+        stream.channel(), "100", "mch_2", "{}")).contains("needs 4 keys");
   }
 
   @Test
