@@ -213,7 +213,7 @@ class Load implements Callable<Integer> {
         all.window(windowStartMicros, windowEndMicros);
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
         report(all.seen(), connectMs, null, 0, Map.of("all_resumed_ms", back.allBackMs(),
-            "recovered", back.recovered(), "fresh_no_event_yet", back.neverSawAnEvent(),
+            "recovered", back.recovered(), "fresh_no_resume_point", back.neverSawAnEvent(),
             "not_recovered_with_an_id", clients - back.recovered() - back.neverSawAnEvent()));
       }
       return 0;

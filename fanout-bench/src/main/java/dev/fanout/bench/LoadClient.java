@@ -1,5 +1,6 @@
 package dev.fanout.bench;
 
+import dev.fanout.core.EventId;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -24,6 +25,7 @@ final class LoadClient {
   private static final byte[] RECOVERED = ascii("\"recovered\":true");
   private static final byte[] ID = ascii("\"id\":\"");
   private static final byte[] PUBLISHED = ascii("\"publishedAtMicros\":");
+  private static final byte[] POSITION = ascii("\"position\":\"");
 
   private final LeanSockets io;
   private final URI uri;
@@ -42,6 +44,7 @@ final class LoadClient {
   private CompletableFuture<Void> opened;
 
   volatile String lastEventId;
+  volatile String position; // from the latest 'subscribed'
   volatile long lastSeq;
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
 
@@ -171,13 +174,26 @@ final class LoadClient {
     }
     upgraded = true;
     opened.complete(null);
-    String resume = lastEventId == null ? "" : ",\"lastEventId\":\"" + lastEventId + "\"";
+    String from = resumeFrom();
+    String resume = from == null ? "" : ",\"lastEventId\":\"" + from + "\"";
     sendText("{\"type\":\"subscribe\",\"merchants\":["
         + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resume + "}");
     int used = end + HEADER_END.length;
     System.arraycopy(in, used, in, 0, inLength - used);
     inLength -= used;
     return frames();
+  }
+
+  /** The newer of the last event seen and the server's position, as fanout-client.js does. */
+  String resumeFrom() {
+    String last = lastEventId;
+    String pos = position;
+    if (last == null || pos == null) {
+      return last == null ? pos : last;
+    }
+    EventId l = EventId.parse(last);
+    EventId p = EventId.parse(pos);
+    return l.sameEpoch(p) && l.seq() >= p.seq() ? last : pos;
   }
 
   /** Consumes every whole frame in {@code in}; returns the bytes consumed. */
@@ -253,6 +269,15 @@ final class LoadClient {
 
   private void scan(byte[] b, int from, int to) {
     if (startsWith(b, from, to, SUBSCRIBED)) {
+      int p = indexOf(b, from, to, POSITION);
+      if (p >= 0) { // a resume point even if no event comes before the next drop
+        int start = p + POSITION.length;
+        int end = start;
+        while (end < to && b[end] != '"') {
+          end++;
+        }
+        position = new String(b, start, end - start, StandardCharsets.US_ASCII);
+      }
       subscribed.complete(indexOf(b, from, to, RECOVERED) >= 0);
       return;
     }

@@ -69,8 +69,8 @@ final class LocalClients implements Clients {
 
   @Override
   public StormResult storm(int jitterMs) throws Exception {
-    // A client that has seen no event yet has nothing to resume from: it subscribes afresh.
-    long neverSawAnEvent = all.stream().filter(c -> c.lastEventId == null).count();
+    // A client with neither an event nor a position has nothing to resume from.
+    long neverSawAnEvent = all.stream().filter(c -> c.resumeFrom() == null).count();
     long t0 = System.nanoTime();
     all.forEach(LoadClient::drop);
     Random random = new Random(2 + from);

@@ -13,4 +13,12 @@ public interface BusListener {
    * snapshot, so no client is left with a silent hole.
    */
   void onDiscontinuity(String reason);
+
+  /**
+   * The bus starts after {@code position}: events up to it are history, not delivered (a bus
+   * that starts on an existing stream begins at its top). Called before any {@link #onEvent},
+   * when the bus knows it. The hub offers it to subscribers as their resume point until it has
+   * routed an event of its own.
+   */
+  default void onPosition(EventId position) {}
 }

@@ -85,6 +85,10 @@ public final class Connection {
   }
 
   private boolean sendHistory(Subscription effective, EventId lastEventId) {
+    // Read after the connection is indexed: every event after this position reaches it live,
+    // every event up to it is in the history read below. A client that receives nothing newer
+    // resumes from here, so even a quiet subscription loses nothing across a reconnect.
+    EventId position = hub.lastRouted();
     List<Event> events;
     boolean recovered = false;
     EventId floor = null;
@@ -119,8 +123,8 @@ public final class Connection {
       entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
       floor = e.id();
     }
-    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0), entries, floor,
-        effective);
+    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0, position),
+        entries, floor, effective);
     return recovered;
   }
 

@@ -41,7 +41,9 @@ final class Frames {
     return "{\"type\":\"dropped\",\"count\":" + count + "}";
   }
 
-  static String subscribed(boolean recovered, int missed) {
-    return "{\"type\":\"subscribed\",\"recovered\":" + recovered + ",\"missed\":" + missed + "}";
+  /** {@code position} (may be null): the newest event id the node had routed; see protocol.md. */
+  static String subscribed(boolean recovered, int missed, EventId position) {
+    return "{\"type\":\"subscribed\",\"recovered\":" + recovered + ",\"missed\":" + missed
+        + (position == null ? "" : ",\"position\":\"" + position + "\"") + "}";
   }
 }

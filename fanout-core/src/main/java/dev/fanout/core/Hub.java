@@ -47,6 +47,7 @@ public final class Hub implements AutoCloseable {
   private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
+  private volatile EventId lastRouted;
 
   /**
    * Claimed pumps per send-executor task. Small enough that a few threads share a large fan-out,
@@ -72,6 +73,13 @@ public final class Hub implements AutoCloseable {
       @Override
       public void onDiscontinuity(String reason) {
         resyncAll(reason);
+      }
+
+      @Override
+      public void onPosition(EventId position) {
+        if (lastRouted == null) { // an event routed meanwhile is newer
+          lastRouted = position;
+        }
       }
     });
   }
@@ -103,6 +111,9 @@ public final class Hub implements AutoCloseable {
    * use {@link Bus#publish}.
    */
   public void publish(Event event) {
+    // Before routing: a subscribe that reads this after indexing its connection is offered the
+    // event, or has it in the history it reads (see Connection#sendHistory).
+    lastRouted = event.id();
     Routing r = new Routing(event);
     Set<Connection> candidates = byTopic.get(event.topic());
     if (candidates != null) {
@@ -169,6 +180,11 @@ public final class Hub implements AutoCloseable {
         task.run();
       }
     }
+  }
+
+  /** The id of the newest event this hub has routed, or null before the first. */
+  EventId lastRouted() {
+    return lastRouted;
   }
 
   /** Open connections on this hub. */
@@ -268,6 +284,7 @@ public final class Hub implements AutoCloseable {
   void resyncAll(String reason) {
     log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
         connections.size());
+    lastRouted = null; // the stream may be a new epoch: no position to offer until the next event
     for (Connection c : connections) {
       c.resync();
     }

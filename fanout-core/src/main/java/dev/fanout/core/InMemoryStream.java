@@ -76,7 +76,14 @@ public final class InMemoryStream implements Bus, History {
 
   @Override
   public AutoCloseable subscribe(BusListener listener) {
-    listeners.add(listener);
+    EventId top;
+    synchronized (this) {
+      listeners.add(listener);
+      top = lastSeq == 0 ? null : EventId.of(epoch, lastSeq);
+    }
+    if (top != null) {
+      listener.onPosition(top);
+    }
     return () -> listeners.remove(listener);
   }
 

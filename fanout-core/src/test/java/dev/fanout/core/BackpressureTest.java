@@ -183,7 +183,7 @@ class BackpressureTest {
   @Test
   void aConnectionClosedAboveTheHighWatermarkIsNoLongerCountedAboveIt() {
     Connection c = connectStalled(Backpressure.disconnect());
-    publish(CAPACITY + 1, 100); // past high, then past the cap: closed with 1013
+    publish(CAPACITY + 2, 100); // one in flight, past high, then past the cap: closed with 1013
     assertThat(c.isOpen()).isFalse();
     assertThat(metrics.get("high")).isEqualTo(1);
     assertThat(metrics.get("low")).isEqualTo(1);

@@ -93,6 +93,7 @@ public final class RedisBus implements Bus {
   private final AtomicBoolean probeInFlight = new AtomicBoolean();
 
   // Owned by the subscriber thread.
+  private volatile EventId startPosition; // the stream's top when this bus first caught up
   private String lastEpoch; // null until the first position is known
   private long lastSeq;
   private final Set<String> retiredEpochs = new HashSet<>(); // epochs this node has moved past
@@ -137,6 +138,10 @@ public final class RedisBus implements Bus {
   public AutoCloseable subscribe(BusListener listener) {
     Objects.requireNonNull(listener, "listener");
     listeners.add(listener);
+    EventId start = startPosition;
+    if (start != null) { // the bus started before this listener: tell it where (idempotent)
+      listener.onPosition(start);
+    }
     return () -> listeners.remove(listener);
   }
 
@@ -289,6 +294,12 @@ public final class RedisBus implements Bus {
     if (lastEpoch == null) {
       lastEpoch = top.epoch; // first start: begin at the top, clients get history by snapshot
       lastSeq = top.seq;
+      if (top.seq > 0) {
+        startPosition = EventId.of(top.epoch, top.seq);
+        for (BusListener l : listeners) {
+          l.onPosition(startPosition);
+        }
+      }
       return;
     }
     if (!top.epoch.equals(lastEpoch)) {

@@ -3,6 +3,8 @@ package dev.fanout.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.core.BusListener;
+import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
 import java.net.URI;
 import java.time.Duration;
@@ -15,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -52,6 +55,28 @@ class RedisBusIntegrationTest {
 
   private RedisPublisher publisher() {
     return track(RedisPublisher.create(redis.uri(), stream));
+  }
+
+  @Test
+  void aBusStartedOnAnExistingStreamTellsItsListenersWhereItStarts() {
+    RedisPublisher p = publisher();
+    p.publish("mch_1", Map.of(), "{}");
+    EventId top = p.publish("mch_2", Map.of(), "{}");
+    AtomicReference<EventId> position = new AtomicReference<>();
+    RedisBus bus = track(RedisBus.builder(redis.uri(), stream).build());
+    bus.subscribe(new BusListener() {
+      @Override
+      public void onEvent(Event event) {}
+
+      @Override
+      public void onDiscontinuity(String reason) {}
+
+      @Override
+      public void onPosition(EventId at) {
+        position.set(at);
+      }
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> top.equals(position.get()));
   }
 
   private static void measure(String fault, long detectNanos, long recoverNanos) {

@@ -18,8 +18,9 @@
  *   client.stop();
  *
  * Reconnects with exponential backoff and jitter (0.5 s doubling, capped at 30 s) and resumes
- * from the last event it delivered: the server replays exactly what was missed, or says it
- * cannot (onReset with 'not-recovered') and sends a fresh snapshot.
+ * from the last event it delivered, or from the position the server gave with 'subscribed' when
+ * that is newer: the server replays exactly what was missed, or says it cannot (onReset with
+ * 'not-recovered') and sends a fresh snapshot.
  */
 (function (global) {
   'use strict';
@@ -50,6 +51,7 @@
       this.initialDelayMs = (o.backoff && o.backoff.initialMs) || 500;
       this.maxDelayMs = (o.backoff && o.backoff.maxMs) || 30000;
       this.lastEventId = null;
+      this.position = null; // from the latest 'subscribed'; see resumeFrom()
       this.attempt = 0;
       this.socket = null;
       this.timer = null;
@@ -84,7 +86,7 @@
       ws.onopen = () => {
         this.attempt = 0;
         this.on.state('open');
-        this.send(this.lastEventId !== null);
+        this.send(this.resumeFrom() !== null);
       };
       ws.onmessage = (m) => this.receive(JSON.parse(m.data));
       ws.onclose = (e) => {
@@ -114,7 +116,7 @@
       const message = {type: 'subscribe', merchants: this.filters.merchants,
         methods: this.filters.methods};
       if (resume) {
-        message.lastEventId = this.lastEventId;
+        message.lastEventId = this.resumeFrom();
       }
       this.pending.push(resume);
       this.socket.send(JSON.stringify(message));
@@ -138,6 +140,7 @@
           } else if (!frame.recovered) {
             this.on.reset({reason: 'not-recovered'});
           }
+          this.position = frame.position || null;
           this.on.subscribed({recovered: frame.recovered, missed: frame.missed, resumed});
           break;
         }
@@ -150,6 +153,27 @@
         default:
           break; // newer servers may send more types
       }
+    }
+
+    /**
+     * Where a reconnect resumes from: the last event processed, or the position the server gave
+     * with 'subscribed' when that is newer (a quiet subscription may hear nothing for a long
+     * time; without the position it would have nothing to resume from, or an id so old that
+     * history no longer covers it). Ids compare by sequence within one epoch; across epochs the
+     * position, which came with the latest 'subscribed', wins.
+     */
+    resumeFrom() {
+      const last = this.lastEventId;
+      const pos = this.position;
+      if (last === null || pos === null) {
+        return last === null ? pos : last;
+      }
+      const [lastEpoch, lastSeq] = last.split(':');
+      const [posEpoch, posSeq] = pos.split(':');
+      if (lastEpoch !== posEpoch) {
+        return pos;
+      }
+      return Number(lastSeq) >= Number(posSeq) ? last : pos;
     }
 
     deliver(e) {
