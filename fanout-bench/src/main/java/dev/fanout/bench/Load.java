@@ -92,8 +92,15 @@ class Load implements Callable<Integer> {
     return 0;
   }
 
-  /** The run's clients, in this process or in worker processes; also counts who hears what. */
+  /**
+   * The run's clients, in this process or in worker processes; also counts who hears what. First
+   * it publishes one event on a topic no client follows, so the stream exists when the clients
+   * subscribe, as it does in production (and the server can give them a resume position).
+   */
   Clients openClients() throws Exception {
+    try (RedisPublisher seed = RedisPublisher.create(redis, RedisStream.named(namespace))) {
+      seed.publish("bench_seed", Map.of(), "{}");
+    }
     subscribers = new int[merchants];
     for (int i = 0; i < clients; i++) {
       String m = Clients.merchantOf(i, merchants, ops);
