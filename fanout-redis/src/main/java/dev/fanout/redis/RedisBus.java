@@ -94,6 +94,7 @@ public final class RedisBus implements Bus {
 
   // Owned by the subscriber thread.
   private volatile EventId startPosition; // the stream's top when this bus first caught up
+  private boolean caughtUpOnce; // subscriber thread only
   private String lastEpoch; // null until the first position is known
   private long lastSeq;
   private final Set<String> retiredEpochs = new HashSet<>(); // epochs this node has moved past
@@ -288,10 +289,12 @@ public final class RedisBus implements Bus {
   /** After (re)subscribing: everything after the last delivered id, from the stream. */
   private void catchUp() {
     RedisHistory.Position top = history.position();
+    boolean firstCatchUp = !caughtUpOnce;
+    caughtUpOnce = true;
     if (top == null) {
       return; // no stream yet: the first publish will start an epoch
     }
-    if (lastEpoch == null) {
+    if (lastEpoch == null && firstCatchUp) {
       lastEpoch = top.epoch; // first start: begin at the top, clients get history by snapshot
       lastSeq = top.seq;
       if (top.seq > 0) {
@@ -301,6 +304,11 @@ public final class RedisBus implements Bus {
         }
       }
       return;
+    }
+    if (lastEpoch == null) {
+      // The stream appeared while the link was down after a start on no stream: everything in it
+      // was published after this bus started, so deliver it from the beginning.
+      enterEpoch(top.epoch);
     }
     if (!top.epoch.equals(lastEpoch)) {
       discontinuity("the stream was created afresh (epoch " + lastEpoch + " -> " + top.epoch + ")");
