@@ -10,12 +10,17 @@ import dev.fanout.redis.RedisStream;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -230,4 +235,58 @@ class BrowserIntegrationTest {
     }
   }
 
+
+  @Test
+  void aQuietMerchantResumesFromTheServersPositionAfterARestart() throws Exception {
+    Consumer<FeedServer.Config> redisMode = c -> {
+      c.redis = redis.uri();
+      c.namespace = "quiet";
+      c.generator = false;
+      c.retention = 20;
+    };
+    FeedServer first = server(redisMode);
+    try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
+        RedisStream.named("quiet").withRetention(20))) {
+      // the node is listening, so it routes every event below (its count is how we know)
+      await().atMost(Duration.ofSeconds(10)).until(() -> get("/health").contains("\"redis\":\"UP\""));
+      EventId seed = publisher.publish("mch_01", Map.of("method", "card"), payment("mch_01", 0));
+      open(); // the snapshot brings the seed: the page's last event id
+      await().atMost(Duration.ofSeconds(10)).until(() -> receivedIds().size() == 1);
+      driver.findElement(By.cssSelector("input[name=merchant][value=mch_02]")).click();
+      await().atMost(Duration.ofSeconds(10)).until(() -> resets().size() == 2);
+      for (int i = 1; i <= 30; i++) { // busy elsewhere: the page hears none of it
+        publisher.publish("mch_01", Map.of("method", "card"), payment("mch_01", i));
+      }
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> get("/metrics").contains("fanout_events_in_total 31.0"));
+      driver.findElement(By.cssSelector("input[name=merchant][value=mch_03]")).click();
+      await().atMost(Duration.ofSeconds(10)).until(() -> resets().size() == 3);
+
+      stop(first);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !live());
+      List<String> expected = new ArrayList<>(List.of(seed.toString()));
+      for (int i = 1; i <= 3; i++) {
+        expected.add(publisher.publish("mch_02", Map.of("method", "card"), payment("mch_02", i))
+            .toString());
+      }
+      server(redisMode);
+
+      await().atMost(Duration.ofSeconds(30)).until(() -> receivedIds().equals(expected));
+      // The page's last event (seq 1) is below the retained floor now; it resumed from the
+      // position its last 'subscribed' gave (seq 31), so nothing was rebuilt.
+      assertThat(resets()).containsExactly("fresh", "fresh", "fresh");
+      screenshot("quiet-resumed");
+    }
+  }
+
+  private String get(String path) throws IOException, InterruptedException {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + port + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static String payment(String merchant, int i) {
+    return "{\"merchantId\":\"" + merchant + "\",\"paymentId\":\"pay_q" + i
+        + "\",\"method\":\"card\",\"status\":\"captured\",\"amount\":" + (10 + i) + "}";
+  }
 }
