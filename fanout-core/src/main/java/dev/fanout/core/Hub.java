@@ -122,11 +122,11 @@ public final class Hub implements AutoCloseable {
     r.offerToMatching(allTopics);
     metrics.eventRouted(event, r.recipients);
     if (r.pumpNow != null) {
-      dispatchPumps(r.pumpNow, outboxSettings.sendExecutor);
+      dispatchPumps(r.pumpNow);
     }
     if (r.pumpAfterLinger != null) {
       List<Connection> hot = r.pumpAfterLinger;
-      afterLinger.execute(() -> dispatchPumps(hot, outboxSettings.sendExecutor));
+      afterLinger.execute(() -> dispatchPumps(hot));
     }
   }
 
@@ -169,13 +169,13 @@ public final class Hub implements AutoCloseable {
     }
   }
 
-  /** Hands the claimed pumps to the executor, {@value #PUMPS_PER_TASK} to a task. */
-  private static void dispatchPumps(List<Connection> toPump, Executor executor) {
+  /** Hands the claimed pumps to the send executor, {@value #PUMPS_PER_TASK} to a task. */
+  private void dispatchPumps(List<Connection> toPump) {
     for (int from = 0; from < toPump.size(); from += PUMPS_PER_TASK) {
       List<Connection> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
       Runnable task = () -> chunk.forEach(Connection::runClaimedPump);
       try {
-        executor.execute(task);
+        outboxSettings.sendExecutor.execute(task);
       } catch (RuntimeException rejected) { // the executor is shut down: send from here
         task.run();
       }
