@@ -56,10 +56,14 @@ class Load implements Callable<Integer> {
   @Option(names = "--io-threads", defaultValue = "2", description = "selector threads per process")
   int ioThreads;
 
-  @Option(names = "--workers", defaultValue = "1",
-      description = "processes holding the clients (1 = this one); one process may open only "
-          + "as many sockets as its open-file limit")
+  @Option(names = "--workers", defaultValue = "0",
+      description = "processes holding the clients; 0 (default) = one per 10,000 clients, "
+          + "in this process below that (a process may open only as many sockets as its "
+          + "open-file limit)")
   int workers;
+
+  /** Clients per worker process when --workers is not given: well inside a 20,000-file limit. */
+  static final int CLIENTS_PER_WORKER = 10_000;
 
   private int[] subscribers;
   private int allSubscribers;
@@ -110,8 +114,12 @@ class Load implements Callable<Integer> {
         subscribers[i % merchants]++;
       }
     }
-    return workers <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads)
-        : new WorkerClients(workers, url, clients, merchants, ops, ioThreads);
+    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads)
+        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads);
+  }
+
+  int processes() {
+    return workers > 0 ? workers : (clients + CLIENTS_PER_WORKER - 1) / CLIENTS_PER_WORKER;
   }
 
   static void sleepUntil(long micros) {
@@ -187,7 +195,7 @@ class Load implements Callable<Integer> {
       extra.forEach((k, v) -> json.addProperty(k, String.valueOf(v)));
     }
     json.addProperty("connect_retries", seen.retries());
-    json.addProperty("workers", Math.max(1, workers));
+    json.addProperty("workers", processes());
     json.addProperty("closes", seen.closes().toString());
     System.out.println();
     json.entrySet().forEach(e -> System.out.printf(Locale.ROOT, "%-32s %s%n", e.getKey(),
