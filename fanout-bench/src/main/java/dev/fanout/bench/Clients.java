@@ -47,7 +47,8 @@ interface Clients extends AutoCloseable {
 
   /**
    * Deliveries counted in the window, their publish-to-receive latency in µs, connection
-   * attempts that were retried, and close codes seen.
+   * attempts after the first (a refused subscribe, or a connection the server closed: both come
+   * back and resume), and close codes seen.
    */
   record Seen(long received, long duplicates, long orderViolations, long retries,
       Map<Integer, Long> closes, Histogram latency) {

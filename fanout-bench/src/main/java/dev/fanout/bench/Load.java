@@ -194,7 +194,7 @@ class Load implements Callable<Integer> {
     if (extra != null) {
       extra.forEach((k, v) -> json.addProperty(k, String.valueOf(v)));
     }
-    json.addProperty("connect_retries", seen.retries());
+    json.addProperty("reconnects", seen.retries());
     json.addProperty("workers", processes());
     json.addProperty("closes", seen.closes().toString());
     System.out.println();

@@ -47,6 +47,8 @@ final class LoadClient {
   volatile String position; // from the latest 'subscribed'
   volatile long lastSeq;
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
+  /** Called when the server or the network ends a subscribed connection (not on {@link #drop}). */
+  volatile Runnable onLost = () -> { };
 
   LoadClient(LeanSockets io, URI uri, String merchant, Tally tally) {
     this.io = io;
@@ -255,9 +257,13 @@ final class LoadClient {
       case 0x8: // close
         int code = length >= 2 ? ((in[from] & 0xff) << 8) | (in[from + 1] & 0xff) : 1005;
         tally.closed(code);
+        boolean wasSubscribed = isSubscribed();
         subscribed.completeExceptionally(new IOException("closed " + code));
         sendFrame(0x88, Arrays.copyOfRange(in, from, from + Math.min(length, 2)));
         closeChannel();
+        if (wasSubscribed) {
+          onLost.run();
+        }
         break;
       case 0x9: // ping
         sendFrame(0x8A, Arrays.copyOfRange(in, from, from + length));
@@ -394,6 +400,15 @@ final class LoadClient {
     if (wasOpen) {
       tally.closed(1006);
     }
+    boolean wasSubscribed = isSubscribed();
     subscribed.completeExceptionally(e);
+    if (wasOpen && wasSubscribed) {
+      onLost.run();
+    }
+  }
+
+  private boolean isSubscribed() {
+    CompletableFuture<Boolean> s = subscribed;
+    return s.isDone() && !s.isCompletedExceptionally();
   }
 }

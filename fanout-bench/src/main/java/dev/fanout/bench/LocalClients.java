@@ -49,6 +49,10 @@ final class LocalClients implements Clients {
     for (int i = from; i < to; i++) {
       LoadClient c = new LoadClient(io.get(i % ioThreads), url,
           Clients.merchantOf(i, merchants, ops), tally);
+      // as a page does: a connection the server closes (1013 outbox full, say) comes back and
+      // resumes after a short jittered delay
+      c.onLost = () -> CompletableFuture.delayedExecutor(100 + new Random().nextInt(100),
+          TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, new CompletableFuture<>(), 1));
       all.add(c);
       inFlight.acquire();
       CompletableFuture<Boolean> done = new CompletableFuture<>();
