@@ -248,7 +248,8 @@ class BrowserIntegrationTest {
     try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
         RedisStream.named("quiet").withRetention(20))) {
       // the node is listening, so it routes every event below (its count is how we know)
-      await().atMost(Duration.ofSeconds(10)).until(() -> get("/health").contains("\"redis\":\"UP\""));
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> get("/health").contains("\"redis\":\"UP\""));
       EventId seed = publisher.publish("mch_01", Map.of("method", "card"), payment("mch_01", 0));
       open(); // the snapshot brings the seed: the page's last event id
       await().atMost(Duration.ofSeconds(10)).until(() -> receivedIds().size() == 1);

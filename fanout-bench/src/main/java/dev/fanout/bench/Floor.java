@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 /**
  * The floor under any WebSocket server on this machine: the CPU one process spends to write
  * small messages to C loopback TCP connections as a fan-out does (R events/s, each written to the
- * next N connections in turn), with no WebSocket, JSON or routing at all. The peer ({@code floor-sink}, another process) reads and discards. A
+ * next N connections in turn), with no WebSocket, JSON or routing at all. The peer
+ * ({@code floor-sink}, another process) reads and discards. A
  * server's CPU per delivery cannot go below this while each delivery is its own write.
  */
 @Command(name = "floor", mixinStandardHelpOptions = true,

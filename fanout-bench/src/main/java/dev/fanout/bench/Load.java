@@ -185,7 +185,8 @@ class Load implements Callable<Integer> {
     json.addProperty("max_ms", h.getMaxValue() / 1000.0);
     if (serverCpu != null) {
       json.addProperty("server_cpu_us_per_delivery", got == 0 ? -1 : serverCpu.total() * 1e6 / got);
-      json.addProperty("server_sys_us_per_delivery", got == 0 ? -1 : serverCpu.system() * 1e6 / got);
+      json.addProperty("server_sys_us_per_delivery",
+          got == 0 ? -1 : serverCpu.system() * 1e6 / got);
       json.addProperty("server_rss_before_kib", rssBeforeKib);
       json.addProperty("server_rss_connected_kib", rssConnectedKib);
       json.addProperty("server_rss_kib_per_connection",

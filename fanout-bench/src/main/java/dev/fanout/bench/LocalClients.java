@@ -52,7 +52,8 @@ final class LocalClients implements Clients {
       // as a page does: a connection the server closes (1013 outbox full, say) comes back and
       // resumes after a short jittered delay
       c.onLost = () -> CompletableFuture.delayedExecutor(100 + new Random().nextInt(100),
-          TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, new CompletableFuture<>(), 1));
+          TimeUnit.MILLISECONDS)
+          .execute(() -> connectUntilSubscribed(c, new CompletableFuture<>(), 1));
       all.add(c);
       inFlight.acquire();
       CompletableFuture<Boolean> done = new CompletableFuture<>();

@@ -119,7 +119,8 @@ final class WorkerClients implements Clients {
     ByteBuffer buf = ByteBuffer.allocate(s.latency().getNeededByteBufferCapacity());
     int n = s.latency().encodeIntoCompressedByteBuffer(buf);
     return s.received() + " " + s.duplicates() + " " + s.orderViolations() + " " + s.retries() + " "
-        + Base64.getEncoder().encodeToString(GSON.toJson(s.closes()).getBytes(StandardCharsets.UTF_8))
+        + Base64.getEncoder().encodeToString(
+            GSON.toJson(s.closes()).getBytes(StandardCharsets.UTF_8))
         + " " + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
   }
 

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Events wait here until the transport reports the previous send complete; whatever is
  * waiting then goes out as one frame (a {@code batch} when several are waiting), so batching by
- * itself adds no delay; only a hot connection's send may wait up to the hub's batch linger. Control frames ({@code subscribed}, {@code error}) bypass the cap and go first. The
+ * itself adds no delay; only a hot connection's send may wait up to the hub's batch linger.
+ * Control frames ({@code subscribed}, {@code error}) bypass the cap and go first. The
  * hard cap hands over to the {@link Backpressure} policy; the soft watermarks only feed metrics.
  *
  * <p>While {@linkplain #hold() held} (during a subscribe), live events queue but are not sent, so

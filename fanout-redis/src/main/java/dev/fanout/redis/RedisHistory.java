@@ -189,7 +189,7 @@ public final class RedisHistory implements History, AutoCloseable {
     return Recovery.recovered(matching);
   }
 
-  /** Null when {@code afterSeq} of {@code epoch} is a position of the current stream, else why not. */
+  /** Null when {@code afterSeq} of {@code epoch} is a position of the current stream, else why. */
   private static Recovery checkPosition(Position top, String epoch, long afterSeq) {
     if (top == null) {
       return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");

@@ -22,9 +22,9 @@ import redis.clients.jedis.exceptions.JedisException;
  *
  * <p>Each publish is one call of the Redis Function {@code fanout_publish}, which atomically takes
  * the next contiguous sequence number, appends the event to the stream and to its topic's stream
- * (both trimmed to the stream's retention) and publishes it on the channel. A stream created afresh (first publish, or Redis
- * lost its data) starts a new epoch. Services in other languages call the same function; see
- * docs/redis.md for the {@code redis-cli} form.
+ * (both trimmed to the stream's retention) and publishes it on the channel. A stream created
+ * afresh (first publish, or Redis lost its data) starts a new epoch. Services in other languages
+ * call the same function; see docs/redis.md for the {@code redis-cli} form.
  *
  * <pre>{@code
  * try (RedisPublisher p = RedisPublisher.create(URI.create("redis://127.0.0.1:6379"),
