@@ -8,7 +8,6 @@ import dev.fanout.core.Subscription;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,42 +79,63 @@ public final class RedisHistory implements History, AutoCloseable {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A subscription to at most {@value #MAX_TOPIC_READS} named topics reads those topics'
+   * streams, so a quiet merchant's snapshot holds its last events however much else was
+   * published since; others scan the newest entries of the stream. Each scan reads at most
+   * {@code maxScan} entries.
+   */
   @Override
   public List<Event> latest(int limit, Subscription subscription) {
     List<Event> out = new ArrayList<>();
     if (limit <= 0) {
       return out;
     }
-    StreamEntryID end = StreamEntryID.MAXIMUM_ID;
-    int scanned = 0;
     try (Jedis jedis = pool.getResource()) {
-      while (scanned < maxScan && out.size() < limit) {
-        List<StreamEntry> batch = jedis.xrevrange(stream.streamKey(), end,
-            StreamEntryID.MINIMUM_ID, Math.min(BATCH, maxScan - scanned));
-        for (StreamEntry entry : batch) {
-          Event e = toEvent(entry);
-          if (subscription.matches(e)) {
-            out.add(e);
-            if (out.size() == limit) {
-              break;
-            }
-          }
+      if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
+        for (String topic : subscription.topics()) {
+          scanNewest(jedis, stream.topicKey(topic), limit, subscription, out);
         }
-        scanned += batch.size();
-        if (batch.size() < BATCH) {
-          break;
-        }
-        long seq = batch.get(batch.size() - 1).getID().getTime();
-        if (seq <= 1) {
-          break;
-        }
-        end = new StreamEntryID(seq - 1, 0);
+      } else {
+        scanNewest(jedis, stream.streamKey(), limit, subscription, out);
       }
     } catch (JedisException e) {
       throw new FanoutRedisException("reading a snapshot of " + stream + " failed", e);
     }
-    Collections.reverse(out);
-    return out;
+    out.sort(Comparator.comparingLong(e -> e.id().seq()));
+    return out.size() <= limit ? out : new ArrayList<>(out.subList(out.size() - limit, out.size()));
+  }
+
+  /** Adds the newest events of {@code key} that match, at most {@code limit}, newest first. */
+  private void scanNewest(Jedis jedis, String key, int limit, Subscription subscription,
+      List<Event> out) {
+    StreamEntryID end = StreamEntryID.MAXIMUM_ID;
+    int scanned = 0;
+    int found = 0;
+    while (scanned < maxScan && found < limit) {
+      int want = Math.min(BATCH, maxScan - scanned);
+      List<StreamEntry> batch = jedis.xrevrange(key, end, StreamEntryID.MINIMUM_ID, want);
+      for (StreamEntry entry : batch) {
+        Event e = toEvent(entry);
+        if (subscription.matches(e)) {
+          out.add(e);
+          if (++found == limit) {
+            break;
+          }
+        }
+      }
+      scanned += batch.size();
+      if (batch.size() < want) {
+        break;
+      }
+      long seq = batch.get(batch.size() - 1).getID().getTime();
+      if (seq <= 1) {
+        break;
+      }
+      end = new StreamEntryID(seq - 1, 0);
+    }
   }
 
   @Override

@@ -192,6 +192,23 @@ class RedisHistoryIntegrationTest {
   }
 
   @Test
+  void aSnapshotOfAQuietTopicReachesPastTheScanWindowOfTheStream() {
+    open(RedisStream.named("quietsnap").withRetention(10_000));
+    EventId quiet = publisher.publish("mch_quiet", Map.of("method", "card"), "{}");
+    publish(2_100, "mch_busy"); // more than the 2,000 newest entries a stream snapshot scans
+
+    assertThat(ids(history.latest(50, Subscription.builder().topics("mch_quiet").build())))
+        .containsExactly(quiet);
+    // every topic at once still scans the stream, bounded: the quiet event is out of reach
+    assertThat(ids(history.latest(50, Subscription.builder()
+        .filter(e -> e.topic().equals("mch_quiet")).build()))).isEmpty();
+    // several topics: merged in id order, the newest `limit` of them
+    List<Event> two = history.latest(3,
+        Subscription.builder().topics("mch_quiet", "mch_busy").build());
+    assertThat(two).extracting(e -> e.id().seq()).containsExactly(2_099L, 2_100L, 2_101L);
+  }
+
+  @Test
   void latestScansABoundedWindowAndKeepsOrder() {
     open(stream);
     List<EventId> ids = publish(60, "mch_1");
