@@ -24,6 +24,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * docs/benchmarks.md, "Which container").
  */
 final class WebServer {
+  static final int ACCEPT_QUEUE = 4096;
+
   private final Server server;
   private final ServerConnector connector;
   private final ServletContextHandler context = new ServletContextHandler("/");
@@ -40,6 +42,10 @@ final class WebServer {
     connector.setPort(port);
     // WebSocket liveness is fanout's heartbeat; the container's idle timeout stays out of it.
     connector.setIdleTimeout(0);
+    // A reconnect storm opens thousands of connections a second. With the JVM's default backlog
+    // of 50 the kernel drops SYNs and a client waits out TCP's retransmission backoff (1, 2, 4,
+    // ... 32 s): one storm took 55 s instead of 6. The kernel caps this at net.core.somaxconn.
+    connector.setAcceptQueueSize(ACCEPT_QUEUE);
     server.addConnector(connector);
     server.setHandler(context);
     URL base = WebServer.class.getResource(staticBase);
