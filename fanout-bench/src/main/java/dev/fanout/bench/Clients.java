@@ -38,10 +38,10 @@ interface Clients extends AutoCloseable {
   void close();
 
   /** How a storm ended: when the last client was back, and how the resumes went. */
-  record StormResult(long allBackMs, long recovered, long neverSawAnEvent) {
+  record StormResult(long allBackMs, long recovered, long noResumePoint) {
     StormResult plus(StormResult o) {
       return new StormResult(Math.max(allBackMs, o.allBackMs), recovered + o.recovered,
-          neverSawAnEvent + o.neverSawAnEvent);
+          noResumePoint + o.noResumePoint);
     }
   }
 

@@ -229,8 +229,8 @@ class Load implements Callable<Integer> {
         all.window(windowStartMicros, windowEndMicros);
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
         report(all.seen(), connectMs, null, 0, Map.of("all_resumed_ms", back.allBackMs(),
-            "recovered", back.recovered(), "fresh_no_resume_point", back.neverSawAnEvent(),
-            "not_recovered_with_an_id", clients - back.recovered() - back.neverSawAnEvent()));
+            "recovered", back.recovered(), "fresh_no_resume_point", back.noResumePoint(),
+            "not_recovered_with_an_id", clients - back.recovered() - back.noResumePoint()));
       }
       return 0;
     }

@@ -50,10 +50,8 @@ final class LocalClients implements Clients {
       LoadClient c = new LoadClient(io.get(i % ioThreads), url,
           Clients.merchantOf(i, merchants, ops), tally);
       // as a page does: a connection the server closes (1013 outbox full, say) comes back and
-      // resumes after a short jittered delay
-      c.onLost = () -> CompletableFuture.delayedExecutor(100 + new Random().nextInt(100),
-          TimeUnit.MILLISECONDS)
-          .execute(() -> connectUntilSubscribed(c, new CompletableFuture<>(), 1));
+      // resumes, after the first backoff step
+      c.onLost = () -> retryLater(c, new CompletableFuture<>(), 0);
       all.add(c);
       inFlight.acquire();
       CompletableFuture<Boolean> done = new CompletableFuture<>();
@@ -75,7 +73,7 @@ final class LocalClients implements Clients {
   @Override
   public StormResult storm(int jitterMs) throws Exception {
     // A client with neither an event nor a position has nothing to resume from.
-    long neverSawAnEvent = all.stream().filter(c -> c.resumeFrom() == null).count();
+    long noResumePoint = all.stream().filter(c -> c.resumeFrom() == null).count();
     long t0 = System.nanoTime();
     all.forEach(LoadClient::drop);
     Random random = new Random(2 + from);
@@ -95,7 +93,7 @@ final class LocalClients implements Clients {
     }
     long allBackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     long recovered = back.stream().filter(CompletableFuture::join).count();
-    return new StormResult(allBackMs, recovered, neverSawAnEvent);
+    return new StormResult(allBackMs, recovered, noResumePoint);
   }
 
   /** Connects with exponential backoff and jitter until subscribed; completes with recovered. */
@@ -103,15 +101,20 @@ final class LocalClients implements Clients {
     if (attempt > 0) {
       retries.increment();
     }
-    c.connect().thenCompose(ws -> c.subscribed).whenComplete((recovered, e) -> {
+    c.connect().thenCompose(opened -> c.subscribed).whenComplete((recovered, e) -> {
       if (e == null) {
         done.complete(recovered);
       } else {
-        long delay = Math.min(5000, 200L << Math.min(attempt, 5));
-        CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
-            TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, done, attempt + 1));
+        retryLater(c, done, attempt);
       }
     });
+  }
+
+  /** Attempt {@code attempt + 1} after an equal-jitter backoff: 100–200 ms doubling to 2.5–5 s. */
+  private void retryLater(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+    long delay = Math.min(5000, 200L << Math.min(attempt, 5));
+    CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
+        TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, done, attempt + 1));
   }
 
   @Override

@@ -8,10 +8,12 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BinaryOperator;
 import java.util.function.Function;
+import java.util.zip.DataFormatException;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,7 +45,7 @@ final class WorkerClients implements Clients {
     try {
       jar = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI())
           .toString();
-    } catch (java.net.URISyntaxException e) {
+    } catch (URISyntaxException e) {
       throw new IOException(e);
     }
     for (int w = 0; w < processes; w++) {
@@ -121,7 +124,7 @@ final class WorkerClients implements Clients {
     return s.received() + " " + s.duplicates() + " " + s.orderViolations() + " " + s.retries() + " "
         + Base64.getEncoder().encodeToString(
             GSON.toJson(s.closes()).getBytes(StandardCharsets.UTF_8))
-        + " " + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
+        + " " + Base64.getEncoder().encodeToString(Arrays.copyOf(buf.array(), n));
   }
 
   static Seen decodeSeen(String a) {
@@ -134,7 +137,7 @@ final class WorkerClients implements Clients {
           ByteBuffer.wrap(Base64.getDecoder().decode(f[5])), 0);
       return new Seen(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]),
           Long.parseLong(f[3]), closes, h);
-    } catch (java.util.zip.DataFormatException e) {
+    } catch (DataFormatException e) {
       throw new IllegalStateException("a worker sent an unreadable histogram", e);
     }
   }
@@ -205,7 +208,7 @@ final class WorkerClients implements Clients {
               break;
             case "storm": {
               StormResult r = clients.storm(Integer.parseInt(f[1]));
-              answer = r.allBackMs() + " " + r.recovered() + " " + r.neverSawAnEvent();
+              answer = r.allBackMs() + " " + r.recovered() + " " + r.noResumePoint();
               break;
             }
             case "seen":
