@@ -8,13 +8,10 @@ import dev.fanout.core.Recovery;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,6 +19,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,10 +33,12 @@ import redis.clients.jedis.exceptions.JedisException;
  * on one Pub/Sub connection per node, on a thread of its own.
  *
  * <p>What it guarantees to its listeners: events in id order, no duplicates, and no silent gap.
- * A gap on the live path (105 after 103) is filled from the stream before 105 is delivered; after
- * a reconnect everything after the last delivered id is read from the stream first. What the
- * stream cannot give back (trimmed, or a new epoch because Redis lost its data) is reported with
- * {@link BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
+ * The stream is the truth and Pub/Sub a fast hint ({@link Sequencer} holds the rules): a gap on
+ * the live path (105 after 103) is filled from the stream before 105 is delivered; after a
+ * reconnect everything after the last delivered id is read from the stream first; a message the
+ * stream does not hold is dropped and counted ({@link #strayMessages()}). What the stream cannot
+ * give back (trimmed, lost in a failover, or a stream created afresh) is reported with {@link
+ * BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
  *
  * <p>A dead link is noticed within about two seconds however it died: Redis killed (the socket
  * errors), Redis paused or the TCP link silently gone (no pong to the pings sent every {@code
@@ -54,7 +54,6 @@ import redis.clients.jedis.exceptions.JedisException;
  */
 public final class RedisBus implements Bus {
   private static final Logger log = LoggerFactory.getLogger(RedisBus.class);
-  private static final int FILL_BATCH = 1000;
 
   /** The state of the node's Pub/Sub link. */
   public enum LinkState {
@@ -92,12 +91,10 @@ public final class RedisBus implements Bus {
   private long lastProbeSent; // watchdog thread only
   private final AtomicBoolean probeInFlight = new AtomicBoolean();
 
-  // Owned by the subscriber thread.
+  private final Sequencer sequencer; // subscriber thread only
   private volatile EventId startPosition; // the stream's top when this bus first caught up
-  private boolean caughtUpOnce; // subscriber thread only
-  private String lastEpoch; // null until the first position is known
-  private long lastSeq;
-  private final Set<String> retiredEpochs = new HashSet<>(); // epochs this node has moved past
+  private final AtomicLong strayMessages = new AtomicLong();
+  private volatile long lastStrayLog;
 
   private RedisBus(Builder b) {
     this.endpoint = b.endpoint;
@@ -119,6 +116,7 @@ public final class RedisBus implements Bus {
       t.setDaemon(true);
       return t;
     });
+    this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
     this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
     this.subscriberThread.setDaemon(true);
     this.subscriberThread.start();
@@ -153,6 +151,15 @@ public final class RedisBus implements Bus {
 
   public LinkState linkState() {
     return state;
+  }
+
+  /**
+   * Messages received on the channel and not delivered because the stream does not hold them:
+   * malformed, forged, from another deployment publishing on the same channel, or of an epoch the
+   * stream moved past. A rising count means something else publishes on this channel.
+   */
+  public long strayMessages() {
+    return strayMessages.get();
   }
 
   /** Stops the subscriber and watchdog threads and closes every connection; returns promptly. */
@@ -243,16 +250,12 @@ public final class RedisBus implements Bus {
       long now = System.nanoTime();
       lastHeard = now;
       lastProbe = now;
-      try {
-        catchUp();
-      } catch (RuntimeException e) {
-        failed = e;
-        unsubscribe();
+      if (!run(sequencer::onConnected)) {
         return;
       }
       if (state != LinkState.UP) {
         long downMillis = downSince == 0 ? 0 : (now - downSince) / 1_000_000;
-        log.info("Redis link up ({}), caught up at {}:{}{}", endpoint, lastEpoch, lastSeq,
+        log.info("Redis link up ({}), caught up at {}{}", endpoint, sequencer.position(),
             downSince == 0 ? "" : " after " + downMillis + " ms down");
       }
       setState(LinkState.UP);
@@ -269,158 +272,101 @@ public final class RedisBus implements Bus {
       try {
         event = Netstrings.decodeEvent(message);
       } catch (RuntimeException e) {
-        log.warn("ignoring a malformed message on {}: {}", stream.channel(), e.getMessage());
+        stray("a malformed message (" + e.getMessage() + ")");
         return;
       }
-      try {
-        onLive(event);
-      } catch (RuntimeException e) {
-        failed = e;
-        unsubscribe();
-      }
+      run(() -> sequencer.onMessage(event));
     }
 
     @Override
     public void onPong(byte[] pattern) {
       lastHeard = System.nanoTime();
+      run(sequencer::onIdle);
     }
-  }
 
-  /** After (re)subscribing: everything after the last delivered id, from the stream. */
-  private void catchUp() {
-    RedisHistory.Position top = history.position();
-    boolean firstCatchUp = !caughtUpOnce;
-    caughtUpOnce = true;
-    if (top == null) {
-      return; // no stream yet: the first publish will start an epoch
-    }
-    if (lastEpoch == null && firstCatchUp) {
-      lastEpoch = top.epoch; // first start: begin at the top, clients get history by snapshot
-      lastSeq = top.seq;
-      if (top.seq > 0) {
-        startPosition = EventId.of(top.epoch, top.seq);
-        for (BusListener l : listeners) {
-          l.onPosition(startPosition);
-        }
-      }
-      return;
-    }
-    if (lastEpoch == null) {
-      // The stream appeared while the link was down after a start on no stream: everything in it
-      // was published after this bus started, so deliver it from the beginning.
-      enterEpoch(top.epoch);
-    }
-    if (!top.epoch.equals(lastEpoch)) {
-      discontinuity("the stream was created afresh (epoch " + lastEpoch + " -> " + top.epoch + ")");
-      enterEpoch(top.epoch);
-    } else if (top.seq < lastSeq) {
-      String fresh = newEpoch();
-      discontinuity("the stream's top " + top + " is below the last delivered " + lastEpoch + ":"
-          + lastSeq + " (tail lost in a failover); started epoch " + fresh);
-      enterEpoch(fresh);
-      return;
-    }
-    fill(top.seq);
-  }
-
-  private void onLive(Event event) {
-    EventId id = event.id();
-    if (retiredEpochs.contains(id.epoch())) {
-      return; // published before this node moved to a newer epoch
-    }
-    if (lastEpoch == null) {
-      enterEpoch(id.epoch());
-    } else if (!id.epoch().equals(lastEpoch)) {
-      discontinuity("the stream was created afresh (epoch " + lastEpoch + " -> " + id.epoch()
-          + ")");
-      enterEpoch(id.epoch());
-    }
-    if (id.seq() <= lastSeq) {
-      return; // already delivered by a catch-up
-    }
-    if (id.seq() > lastSeq + 1) {
-      fill(id.seq() - 1);
-      if (!id.epoch().equals(lastEpoch) || id.seq() <= lastSeq) {
-        return;
-      }
-    }
-    deliver(event);
-  }
-
-  /**
-   * Delivers from the stream every event after lastSeq (at least up to {@code upTo}). What the
-   * stream cannot give back is reported as a discontinuity and skipped up to {@code upTo}.
-   */
-  private void fill(long upTo) {
-    boolean reported = false;
-    while (true) {
-      List<Event> events = new ArrayList<>();
-      Recovery failure = history.readAfter(lastEpoch, lastSeq, FILL_BATCH, false, events);
-      if (failure != null) {
-        if (failure.reason() == Recovery.Reason.UNAVAILABLE) {
-          throw new FanoutRedisException("catching up failed: " + failure.detail());
-        }
-        long oldest = failure.reason() == Recovery.Reason.TRIMMED ? history.oldestSeq() : 0;
-        if (!reported) {
-          discontinuity("events after " + lastEpoch + ":" + lastSeq + " cannot be read back: "
-              + failure.detail());
-          reported = true;
-        }
-        if (oldest > lastSeq + 1) {
-          lastSeq = oldest - 1; // go on from the oldest event still retained
-          continue;
-        }
-        lastSeq = Math.max(lastSeq, upTo);
-        return;
-      }
-      for (Event e : events) {
-        deliver(e);
-      }
-      if (events.size() < FILL_BATCH) {
-        return;
-      }
-    }
-  }
-
-  private void enterEpoch(String epoch) {
-    if (lastEpoch != null) {
-      if (retiredEpochs.size() > 64) {
-        retiredEpochs.clear(); // bounded; an epoch that old will not reappear on the channel
-      }
-      retiredEpochs.add(lastEpoch);
-    }
-    lastEpoch = epoch;
-    lastSeq = 0;
-  }
-
-  private void deliver(Event event) {
-    lastSeq = event.id().seq();
-    for (BusListener l : listeners) {
+    /** Runs a step of the sequencer; a failure (Redis unreachable) ends this subscription. */
+    private boolean run(Runnable step) {
       try {
-        l.onEvent(event);
+        step.run();
+        return true;
       } catch (RuntimeException e) {
-        log.warn("bus listener {} threw on {}; ignored", l, event, e);
+        failed = e;
+        unsubscribe();
+        return false;
       }
     }
   }
 
-  private void discontinuity(String reason) {
-    log.warn("events lost on {}: {}", stream, reason);
-    for (BusListener l : listeners) {
-      try {
-        l.onDiscontinuity(reason);
-      } catch (RuntimeException e) {
-        log.warn("bus listener {} threw on a discontinuity; ignored", l, e);
-      }
+  /** The sequencer's view of the stream. */
+  private final class StreamSource implements Sequencer.Source {
+    @Override
+    public Position position() {
+      return history.position();
+    }
+
+    @Override
+    public Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
+      return history.readAfter(epoch, afterSeq, max, out);
+    }
+
+    @Override
+    public long oldestSeq() {
+      return history.oldestSeq();
+    }
+
+    @Override
+    public void newEpoch(String expected) {
+      publisher.newEpoch(expected);
     }
   }
 
-  private String newEpoch() {
-    try (Jedis jedis = pool.getResource()) {
-      Object reply = jedis.fcall("fanout_new_epoch",
-          List.of(stream.streamKey(), stream.metaKey(), stream.topicsKey()), List.of(lastEpoch));
-      return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
-          : String.valueOf(reply);
+  /** Where the sequence goes: the listeners, and the stray counter. */
+  private final class SequenceOutput implements Sequencer.Output {
+    @Override
+    public void deliver(Event event) {
+      for (BusListener l : listeners) {
+        try {
+          l.onEvent(event);
+        } catch (RuntimeException e) {
+          log.warn("bus listener {} threw on {}; ignored", l, event, e);
+        }
+      }
+    }
+
+    @Override
+    public void discontinuity(String reason) {
+      log.warn("events lost on {}: {}", stream, reason);
+      for (BusListener l : listeners) {
+        try {
+          l.onDiscontinuity(reason);
+        } catch (RuntimeException e) {
+          log.warn("bus listener {} threw on a discontinuity; ignored", l, e);
+        }
+      }
+    }
+
+    @Override
+    public void startsAt(EventId position) {
+      startPosition = position;
+      for (BusListener l : listeners) {
+        l.onPosition(position);
+      }
+    }
+
+    @Override
+    public void stray(Event event, String why) {
+      RedisBus.this.stray("message " + event.id() + " " + why);
+    }
+  }
+
+  /** Counts a message on the channel that was not delivered; logs at most one a second. */
+  private void stray(String what) {
+    strayMessages.incrementAndGet();
+    long now = System.nanoTime();
+    if (now - lastStrayLog > 1_000_000_000L) {
+      lastStrayLog = now;
+      log.warn("dropped {} on {}: the stream is the truth (dropped so far: {})", what,
+          stream.channel(), strayMessages.get());
     }
   }
 

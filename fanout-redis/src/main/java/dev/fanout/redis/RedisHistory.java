@@ -58,11 +58,10 @@ public final class RedisHistory implements History, AutoCloseable {
         stream, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
   }
 
-  /** The stream's epoch and last sequence number; null when the stream does not exist yet. */
+  /** Where the stream stands; null when it does not exist yet. */
   Position position() {
     try (Jedis jedis = pool.getResource()) {
-      List<String> meta = jedis.hmget(stream.metaKey(), "epoch", "seq");
-      return Position.of(meta.get(0), meta.get(1));
+      return Position.of(jedis.hmget(stream.metaKey(), Position.FIELDS));
     } catch (JedisException e) {
       throw new FanoutRedisException("reading the position of " + stream + " failed", e);
     }
@@ -144,10 +143,28 @@ public final class RedisHistory implements History, AutoCloseable {
     if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
       return sinceByTopic(after, subscription);
     }
+    Read read;
+    try {
+      read = read(stream.streamKey(), after.seq(), maxRecovery + 1);
+    } catch (JedisException e) {
+      return unavailable(e);
+    }
+    if (read.top == null) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    }
+    Recovery refused = read.top.refusal(after.epoch(), after.seq());
+    if (refused != null) {
+      return refused;
+    }
+    long missing = read.top.seq() - after.seq();
+    if (missing > maxRecovery) {
+      return Recovery.notRecovered(Recovery.Reason.TOO_MANY,
+          missing + " events were missed; at most " + maxRecovery + " are replayed");
+    }
     List<Event> all = new ArrayList<>();
-    Recovery failure = readAfter(after.epoch(), after.seq(), maxRecovery, true, all);
-    if (failure != null) {
-      return failure;
+    Recovery trimmed = contiguous(read, after.epoch(), after.seq(), missing, all);
+    if (trimmed != null) {
+      return trimmed;
     }
     List<Event> matching = new ArrayList<>();
     for (Event e : all) {
@@ -162,7 +179,8 @@ public final class RedisHistory implements History, AutoCloseable {
    * A resume of a subscription to a few named topics reads only those topics' streams, so it
    * costs what the client missed, not everything published meanwhile. Topic streams keep every
    * entry at or above the meta hash's floor (fanout.lua), so the answer is complete when the
-   * client's position is not below it; the top and the entries come from one MULTI/EXEC.
+   * client's position is not below it and no topic's read was cut at the bound; the position
+   * and the entries come from one MULTI/EXEC.
    */
   private Recovery sinceByTopic(EventId after, Subscription subscription) {
     Position top;
@@ -170,20 +188,23 @@ public final class RedisHistory implements History, AutoCloseable {
     List<Response<List<StreamEntry>>> ranges = new ArrayList<>();
     try (Jedis jedis = pool.getResource()) {
       Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq", "floor");
+      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq", "base", "prev",
+          "floor");
       StreamEntryID from = new StreamEntryID(after.seq() + 1, 0);
       for (String topic : subscription.topics()) {
         ranges.add(tx.xrange(stream.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
             maxRecovery + 1));
       }
       tx.exec();
-      top = Position.of(meta.get().get(0), meta.get().get(1));
-      floor = meta.get().get(2);
+      top = Position.of(meta.get());
+      floor = meta.get().get(4);
     } catch (JedisException e) {
-      return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
-          "reading " + stream + " failed: " + e.getMessage());
+      return unavailable(e);
     }
-    Recovery refused = checkPosition(top, after.epoch(), after.seq());
+    if (top == null) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    }
+    Recovery refused = top.refusal(after.epoch(), after.seq());
     if (refused != null) {
       return refused;
     }
@@ -193,84 +214,105 @@ public final class RedisHistory implements History, AutoCloseable {
     }
     List<Event> matching = new ArrayList<>();
     for (Response<List<StreamEntry>> range : ranges) {
-      for (StreamEntry entry : range.get()) {
+      List<StreamEntry> entries = range.get();
+      if (entries.size() > maxRecovery) { // cut at the bound: judged on what was missed, not kept
+        return tooMany(subscription);
+      }
+      for (StreamEntry entry : entries) {
         Event e = toEvent(entry);
-        if (e.id().epoch().equals(top.epoch) && subscription.matches(e)) {
+        long seq = e.id().seq();
+        if (seq > top.seq()) {
+          continue; // published after the position was read
+        }
+        if (!e.id().epoch().equals(top.epochOf(seq))) {
+          return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
+              "entry " + e.id() + " is not of the epoch " + after.epoch() + " continues into");
+        }
+        if (subscription.matches(e)) {
           matching.add(e);
         }
       }
     }
     if (matching.size() > maxRecovery) {
-      return Recovery.notRecovered(Recovery.Reason.TOO_MANY, "more than " + maxRecovery
-          + " events of " + subscription.topics() + " were missed; at most " + maxRecovery
-          + " are replayed");
+      return tooMany(subscription);
     }
     matching.sort(Comparator.comparingLong(e -> e.id().seq()));
     return Recovery.recovered(matching);
   }
 
-  /** Null when {@code afterSeq} of {@code epoch} is a position of the current stream, else why. */
-  private static Recovery checkPosition(Position top, String epoch, long afterSeq) {
-    if (top == null) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
-    }
-    if (!top.epoch.equals(epoch)) {
-      return Recovery.notRecovered(Recovery.Reason.OTHER_EPOCH,
-          "epoch " + epoch + " is not the current epoch " + top.epoch);
-    }
-    if (afterSeq > top.seq) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
-          "position " + afterSeq + " is beyond the newest event " + top.seq);
-    }
-    return null;
+  private Recovery tooMany(Subscription subscription) {
+    return Recovery.notRecovered(Recovery.Reason.TOO_MANY, "more than " + maxRecovery
+        + " events of " + subscription.topics() + " were missed; at most " + maxRecovery
+        + " are replayed");
   }
 
   /**
-   * Reads the events after {@code afterSeq} of {@code epoch} (0 = from the start of the epoch)
-   * into {@code out}: all of them up to the stream's top, or with {@code all} false at most
-   * {@code max} (call again for more). Returns null on success, else why not. The stream's top
-   * and its entries come from one MULTI/EXEC, so they agree.
+   * For the bus catching up: adds to {@code out} the events after {@code afterSeq} of {@code
+   * epoch} (0 = from the start of the epoch), in order, at most {@code max} (call again for
+   * more). Returns null on success, else why not: never some of them with a hole.
    */
-  Recovery readAfter(String epoch, long afterSeq, int max, boolean all, List<Event> out) {
-    Position top;
-    List<StreamEntry> entries;
-    try (Jedis jedis = pool.getResource()) {
-      Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq");
-      Response<List<StreamEntry>> range = tx.xrange(stream.streamKey(),
-          new StreamEntryID(afterSeq + 1, 0), StreamEntryID.MAXIMUM_ID, max);
-      tx.exec();
-      top = Position.of(meta.get().get(0), meta.get().get(1));
-      entries = range.get();
+  Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
+    Read read;
+    try {
+      read = read(stream.streamKey(), afterSeq, max);
     } catch (JedisException e) {
-      return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
-          "reading " + stream + " failed: " + e.getMessage());
+      return unavailable(e);
     }
-    Recovery refused = checkPosition(top, epoch, afterSeq);
+    if (read.top == null) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    }
+    Recovery refused = read.top.refusal(epoch, afterSeq);
     if (refused != null) {
       return refused;
     }
-    long missing = top.seq - afterSeq;
-    if (all && missing > max) {
-      return Recovery.notRecovered(Recovery.Reason.TOO_MANY,
-          missing + " events were missed; at most " + max + " are replayed");
+    return contiguous(read, epoch, afterSeq, Math.min(read.top.seq() - afterSeq, max), out);
+  }
+
+  /** The stream's position and up to {@code max} entries after {@code afterSeq}, read together. */
+  private Read read(String key, long afterSeq, int max) {
+    try (Jedis jedis = pool.getResource()) {
+      Transaction tx = jedis.multi();
+      Response<List<String>> meta = tx.hmget(stream.metaKey(), Position.FIELDS);
+      Response<List<StreamEntry>> range = tx.xrange(key, new StreamEntryID(afterSeq + 1, 0),
+          StreamEntryID.MAXIMUM_ID, max);
+      tx.exec();
+      return new Read(Position.of(meta.get()), range.get());
     }
-    long wanted = Math.min(missing, max);
+  }
+
+  private record Read(Position top, List<StreamEntry> entries) {}
+
+  /**
+   * Adds the {@code wanted} events after {@code afterSeq} to {@code out} if the read holds every
+   * one of them, each of the epoch its sequence number belongs to; else adds nothing and says
+   * they were trimmed.
+   */
+  private static Recovery contiguous(Read read, String epoch, long afterSeq, long wanted,
+      List<Event> out) {
+    int start = out.size();
     long expected = afterSeq + 1;
-    for (StreamEntry entry : entries) {
+    for (StreamEntry entry : read.entries) {
+      if (out.size() - start == wanted) {
+        break;
+      }
       Event e = toEvent(entry);
-      if (e.id().seq() != expected || !e.id().epoch().equals(top.epoch) || out.size() == wanted) {
+      if (e.id().seq() != expected || !e.id().epoch().equals(read.top.epochOf(expected))) {
         break;
       }
       out.add(e);
       expected++;
     }
-    if (out.size() != wanted) {
-      out.clear();
+    if (out.size() - start != wanted) {
+      out.subList(start, out.size()).clear();
       return Recovery.notRecovered(Recovery.Reason.TRIMMED,
           "events after " + epoch + ":" + afterSeq + " were trimmed from the stream");
     }
     return null;
+  }
+
+  private Recovery unavailable(JedisException e) {
+    return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
+        "reading " + stream + " failed: " + e.getMessage());
   }
 
   static Event toEvent(StreamEntry entry) {
@@ -293,29 +335,6 @@ public final class RedisHistory implements History, AutoCloseable {
   public void close() {
     if (ownsPool) {
       pool.close();
-    }
-  }
-
-  /** A stream's epoch and last sequence number. */
-  static final class Position {
-    final String epoch;
-    final long seq;
-
-    Position(String epoch, long seq) {
-      this.epoch = epoch;
-      this.seq = seq;
-    }
-
-    static Position of(String epoch, String seq) {
-      if (epoch == null) {
-        return null;
-      }
-      return new Position(epoch, seq == null ? 0 : Long.parseLong(seq));
-    }
-
-    @Override
-    public String toString() {
-      return epoch + ":" + seq;
     }
   }
 }

@@ -70,24 +70,39 @@ public final class RedisPublisher implements AutoCloseable {
     List<String> args = arguments(topic, attributes, data);
     List<String> keys = List.of(stream.streamKey(), stream.metaKey(), stream.topicKey(topic),
         stream.topicsKey());
+    return EventId.parse(call("fanout_publish", keys, args));
+  }
+
+  /**
+   * Bridges the stream to a new epoch if its epoch is still {@code expected}: a node saw the
+   * stream's top below what it had delivered.
+   */
+  void newEpoch(String expected) {
+    call("fanout_new_epoch", List.of(stream.streamKey(), stream.metaKey(), stream.topicsKey()),
+        List.of(expected));
+  }
+
+  /** Calls one of fanout.lua's functions, loading the library first (and again if Redis lost it). */
+  private String call(String function, List<String> keys, List<String> args) {
     try (Jedis jedis = pool.getResource()) {
       if (!functionLoaded) {
         loadFunction(jedis);
       }
       Object reply;
       try {
-        reply = jedis.fcall("fanout_publish", keys, args);
+        reply = jedis.fcall(function, keys, args);
       } catch (JedisDataException e) {
         if (e.getMessage() == null || !e.getMessage().contains("Function not found")) {
           throw e;
         }
         loadFunction(jedis); // Redis restarted without persistence: functions are gone too
-        reply = jedis.fcall("fanout_publish", keys, args);
+        reply = jedis.fcall(function, keys, args);
       }
-      return EventId.parse(reply instanceof byte[]
-          ? new String((byte[]) reply, StandardCharsets.UTF_8) : String.valueOf(reply));
+      return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
+          : String.valueOf(reply);
     } catch (JedisException e) {
-      throw new FanoutRedisException("publish to " + stream + " failed: " + e.getMessage(), e);
+      throw new FanoutRedisException((function.equals("fanout_publish") ? "publish to "
+          : function + " on ") + stream + " failed: " + e.getMessage(), e);
     }
   }
 
@@ -109,10 +124,6 @@ public final class RedisPublisher implements AutoCloseable {
   private void loadFunction(Jedis jedis) {
     jedis.functionLoadReplace(FUNCTION_SOURCE);
     functionLoaded = true;
-  }
-
-  RedisStream stream() {
-    return stream;
   }
 
   @Override

@@ -4,13 +4,18 @@
 --
 -- KEYS[1] = the stream ({ns}:stream), KEYS[2] = the meta hash ({ns}:meta), and for a publish
 -- KEYS[3] = the topic's stream ({ns}:topic:<topic>) and KEYS[4] = the set of topic streams
--- ({ns}:topics): all in one hash slot. The meta hash holds the stream's epoch, its last sequence
--- number, and 'floor': topic streams hold every entry at or above it. Stream entry ids are
--- <seq>-0, so an event id <epoch>:<seq> maps straight onto a stream position.
+-- ({ns}:topics): all in one hash slot. Stream entry ids are <seq>-0, so an event id <epoch>:<seq>
+-- maps straight onto a stream position.
+--
+-- The meta hash: 'epoch' and 'seq' (the last sequence number); 'floor' (topic streams hold every
+-- entry at or above it); 'run' (the run id of the server process that wrote the epoch); and, for an
+-- epoch bridged from a previous one, 'prev' and 'base' (see bridge_epoch). One id never names two
+-- events: a new server process (restart, failover) bridges to a new epoch before its first write.
 --
 -- Each event is written twice: to the stream (every event, in order: live delivery, snapshots)
 -- and to its topic's stream (a resume reads only the topics it follows, not everything missed).
--- Topic streams are trimmed by MINID to the stream's retention, and dropped with their epoch.
+-- Topic streams are trimmed by MINID to the stream's retention, and dropped when a stream starts
+-- afresh.
 
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
@@ -36,6 +41,19 @@ local function fresh_epoch(previous)
   return epoch
 end
 
+-- The server process this library runs in. A stream's events can be lost only when the process
+-- that holds them goes away (a crash restarted from a stale file, a failover to a replica that
+-- lacked the tail), and then the process is another one: so a stream stamped with another run id
+-- may have lost its tail, and must not hand out the same ids again. Cached: one process, one id.
+local server_run_id
+local function run_id()
+  if not server_run_id then
+    server_run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  end
+  return server_run_id
+end
+
+-- A stream created afresh (first publish, or Redis lost the meta hash): no past to bridge to.
 local function start_epoch(stream, meta, topics, previous)
   local epoch = fresh_epoch(previous)
   redis.call('DEL', stream)
@@ -43,7 +61,74 @@ local function start_epoch(stream, meta, topics, previous)
     redis.call('DEL', key)
   end
   redis.call('DEL', topics)
-  redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'floor', 1)
+  redis.call('DEL', meta)
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'floor', 1, 'base', 0, 'run', run_id())
+  return epoch
+end
+
+-- Removes a stream's entries above <seq>-0 and sets its last id there, so numbering can go on from
+-- <seq>. After a real failover or restart there is nothing above (the stream and the meta hash are
+-- written together); a tail removed by hand leaves entries in topic streams and a higher last id.
+local function cut_above(key, seq)
+  local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  local above = top and tonumber(string.match(top[1], '^(%d+)')) > seq
+  if not above then
+    if redis.call('EXISTS', key) == 0 then
+      return
+    end
+    local last = tonumber(string.match(redis.call('XINFO', 'STREAM', key)[8] or '0', '^(%d+)'))
+    if not last or last <= seq then
+      return
+    end
+  end
+  while true do
+    local entries = redis.call('XRANGE', key, '(' .. seq .. '-0', '+', 'COUNT', 500)
+    if #entries == 0 then
+      break
+    end
+    local ids = {}
+    for i, e in ipairs(entries) do
+      ids[i] = e[1]
+    end
+    redis.call('XDEL', key, unpack(ids))
+  end
+  redis.call('XSETID', key, seq .. '-0')
+end
+
+-- A new epoch that bridges from the current one: the retained events keep their ids (they are the
+-- events those ids always named), numbering goes on from the top, and 'prev'/'base' say that ids of
+-- the previous epoch up to 'base' are positions in this one. Ids above 'base' in the previous epoch
+-- named events this server never held: they stay unknown, never reused.
+local function bridge_epoch(stream, meta, topics, epoch, seq)
+  cut_above(stream, seq)
+  for _, key in ipairs(redis.call('SMEMBERS', topics)) do
+    cut_above(key, seq)
+  end
+  local fresh = fresh_epoch(epoch)
+  redis.call('HSET', meta, 'epoch', fresh, 'prev', epoch, 'base', seq, 'run', run_id())
+  return fresh
+end
+
+-- Before any write: the current epoch, bridged to a new one when the stream was written by another
+-- server process; nil when there is no stream (or its events were lost with it).
+local function fence(stream, meta, topics)
+  local m = redis.call('HMGET', meta, 'epoch', 'seq', 'run')
+  local epoch, seq, run = m[1], tonumber(m[2] or '0'), m[3]
+  if not epoch then
+    return nil
+  end
+  -- A stream gone although its epoch has events: the data was lost. (An epoch just started has
+  -- seq 0 and no stream yet; a bridged one keeps its stream.)
+  if redis.call('EXISTS', stream) == 0 and seq > 0 then
+    return nil
+  end
+  if not run then
+    redis.call('HSET', meta, 'run', run_id()) -- written by fanout before 1.0: adopt
+    return epoch
+  end
+  if run ~= run_id() then
+    return bridge_epoch(stream, meta, topics, epoch, seq)
+  end
   return epoch
 end
 
@@ -51,33 +136,68 @@ local function netstring(s)
   return #s .. ':' .. s
 end
 
+-- The keys a namespace's stream uses, derived from its stream key '{ns}:stream', so a caller
+-- cannot write one namespace's stream with another's meta, or a topic into another topic's stream.
+local function check_keys(keys, topic)
+  local stream = keys[1]
+  local prefix = string.match(stream or '', '^({[%w._%-]+}:)stream$')
+  if not prefix then
+    return 'KEYS[1] must be a fanout stream key {<namespace>}:stream'
+  end
+  if keys[2] ~= prefix .. 'meta' then
+    return 'KEYS[2] must be ' .. prefix .. 'meta'
+  end
+  if keys[3] and topic and keys[3] ~= prefix .. 'topic:' .. topic then
+    return 'KEYS[3] must be ' .. prefix .. 'topic:' .. topic .. ', the stream of the topic argument'
+  end
+  if keys[4] and keys[4] ~= prefix .. 'topics' then
+    return 'KEYS[4] must be ' .. prefix .. 'topics'
+  end
+  return nil
+end
+
+local function is_json(text)
+  pcall(cjson.decode_invalid_numbers, false) -- NaN, Infinity and hex are not JSON
+  local ok = pcall(cjson.decode, text)
+  return ok
+end
+
 -- FCALL fanout_publish 4 <stream> <meta> <topic stream> <topics> <channel> <maxlen> <topic> <data>
 --   [<attr> <value> ...]
--- Returns the event id <epoch>:<seq>.
+-- Returns the event id <epoch>:<seq>. Every argument is checked before the first write: Redis does
+-- not roll back a function that fails half way, and a sequence number taken and not used would be a
+-- permanent hole.
 local function publish(keys, args)
-  local stream, meta, topic_stream, topics = keys[1], keys[2], keys[3], keys[4]
-  if topics == nil then
+  if #keys ~= 4 then
     return redis.error_reply('fanout_publish: needs 4 keys: stream, meta, topic stream, topics')
   end
-  local channel, maxlen, topic, data = args[1], args[2], args[3], args[4]
+  local stream, meta, topic_stream, topics = keys[1], keys[2], keys[3], keys[4]
+  local channel, maxlen, topic, data = args[1], tonumber(args[2]), args[3], args[4]
+  if channel == nil or channel == '' then
+    return redis.error_reply('fanout_publish: channel must not be empty')
+  end
+  if maxlen == nil or maxlen < 1 or maxlen ~= math.floor(maxlen) then
+    return redis.error_reply('fanout_publish: retention must be a whole number of events, at least 1')
+  end
   if topic == nil or topic == '' then
     return redis.error_reply('fanout_publish: topic must not be empty')
   end
-  if data == nil or data == '' then
-    return redis.error_reply('fanout_publish: data must be JSON text')
+  local bad_key = check_keys(keys, topic)
+  if bad_key then
+    return redis.error_reply('fanout_publish: ' .. bad_key)
+  end
+  if data == nil or not is_json(data) then
+    return redis.error_reply('fanout_publish: data must be one JSON value')
   end
   if (#args - 4) % 2 ~= 0 then
     return redis.error_reply('fanout_publish: attributes must come in name value pairs')
   end
-  local epoch = redis.call('HGET', meta, 'epoch')
-  -- A missing meta hash, or a stream gone although its epoch has events, means the data was lost:
-  -- start afresh. (An epoch just started by fanout_new_epoch has seq 0 and no stream yet.)
-  if (not epoch) or (redis.call('EXISTS', stream) == 0
-      and tonumber(redis.call('HGET', meta, 'seq') or '0') > 0) then
-    epoch = start_epoch(stream, meta, topics, epoch)
+  local epoch = fence(stream, meta, topics)
+  if not epoch then
+    epoch = start_epoch(stream, meta, topics, redis.call('HGET', meta, 'epoch'))
   end
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
-  local floor = math.max(1, seq - tonumber(maxlen) + 1)
+  local floor = math.max(1, seq - maxlen + 1)
   local fields = {'e', epoch, 't', topic, 'd', data}
   local message = netstring(epoch .. ':' .. seq) .. netstring(topic) .. netstring(data)
   for i = 5, #args, 2 do
@@ -97,14 +217,19 @@ local function publish(keys, args)
 end
 
 -- FCALL fanout_new_epoch 3 <stream> <meta> <topics> <expected epoch>
--- Starts a new epoch if the current one is still <expected epoch> (a node saw the stream's tail
--- go backwards, e.g. after a failover to a replica that lacked it). Returns the current epoch.
+-- A node saw the stream's top go below what it had delivered in <expected epoch> (its tail was lost
+-- without a change of server process, e.g. keys restored by hand): if the epoch is still <expected
+-- epoch>, bridge to a new one at the current top. Returns the current epoch.
 local function new_epoch(keys, args)
-  local current = redis.call('HGET', keys[2], 'epoch')
-  if current == args[1] then
-    return start_epoch(keys[1], keys[2], keys[3], current)
+  local bad_key = check_keys({keys[1], keys[2], nil, keys[3]}, nil)
+  if bad_key then
+    return redis.error_reply('fanout_new_epoch: ' .. bad_key)
   end
-  return current
+  local m = redis.call('HMGET', keys[2], 'epoch', 'seq')
+  if m[1] and m[1] == args[1] then
+    return bridge_epoch(keys[1], keys[2], keys[3], m[1], tonumber(m[2] or '0'))
+  end
+  return m[1]
 end
 
 redis.register_function('fanout_publish', publish)

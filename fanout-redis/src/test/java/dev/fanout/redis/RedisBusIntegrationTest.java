@@ -347,4 +347,62 @@ class RedisBusIntegrationTest {
         .noneMatch(t -> t.getName().startsWith("fanout-redis")));
     oracle.assertNoSilentGap();
   }
+
+  @Test
+  void aPublisherOutpacingTheNodeAfterATailLossNeverMakesAnIdNameTwoEvents() throws Exception {
+    RedisServer snapshotted = RedisServer.inMemory(); // restarts from its last SAVE
+    snapshotted.start();
+    try {
+      RedisStream s = RedisStream.named("outpaced");
+      SilentProxy proxy = track(new SilentProxy(snapshotted.port()));
+      Oracle oracle = new Oracle();
+      Map<EventId, String> payloads = new java.util.concurrent.ConcurrentHashMap<>();
+      RedisBus bus = track(RedisBus.builder(proxy.uri(), s)
+          .backoff(Duration.ofMillis(50), Duration.ofMillis(200)).build());
+      bus.subscribe(new BusListener() {
+        @Override
+        public void onEvent(Event event) {
+          String before = payloads.putIfAbsent(event.id(), event.data());
+          assertThat(before).as("id %s delivered twice", event.id()).isNull();
+          oracle.onEvent(event);
+        }
+
+        @Override
+        public void onDiscontinuity(String reason) {
+          oracle.onDiscontinuity(reason);
+        }
+      });
+      await().until(() -> bus.linkState().isUp());
+      RedisPublisher p = track(RedisPublisher.create(snapshotted.uri(), s));
+      for (int i = 0; i < 20; i++) {
+        p.publish("mch_1", Map.of(), "{\"before\":" + i + "}");
+      }
+      snapshotted.cli("SAVE");
+      EventId lastLost = null;
+      for (int i = 0; i < 10; i++) {
+        lastLost = p.publish("mch_1", Map.of(), "{\"lost\":" + i + "}");
+      }
+      EventId seen = lastLost;
+      await().until(() -> oracle.delivered(seen));
+      proxy.goSilent(); // the node is cut off, so the publisher gets there first
+      snapshotted.kill();
+      snapshotted.restart();
+      List<EventId> after = new ArrayList<>();
+      for (int i = 0; i < 30; i++) { // well past the node's last delivered sequence number
+        after.add(await().ignoreExceptions().until(
+            () -> p.publish("mch_1", Map.of(), "{\"after\":" + after.size() + "}"),
+            id -> id != null));
+      }
+      assertThat(after.get(0).seq()).isEqualTo(21);
+      assertThat(after.get(0).epoch()).isNotEqualTo(seen.epoch());
+      proxy.restore();
+      EventId last = after.get(after.size() - 1);
+      await().atMost(Duration.ofSeconds(15)).until(() -> oracle.delivered(last));
+      assertThat(oracle.discontinuities()).hasSize(1).first().asString().contains("were lost");
+      assertThat(oracle.ids()).containsSubsequence(after);
+      oracle.assertNoSilentGap();
+    } finally {
+      snapshotted.stop();
+    }
+  }
 }

@@ -2,6 +2,7 @@ package dev.fanout.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
@@ -270,5 +271,75 @@ class RedisHistoryIntegrationTest {
     } finally {
       nowhere.close();
     }
+  }
+
+  @Test
+  void aTopicResumeCutAtTheBoundIsNotRecoveredEvenWhenTheFilterKeepsFewer() {
+    RedisStream s = RedisStream.named("cut").withRetention(1000);
+    open(s);
+    EventId from = publish(1, "mch_1").get(0);
+    publish(30, "mch_1"); // half of them card, half sepa
+    RedisHistory strict = new RedisHistory(RedisEndpoint.parse(redis.uri(),
+        Duration.ofSeconds(2)).newPool(2), true, s, 100, 20);
+    try {
+      Subscription cardOnly = Subscription.builder().topics("mch_1")
+          .attribute("method", "card").build();
+      // 30 missed, 15 of them card: fewer than the bound after the filter, but the read was
+      // cut at 21 entries, so an answer would silently lack the tail.
+      assertThat(strict.since(from, cardOnly).reason()).isEqualTo(Recovery.Reason.TOO_MANY);
+    } finally {
+      strict.close();
+    }
+  }
+
+  @Test
+  void aRestartThatLostTheTailNeverReusesItsIdsAndBridgesTheRest() throws Exception {
+    RedisStream s = RedisStream.named("fence").withRetention(1000);
+    open(s);
+    List<EventId> kept = publish(10, "mch_1");
+    redis.cli("SAVE");
+    List<EventId> lost = publish(5, "mch_1"); // not in the snapshot Redis restarts from
+    redis.kill();
+    redis.restart();
+    EventId next = await().ignoreExceptions().until(
+        () -> publisher.publish("mch_1", Map.of(), "{}"), id -> id != null);
+    assertThat(next.seq()).isEqualTo(11);
+    assertThat(next.epoch()).isNotEqualTo(lost.get(0).epoch());
+    // an id from before the loss resumes across the bridge, exactly
+    Recovery across = history.since(kept.get(7), Subscription.all());
+    assertThat(ids(across.events())).containsExactly(kept.get(8), kept.get(9), next);
+    // an id of a lost event is never taken for a position in the new epoch
+    Recovery fromLost = history.since(lost.get(2), Subscription.all());
+    assertThat(fromLost.recovered()).isFalse();
+    assertThat(history.since(lost.get(2), Subscription.builder().topics("mch_1").build())
+        .recovered()).isFalse();
+    // a snapshot still shows what survived, under the ids it always had
+    assertThat(ids(history.latest(3, Subscription.all())))
+        .containsExactly(kept.get(8), kept.get(9), next);
+  }
+
+  @Test
+  void aPublishThatFailsValidationTakesNoSequenceNumber() throws Exception {
+    open(stream);
+    EventId first = publish(1, "mch_1").get(0);
+    String keys = "4 " + String.join(" ", stream.streamKey(), stream.metaKey(),
+        stream.topicKey("mch_1"), stream.topicsKey());
+    List<String> bad = List.of(
+        "FCALL fanout_publish " + keys + " " + stream.channel() + " many mch_1 {}",
+        "FCALL fanout_publish " + keys + " " + stream.channel() + " 100 mch_2 {}",
+        "FCALL fanout_publish " + keys + " " + stream.channel() + " 100 mch_1 }{",
+        "FCALL fanout_publish " + keys + " " + stream.channel() + " 100 mch_1 NaN");
+    List<String> answers = new ArrayList<>();
+    for (String call : bad) {
+      answers.add(redis.cli(call.split(" ")));
+    }
+    assertThat(answers.get(0)).contains("retention must be a whole number");
+    assertThat(answers.get(1)).contains("the stream of the topic argument");
+    assertThat(answers.get(2)).contains("one JSON value");
+    assertThat(answers.get(3)).contains("one JSON value");
+    EventId second = publish(1, "mch_1").get(0);
+    assertThat(second.seq()).as("no sequence number burnt").isEqualTo(first.seq() + 1);
+    assertThatThrownBy(() -> publisher.publish("mch_1", Map.of(), "{\"a\":1},\"type\":\"x\""))
+        .isInstanceOf(FanoutRedisException.class).hasMessageContaining("one JSON value");
   }
 }
