@@ -3,6 +3,7 @@ package dev.fanout.core;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,7 @@ public final class Connection {
   private final Outbox outbox;
   private final Object subscribeLock = new Object();
   private final AtomicBoolean open = new AtomicBoolean(true);
+  private final AtomicReference<Resync> pendingResync = new AtomicReference<>();
   private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
 
   Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
@@ -58,31 +60,53 @@ public final class Connection {
       if (!open.get()) {
         return false;
       }
+      pendingResync.set(null); // this subscribe answers afresh
       // Hold first, then index: every live event from here on queues behind the history we read.
       outbox.hold();
       Subscription previous = this.subscription;
       this.subscription = effective;
       hub.reindex(this, previous, effective);
+      if (!open.get()) { // closed meanwhile: markClosed may have unindexed the previous one only
+        hub.remove(this, effective);
+        return false;
+      }
       return sendHistory(effective, lastEventId);
     }
   }
 
   /**
-   * Re-runs the current subscription as a resume from the last event this connection accepted:
-   * the client gets exactly what it missed if history has it, else {@code recovered:false} and a
-   * fresh snapshot. Called when the bus reports lost events.
+   * First half of a resync, on the bus's thread when it reports lost events: stops sending and
+   * notes where the client's view ends. Cheap and never waits on a subscribe in progress; {@link
+   * #finishResync} reads history later, off the bus's thread.
+   *
+   * @return whether a resync is due (false when closed or not subscribed)
    */
-  void resync() {
+  boolean beginResync() {
+    if (!open.get() || subscription == null) {
+      return false;
+    }
+    pendingResync.set(new Resync(outbox.holdForResync()));
+    return true;
+  }
+
+  /**
+   * Re-runs the current subscription as a resume from the last event the client was sent: it
+   * gets exactly what it missed if history has it, else {@code recovered:false} and a fresh
+   * snapshot. Skipped when a subscribe has answered since {@link #beginResync}.
+   */
+  void finishResync() {
     synchronized (subscribeLock) {
+      Resync due = pendingResync.getAndSet(null);
       Subscription current = subscription;
-      if (!open.get() || current == null) {
+      if (due == null || !open.get() || current == null) {
         return;
       }
-      EventId last = outbox.lastAccepted();
       outbox.hold();
-      sendHistory(current, last);
+      sendHistory(current, due.from);
     }
   }
+
+  private record Resync(EventId from) {}
 
   private boolean sendHistory(Subscription effective, EventId lastEventId) {
     // Read after the connection is indexed: every event after this position reaches it live,

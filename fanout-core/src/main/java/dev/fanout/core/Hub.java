@@ -8,6 +8,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -47,6 +50,7 @@ public final class Hub implements AutoCloseable {
   private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
+  private final ExecutorService resyncs;
   private volatile EventId lastRouted;
 
   /**
@@ -54,6 +58,9 @@ public final class Hub implements AutoCloseable {
    * large enough that a publish to hundreds costs a handful of hand-offs, not hundreds.
    */
   static final int PUMPS_PER_TASK = 32;
+
+  /** History reads of a resync at once: bounded, so a resync of thousands cannot swamp Redis. */
+  static final int RESYNC_THREADS = 2;
 
   private Hub(Builder b) {
     this.history = b.history;
@@ -64,6 +71,11 @@ public final class Hub implements AutoCloseable {
     this.afterLinger = CompletableFuture.delayedExecutor(b.batchLinger.toNanos(),
         TimeUnit.NANOSECONDS, Runnable::run); // the JDK's delay thread only hands over
     this.snapshotSize = b.snapshotSize;
+    this.resyncs = Executors.newFixedThreadPool(RESYNC_THREADS, r -> {
+      Thread t = new Thread(r, "fanout-resync");
+      t.setDaemon(true);
+      return t;
+    });
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
       public void onEvent(Event event) {
@@ -187,6 +199,14 @@ public final class Hub implements AutoCloseable {
     return lastRouted;
   }
 
+  /** Connections in the routing index (for tests: a closed one must never stay there). */
+  int indexedConnections() {
+    Set<Connection> all = ConcurrentHashMap.newKeySet();
+    all.addAll(allTopics);
+    byTopic.values().forEach(all::addAll);
+    return all.size();
+  }
+
   /** Open connections on this hub. */
   public int connectionCount() {
     return connections.size();
@@ -227,6 +247,7 @@ public final class Hub implements AutoCloseable {
   /** Stops listening to the bus and closes every connection with 1001 at once. */
   @Override
   public void close() {
+    resyncs.shutdownNow();
     if (busRegistration != null) {
       try {
         busRegistration.close();
@@ -281,12 +302,23 @@ public final class Hub implements AutoCloseable {
     }
   }
 
+  /**
+   * On the bus's thread: holds every subscribed connection at once (cheap, no I/O), so none is
+   * sent an event from after the loss before it is told, then hands the history reads to the
+   * resync threads. The bus's thread never waits on history, however many connections there are.
+   */
   void resyncAll(String reason) {
     log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
         connections.size());
     lastRouted = null; // the stream may be a new epoch: no position to offer until the next event
     for (Connection c : connections) {
-      c.resync();
+      if (c.beginResync()) {
+        try {
+          resyncs.execute(c::finishResync);
+        } catch (RejectedExecutionException closed) {
+          return; // the hub is closing
+        }
+      }
     }
   }
 

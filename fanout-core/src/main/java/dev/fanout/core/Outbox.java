@@ -66,6 +66,7 @@ final class Outbox {
   private long droppedTotal;
   private long lastOfferNanos = Long.MIN_VALUE / 2;
   private EventId lastAccepted;
+  private EventId lastSent; // the newest event handed to the transport
 
   Outbox(Connection owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
@@ -189,6 +190,17 @@ final class Outbox {
     pump();
   }
 
+  /**
+   * Holds for a resync: like {@link #hold()}, and returns the newest event handed to the
+   * transport, where the client's view ends (what was queued behind it is forgotten, and comes
+   * back from history).
+   */
+  synchronized EventId holdForResync() {
+    EventId from = lastSent;
+    hold();
+    return from;
+  }
+
   /** Stops sending events and forgets those queued for the previous subscription. */
   synchronized void hold() {
     held = true;
@@ -309,6 +321,7 @@ final class Outbox {
       frame = Frames.batch(batchFrames);
       batchFrames.clear();
     }
+    lastSent = sending.get(sending.size() - 1).event.id();
     if (aboveHigh && events.size() <= settings.lowWatermark) {
       aboveHigh = false;
       metrics.outboxWatermark(false);
