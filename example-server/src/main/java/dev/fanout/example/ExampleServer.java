@@ -1,5 +1,7 @@
 package dev.fanout.example;
 
+import dev.fanout.redis.FanoutRedisException;
+import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
 import java.net.URI;
@@ -34,7 +36,10 @@ public final class ExampleServer implements Callable<Integer> {
   String host;
 
   @Option(names = "--redis", defaultValue = "${env:FANOUT_REDIS}",
-      description = "Use Redis, e.g. redis://127.0.0.1:6379 (env FANOUT_REDIS). Default: embedded.")
+      description = "Use Redis: redis://[user:password@]host:port[/db], rediss://... (TLS; "
+          + "?ca=<PEM file>&keystore=<PKCS12>&keystorePassword=...) or "
+          + "redis-sentinel://host:port[,host:port...]#master (env FANOUT_REDIS). "
+          + "Default: embedded.")
   URI redis;
 
   @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
@@ -154,8 +159,30 @@ public final class ExampleServer implements Callable<Integer> {
     return c;
   }
 
+  /**
+   * Connects to Redis once before starting, so a bad URI, credentials, certificate or sentinel
+   * configuration stops the process with one line saying which, instead of a node that retries
+   * forever. Returns the exit code, 0 when Redis answered.
+   */
+  static int checkRedis(URI redis) {
+    if (redis == null) {
+      return 0;
+    }
+    try {
+      RedisBus.check(redis);
+      return 0;
+    } catch (FanoutRedisException | IllegalArgumentException e) {
+      System.err.println("fanout: " + e.getMessage());
+      return 2;
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
+    int redisProblem = checkRedis(redis);
+    if (redisProblem != 0) {
+      return redisProblem;
+    }
     FeedServer server = FeedServer.start(config());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -171,7 +198,7 @@ public final class ExampleServer implements Callable<Integer> {
       description = "Publish demo payments to Redis, as a payment service would.")
   static final class Publish implements Callable<Integer> {
     @Option(names = "--redis", required = true, defaultValue = "${env:FANOUT_REDIS}",
-        description = "Redis URI, e.g. redis://127.0.0.1:6379 (env FANOUT_REDIS).")
+        description = "Redis URI, as for the server's --redis (env FANOUT_REDIS).")
     URI redis;
 
     @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
@@ -192,6 +219,10 @@ public final class ExampleServer implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+      int redisProblem = checkRedis(redis);
+      if (redisProblem != 0) {
+        return redisProblem;
+      }
       try (RedisPublisher publisher = RedisPublisher.create(redis,
               RedisStream.named(namespace).withRetention(retention));
           PaymentGenerator generator = new PaymentGenerator(publisher::publish, rate)) {

@@ -174,12 +174,31 @@ final class FeedServer implements AutoCloseable {
     return o;
   }
 
-  /** {"status":"UP"|"DEGRADED","mode":...,"connections":N,"redis":"UP"|"DOWN"|...}. */
+  /**
+   * {"status":"UP"|"DEGRADED","mode":...,"connections":N,"redis":"UP"|"DOWN"|...}, and while the
+   * link is not up "redisError": why it went down last.
+   */
   private String health() {
     String redis = redisBus == null ? null : redisBus.linkState().name();
     boolean up = redisBus == null || redisBus.linkState().isUp();
+    String reason = up || redisBus.linkDownReason() == null ? null : redisBus.linkDownReason();
     return "{\"status\":\"" + (up ? "UP" : "DEGRADED") + "\",\"mode\":\""
         + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
-        + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"") + "}";
+        + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
+        + (reason == null ? "" : ",\"redisError\":" + jsonString(reason)) + "}";
+  }
+
+  private static String jsonString(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
   }
 }

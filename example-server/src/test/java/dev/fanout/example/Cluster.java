@@ -171,14 +171,16 @@ final class Cluster implements AutoCloseable {
   List<ResumingClient.Received> reference() {
     List<ResumingClient.Received> all = new ArrayList<>();
     try (Jedis jedis = new Jedis("127.0.0.1", redis.port())) {
-      String epoch = jedis.hget("{" + NAMESPACE + "}:meta", "epoch");
       StreamEntryID from = StreamEntryID.MINIMUM_ID;
       while (true) {
         List<StreamEntry> batch = jedis.xrange("{" + NAMESPACE + "}:stream", from,
             StreamEntryID.MAXIMUM_ID, 5000);
         for (StreamEntry e : batch) {
           all.add(new ResumingClient.Received(
-              EventId.of(epoch, e.getID().getTime()).toString(), e.getFields().get("t"), 0));
+              // each entry's own epoch: a restart bridges to a new one, and older entries keep
+              // the ids they were delivered under
+              EventId.of(e.getFields().get("e"), e.getID().getTime()).toString(),
+              e.getFields().get("t"), 0));
         }
         if (batch.size() < 5000) {
           return all;

@@ -26,6 +26,8 @@ final class LoadClient {
   private static final byte[] ID = ascii("\"id\":\"");
   private static final byte[] PUBLISHED = ascii("\"publishedAtMicros\":");
   private static final byte[] POSITION = ascii("\"position\":\"");
+  private static final byte[] REPLAY = ascii("\"replay\":");
+  private static final byte[] DROPPED = ascii("{\"type\":\"dropped\"");
 
   private final LeanSockets io;
   private final URI uri;
@@ -44,7 +46,9 @@ final class LoadClient {
   private CompletableFuture<Void> opened;
 
   volatile String lastEventId;
-  volatile String position; // from the latest 'subscribed'
+  volatile String position; // from the latest 'subscribed', once its replay was received
+  private String pendingPosition; // io thread: the latest 'subscribed' position, replay under way
+  private long replayLeft; // io thread: replay events still to come before pendingPosition counts
   volatile long lastSeq;
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
   /** Called when the server or the network ends a subscribed connection (not on {@link #drop}). */
@@ -275,16 +279,32 @@ final class LoadClient {
 
   private void scan(byte[] b, int from, int to) {
     if (startsWith(b, from, to, SUBSCRIBED)) {
+      // A resume point even if no event comes before the next drop, but only once the replay
+      // that follows has been received, as fanout-client.js does (protocol.md).
+      position = null;
+      pendingPosition = null;
       int p = indexOf(b, from, to, POSITION);
-      if (p >= 0) { // a resume point even if no event comes before the next drop
+      if (p >= 0) {
         int start = p + POSITION.length;
         int end = start;
         while (end < to && b[end] != '"') {
           end++;
         }
-        position = new String(b, start, end - start, StandardCharsets.US_ASCII);
+        pendingPosition = new String(b, start, end - start, StandardCharsets.US_ASCII);
+        int r = indexOf(b, from, to, REPLAY);
+        int digits = r < 0 ? 0 : r + REPLAY.length;
+        int e = digits;
+        while (r >= 0 && e < to && b[e] >= '0' && b[e] <= '9') {
+          e++;
+        }
+        replayLeft = r < 0 ? 0 : number(b, digits, e);
+        adoptPositionIfReplayed();
       }
       subscribed.complete(indexOf(b, from, to, RECOVERED) >= 0);
+      return;
+    }
+    if (startsWith(b, from, to, DROPPED)) {
+      pendingPosition = null; // events are missing: resume from the last one received
       return;
     }
     long now = Tally.nowMicros();
@@ -315,7 +335,16 @@ final class LoadClient {
         lastSeq = seq;
       }
       lastEventId = new String(b, idStart, idEnd - idStart, StandardCharsets.US_ASCII);
+      replayLeft--;
+      adoptPositionIfReplayed();
       at = idEnd;
+    }
+  }
+
+  private void adoptPositionIfReplayed() {
+    if (pendingPosition != null && replayLeft <= 0) {
+      position = pendingPosition;
+      pendingPosition = null;
     }
   }
 

@@ -147,7 +147,8 @@ public final class Connection {
       entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
       floor = e.id();
     }
-    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0, position),
+    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0,
+        events.size(), position),
         entries, floor, effective);
     return recovered;
   }

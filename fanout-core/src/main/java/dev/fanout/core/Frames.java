@@ -41,9 +41,14 @@ final class Frames {
     return "{\"type\":\"dropped\",\"count\":" + count + "}";
   }
 
-  /** {@code position} (may be null): the newest event id the node had routed; see protocol.md. */
-  static String subscribed(boolean recovered, int missed, EventId position) {
+  /**
+   * {@code replay}: how many events from history (the missed ones, or the snapshot) follow before
+   * live ones. {@code position} (may be null): the newest event id the node had routed, a resume
+   * point once those {@code replay} events are processed; see protocol.md.
+   */
+  static String subscribed(boolean recovered, int missed, int replay, EventId position) {
     return "{\"type\":\"subscribed\",\"recovered\":" + recovered + ",\"missed\":" + missed
+        + ",\"replay\":" + replay
         + (position == null ? "" : ",\"position\":\"" + position + "\"") + "}";
   }
 }

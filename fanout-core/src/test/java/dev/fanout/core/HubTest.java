@@ -27,7 +27,7 @@ class HubTest {
     pay("m2", "card");
 
     assertThat(t.frames()).containsExactly(
-        "{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0}",
+        "{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":0}",
         "{\"type\":\"event\",\"id\":\"" + wanted + "\",\"data\":{\"m\":\"m1\"}}");
     assertThat(metrics.get("routed")).isEqualTo(3);
     assertThat(metrics.get("recipients")).isEqualTo(1);

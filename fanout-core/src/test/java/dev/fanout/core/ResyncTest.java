@@ -52,7 +52,7 @@ class ResyncTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> t.eventIds().size() == 3);
     assertThat(t.eventIds()).containsExactly(events.stream().map(e -> e.id().toString())
         .toArray(String[]::new));
-    assertThat(t.frames()).contains("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2}");
+    assertThat(t.frames()).contains("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,\"replay\":2}");
     assertThat(first).isEqualTo(events.get(0).id());
     hub.close();
   }
@@ -93,7 +93,7 @@ class ResyncTest {
     assertThat(t2.eventIds()).containsExactly("e:1");
     release2.countDown();
     await().atMost(Duration.ofSeconds(10)).until(() -> t2.eventIds().contains("f:1"));
-    assertThat(t2.frames()).contains("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0}");
+    assertThat(t2.frames()).contains("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":0}");
     hub2.close();
   }
 

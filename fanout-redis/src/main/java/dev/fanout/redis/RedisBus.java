@@ -25,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.BinaryJedisPubSub;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.util.Pool;
 import redis.clients.jedis.exceptions.JedisException;
 
 /**
@@ -69,7 +69,7 @@ public final class RedisBus implements Bus {
 
   private final RedisEndpoint endpoint;
   private final RedisStream stream;
-  private final JedisPool pool;
+  private final Pool<Jedis> pool;
   private final RedisPublisher publisher;
   private final RedisHistory history;
   private final String node;
@@ -88,6 +88,7 @@ public final class RedisBus implements Bus {
   private volatile long lastHeard; // nanoTime of the last pong, probe or message
   private volatile long lastProbe; // nanoTime of the last own probe received
   private volatile long downSince;
+  private volatile String downReason;
   private long lastProbeSent; // watchdog thread only
   private final AtomicBoolean probeInFlight = new AtomicBoolean();
 
@@ -153,6 +154,23 @@ public final class RedisBus implements Bus {
     return state;
   }
 
+  /** Why the link went down last (null before it ever did), for health pages and logs. */
+  public String linkDownReason() {
+    return downReason;
+  }
+
+  /**
+   * Connects to {@code redis} once (through its sentinels, TLS and credentials) and pings, so a
+   * server can refuse to start on a bad configuration instead of retrying forever.
+   *
+   * @throws FanoutRedisException with one line saying what is wrong: unreachable, credentials
+   *     refused, certificate not trusted, sentinels that do not name the master
+   * @throws IllegalArgumentException when the URI itself is malformed
+   */
+  public static void check(URI redis) {
+    RedisEndpoint.parse(redis, Duration.ofSeconds(2)).check();
+  }
+
   /**
    * Messages received on the channel and not delivered because the stream does not hold them:
    * malformed, forged, from another deployment publishing on the same channel, or of an epoch the
@@ -208,7 +226,7 @@ public final class RedisBus implements Bus {
         if (closed) {
           break;
         }
-        linkDown(e.toString());
+        linkDown(endpoint.describe(e));
       } catch (RuntimeException e) {
         if (closed) {
           break;
@@ -428,6 +446,7 @@ public final class RedisBus implements Bus {
   }
 
   private void linkDown(String why) {
+    downReason = why;
     if (state == LinkState.UP || state == LinkState.CONNECTING) {
       downSince = System.nanoTime();
       log.warn("Redis link to {} down: {}", endpoint, why);

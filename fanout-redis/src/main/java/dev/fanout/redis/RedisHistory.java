@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.util.Pool;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.Transaction;
@@ -36,13 +36,13 @@ public final class RedisHistory implements History, AutoCloseable {
   /** A resume of at most this many named topics reads their topic streams. */
   static final int MAX_TOPIC_READS = 16;
 
-  private final JedisPool pool;
+  private final Pool<Jedis> pool;
   private final boolean ownsPool;
   private final RedisStream stream;
   private final int maxScan;
   private final int maxRecovery;
 
-  RedisHistory(JedisPool pool, boolean ownsPool, RedisStream stream, int maxScan,
+  RedisHistory(Pool<Jedis> pool, boolean ownsPool, RedisStream stream, int maxScan,
       int maxRecovery) {
     this.pool = pool;
     this.ownsPool = ownsPool;

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.util.Pool;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -39,12 +39,12 @@ import redis.clients.jedis.exceptions.JedisException;
 public final class RedisPublisher implements AutoCloseable {
   static final String FUNCTION_SOURCE = loadFunctionSource();
 
-  private final JedisPool pool;
+  private final Pool<Jedis> pool;
   private final boolean ownsPool;
   private final RedisStream stream;
   private volatile boolean functionLoaded;
 
-  RedisPublisher(JedisPool pool, boolean ownsPool, RedisStream stream) {
+  RedisPublisher(Pool<Jedis> pool, boolean ownsPool, RedisStream stream) {
     this.pool = pool;
     this.ownsPool = ownsPool;
     this.stream = stream;

@@ -29,12 +29,19 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class RedisServer implements BeforeEachCallback, AfterEachCallback {
   private final boolean appendOnly;
+  private final List<String> extraArgs;
   private Path dir;
   private int port;
   private Process process;
 
-  private RedisServer(boolean appendOnly) {
+  private RedisServer(boolean appendOnly, String... extraArgs) {
     this.appendOnly = appendOnly;
+    this.extraArgs = List.of(extraArgs);
+  }
+
+  /** No persistence, with more redis-server arguments (e.g. {@code --replicaof host port}). */
+  public static RedisServer inMemoryWith(String... args) {
+    return new RedisServer(false, args);
   }
 
   /** No persistence: a restart loses everything, as a cache-only Redis would. */
@@ -67,6 +74,7 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
         "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", "always",
         "--dir", dir.toString(), "--logfile", dir.resolve("redis.log").toString(),
         "--daemonize", "no"));
+    cmd.addAll(extraArgs);
     process = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(dir.resolve("stdout.log").toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

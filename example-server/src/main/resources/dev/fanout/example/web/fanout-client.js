@@ -17,10 +17,14 @@
  *   client.subscribe({merchants: [], methods: ['sepa']});  // change filters: fresh snapshot
  *   client.stop();
  *
- * Reconnects with exponential backoff and jitter (0.5 s doubling, capped at 30 s) and resumes
- * from the last event it delivered, or from the position the server gave with 'subscribed' when
- * that is newer: the server replays exactly what was missed, or says it cannot (onReset with
- * 'not-recovered') and sends a fresh snapshot.
+ * Reconnects with exponential backoff and jitter (0.5 s doubling, capped at 30 s; the backoff
+ * resets only once the server answers with 'subscribed', so a server that accepts and then
+ * closes is not hammered) and resumes from the last event it delivered, or from the position the
+ * server gave with 'subscribed' when that is newer: the server replays exactly what was missed,
+ * or says it cannot (onReset with 'not-recovered') and sends a fresh snapshot. The position
+ * counts only once the 'replay' events that follow its 'subscribed' have all been delivered (and
+ * none was dropped): resuming from it earlier would skip the rest of them. A filter change
+ * forgets every resume point, so the next subscribe is a fresh one with a fresh snapshot.
  */
 (function (global) {
   'use strict';
@@ -51,7 +55,8 @@
       this.initialDelayMs = (o.backoff && o.backoff.initialMs) || 500;
       this.maxDelayMs = (o.backoff && o.backoff.maxMs) || 30000;
       this.lastEventId = null;
-      this.position = null; // from the latest 'subscribed'; see resumeFrom()
+      this.position = null; // from the latest 'subscribed', once its replay is done; resumeFrom()
+      this.pendingPosition = null; // {id, remaining}: replay events still to deliver before it counts
       this.attempt = 0;
       this.socket = null;
       this.timer = null;
@@ -73,10 +78,21 @@
       this.on.state('stopped');
     }
 
-    /** Replaces the filters; the server answers with a fresh snapshot. */
+    /**
+     * Replaces the filters; the server answers with a fresh snapshot. Connected or not: a resume
+     * point of the old filters must not be used for the new ones (the server would answer
+     * 'recovered' and the new filters' snapshot would never come).
+     */
     subscribe(filters) {
       this.filters = {merchants: filters.merchants || [], methods: filters.methods || []};
+      this.forgetResumePoint();
       this.send(false);
+    }
+
+    forgetResumePoint() {
+      this.lastEventId = null;
+      this.position = null;
+      this.pendingPosition = null;
     }
 
     connect() {
@@ -84,7 +100,6 @@
       const ws = new WebSocket(this.url);
       this.socket = ws;
       ws.onopen = () => {
-        this.attempt = 0;
         this.on.state('open');
         this.send(this.resumeFrom() !== null);
       };
@@ -133,18 +148,28 @@
         case 'subscribed': {
           const solicited = this.pending.length > 0;
           const resumed = solicited ? this.pending.shift() : false;
-          if (!solicited) {
-            this.on.reset({reason: 'server-resync'});
-          } else if (!resumed) {
-            this.on.reset({reason: 'fresh'});
+          this.attempt = 0; // the server serves us: the next drop starts the backoff afresh
+          let reset = null;
+          if (!solicited && !frame.recovered) {
+            reset = 'server-resync';
+          } else if (solicited && !resumed) {
+            reset = 'fresh';
           } else if (!frame.recovered) {
-            this.on.reset({reason: 'not-recovered'});
+            reset = 'not-recovered';
           }
-          this.position = frame.position || null;
+          if (reset !== null) {
+            this.lastEventId = null; // what follows rebuilds the view, and the resume point
+            this.on.reset({reason: reset});
+          }
+          this.position = null;
+          this.pendingPosition = frame.position
+            ? {id: frame.position, remaining: frame.replay || 0} : null;
+          this.adoptPositionIfReplayed();
           this.on.subscribed({recovered: frame.recovered, missed: frame.missed, resumed});
           break;
         }
         case 'dropped':
+          this.pendingPosition = null; // events are missing: resume from the last one delivered
           this.on.dropped(frame.count);
           break;
         case 'error':
@@ -178,7 +203,18 @@
 
     deliver(e) {
       this.lastEventId = e.id;
+      if (this.pendingPosition !== null) {
+        this.pendingPosition.remaining--;
+        this.adoptPositionIfReplayed();
+      }
       this.on.event({id: e.id, data: e.data});
+    }
+
+    adoptPositionIfReplayed() {
+      if (this.pendingPosition !== null && this.pendingPosition.remaining <= 0) {
+        this.position = this.pendingPosition.id;
+        this.pendingPosition = null;
+      }
     }
   }
 

@@ -1,0 +1,127 @@
+package dev.fanout.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.fanout.core.EventId;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Redis as deployed: TLS with a CA of its own, ACL users, and bad configurations. */
+class RedisDeploymentIntegrationTest {
+
+  private static void run(Path dir, String... cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + out).isZero();
+  }
+
+  /** A test CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
+  private static Path certificates() throws Exception {
+    Path dir = Files.createTempDirectory("fanout-tls-");
+    run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "2", "-subj", "/CN=fanout test CA");
+    run(dir, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+        "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+    Files.writeString(dir.resolve("ext"), "subjectAltName=IP:127.0.0.1\n");
+    run(dir, "openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext");
+    return dir;
+  }
+
+  @Test
+  void overTlsWithItsOwnCaEventsFlowAndAnUntrustedCertificateIsNamed() throws Exception {
+    Path certs = certificates();
+    int tlsPort = RedisServer.freePort();
+    RedisServer redis = RedisServer.inMemoryWith("--tls-port", Integer.toString(tlsPort),
+        "--tls-cert-file", certs.resolve("server.pem").toString(),
+        "--tls-key-file", certs.resolve("server.key").toString(),
+        "--tls-ca-cert-file", certs.resolve("ca.pem").toString(), "--tls-auth-clients", "no");
+    redis.start();
+    URI uri = URI.create("rediss://127.0.0.1:" + tlsPort + "?ca=" + certs.resolve("ca.pem"));
+    RedisStream stream = RedisStream.named("tls");
+    try (RedisBus bus = RedisBus.builder(uri, stream).build();
+        RedisPublisher publisher = RedisPublisher.create(uri, stream)) {
+      Oracle oracle = new Oracle();
+      bus.subscribe(oracle);
+      RedisBus.check(uri);
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      EventId id = publisher.publish("mch_1", Map.of(), "{\"tls\":true}");
+      await().until(() -> oracle.delivered(id));
+      assertThat(bus.history().since(id, dev.fanout.core.Subscription.all()).recovered())
+          .isTrue();
+      assertThatThrownBy(() -> RedisBus.check(URI.create("rediss://127.0.0.1:" + tlsPort)))
+          .isInstanceOf(FanoutRedisException.class).hasMessageContaining("not trusted");
+    } finally {
+      redis.stop();
+    }
+  }
+
+  @Test
+  void anAclUserWorksOnEveryConnectionAndAWrongPasswordIsNamed() throws Exception {
+    RedisServer redis = RedisServer.inMemory();
+    redis.start();
+    try {
+      assertThat(redis.cli("ACL", "SETUSER", "feed", "on", ">s3cret", "~{acl}:*", "&acl:*",
+          "+@all")).isEqualTo("OK");
+      URI uri = URI.create("redis://feed:s3cret@127.0.0.1:" + redis.port());
+      RedisStream stream = RedisStream.named("acl");
+      try (RedisBus bus = RedisBus.builder(uri, stream).build();
+          RedisPublisher publisher = RedisPublisher.create(uri, stream)) {
+        Oracle oracle = new Oracle();
+        bus.subscribe(oracle);
+        await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+        EventId id = publisher.publish("mch_1", Map.of(), "{}");
+        await().until(() -> oracle.delivered(id));
+      }
+      URI wrong = URI.create("redis://feed:nope@127.0.0.1:" + redis.port());
+      assertThatThrownBy(() -> RedisBus.check(wrong)).isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("refused the credentials").hasMessageNotContaining("nope");
+      // a running node reports why its link is down, and keeps retrying
+      try (RedisBus bus = RedisBus.builder(wrong, RedisStream.named("acl"))
+          .backoff(Duration.ofMillis(50), Duration.ofMillis(200)).build()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkDownReason() != null);
+        assertThat(bus.linkDownReason()).contains("refused the credentials");
+        assertThat(bus.linkState().isUp()).isFalse();
+      }
+    } finally {
+      redis.stop();
+    }
+  }
+
+  @Test
+  void badConfigurationsGetOneLineThatSaysWhich() throws Exception {
+    int nothing = RedisServer.freePort();
+    assertThatThrownBy(() -> RedisBus.check(URI.create("redis://127.0.0.1:" + nothing)))
+        .isInstanceOf(FanoutRedisException.class).hasMessageContaining("cannot connect");
+    assertThatThrownBy(() -> RedisBus.check(
+        URI.create("redis-sentinel://127.0.0.1:" + nothing + "#mymaster")))
+        .isInstanceOf(FanoutRedisException.class)
+        .hasMessageContaining("no sentinel named the primary 'mymaster'");
+    RedisServer plain = RedisServer.inMemory(); // answers, but is no sentinel
+    plain.start();
+    try {
+      assertThatThrownBy(() -> RedisBus.check(
+          URI.create("redis-sentinel://127.0.0.1:" + plain.port() + "#other")))
+          .isInstanceOf(FanoutRedisException.class).hasMessageContaining("'other'");
+    } finally {
+      plain.stop();
+    }
+    for (String bad : List.of("http://x:1", "redis-sentinel://127.0.0.1:1", "redis://h:99999",
+        "redis://h:1/db", "redis://h:1?ca=x", "rediss://h:1?bogus=1")) {
+      assertThatThrownBy(() -> RedisBus.check(URI.create(bad)), bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThatThrownBy(() -> RedisBus.check(URI.create("redis://u:pw@h:1/x")))
+        .hasMessageNotContaining("pw").hasMessageContaining("***");
+  }
+}
