@@ -5,49 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
-import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Redis as deployed: TLS with a CA of its own, ACL users, and bad configurations. */
 class RedisDeploymentIntegrationTest {
 
-  private static void run(Path dir, String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + out).isZero();
-  }
-
-  /** A test CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
-  private static Path certificates() throws Exception {
-    Path dir = Files.createTempDirectory("fanout-tls-");
-    run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-        "-out", "ca.pem", "-days", "2", "-subj", "/CN=fanout test CA");
-    run(dir, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-        "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-    Files.writeString(dir.resolve("ext"), "subjectAltName=IP:127.0.0.1\n");
-    run(dir, "openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext");
-    return dir;
-  }
-
   @Test
   void overTlsWithItsOwnCaEventsFlowAndAnUntrustedCertificateIsNamed() throws Exception {
-    Path certs = certificates();
-    int tlsPort = RedisServer.freePort();
-    RedisServer redis = RedisServer.inMemoryWith("--tls-port", Integer.toString(tlsPort),
-        "--tls-cert-file", certs.resolve("server.pem").toString(),
-        "--tls-key-file", certs.resolve("server.key").toString(),
-        "--tls-ca-cert-file", certs.resolve("ca.pem").toString(), "--tls-auth-clients", "no");
+    RedisServer redis = RedisServer.withTls();
     redis.start();
-    URI uri = URI.create("rediss://127.0.0.1:" + tlsPort + "?ca=" + certs.resolve("ca.pem"));
+    URI uri = redis.tlsUri();
+    int tlsPort = uri.getPort();
     RedisStream stream = RedisStream.named("tls");
     try (RedisBus bus = RedisBus.builder(uri, stream).build();
         RedisPublisher publisher = RedisPublisher.create(uri, stream)) {

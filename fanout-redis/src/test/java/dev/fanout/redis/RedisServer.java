@@ -30,13 +30,28 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class RedisServer implements BeforeEachCallback, AfterEachCallback {
   private final boolean appendOnly;
   private final List<String> extraArgs;
+  private final boolean tls;
+  private int tlsPort;
   private Path dir;
   private int port;
   private Process process;
 
-  private RedisServer(boolean appendOnly, String... extraArgs) {
+  private RedisServer(boolean appendOnly, boolean tls, String... extraArgs) {
     this.appendOnly = appendOnly;
+    this.tls = tls;
     this.extraArgs = List.of(extraArgs);
+  }
+
+  private RedisServer(boolean appendOnly, String... extraArgs) {
+    this(appendOnly, false, extraArgs);
+  }
+
+  /**
+   * AOF, and TLS on a second port with a test CA made by openssl on start ({@link #tlsUri()});
+   * the plain port stays open for the test's own redis-cli and oracle.
+   */
+  public static RedisServer withTls() {
+    return new RedisServer(true, true);
   }
 
   /** No persistence, with more redis-server arguments (e.g. {@code --replicaof host port}). */
@@ -68,6 +83,10 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
     if (dir == null) {
       dir = Files.createTempDirectory("fanout-redis-");
       port = freePort();
+      if (tls) {
+        tlsPort = freePort();
+        TestCertificates.create(dir);
+      }
     }
     List<String> cmd = new ArrayList<>(List.of("redis-server",
         "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
@@ -75,6 +94,12 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
         "--dir", dir.toString(), "--logfile", dir.resolve("redis.log").toString(),
         "--daemonize", "no"));
     cmd.addAll(extraArgs);
+    if (tls) {
+      cmd.addAll(List.of("--tls-port", Integer.toString(tlsPort),
+          "--tls-cert-file", dir.resolve("server.pem").toString(),
+          "--tls-key-file", dir.resolve("server.key").toString(),
+          "--tls-ca-cert-file", dir.resolve("ca.pem").toString(), "--tls-auth-clients", "no"));
+    }
     process = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(dir.resolve("stdout.log").toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -101,11 +126,7 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
       process = null;
     }
     if (dir != null) {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      deleteTree(dir);
       dir = null;
     }
   }
@@ -137,6 +158,24 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
 
   public URI uri() {
     return URI.create("redis://127.0.0.1:" + port);
+  }
+
+  /** {@code rediss://127.0.0.1:<tls port>?ca=<the test CA>}, for {@link #withTls()}. */
+  public URI tlsUri() {
+    return URI.create("rediss://127.0.0.1:" + tlsPort + "?ca=" + dir.resolve("ca.pem"));
+  }
+
+  /** The test CA's certificate (PEM), for {@link #withTls()}. */
+  public Path caFile() {
+    return dir.resolve("ca.pem");
+  }
+
+  static void deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** Runs redis-cli against this server; returns its output. */
