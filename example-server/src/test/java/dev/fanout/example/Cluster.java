@@ -20,10 +20,12 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
@@ -36,7 +38,8 @@ final class Cluster implements AutoCloseable {
   static final String NAMESPACE = "rel";
   static final int MERCHANTS = 20;
 
-  final RedisServer redis;
+  final URI redisUri; // what the nodes and the publisher are given
+  private final IntSupplier truthPort; // the server whose stream is the truth, plain port
   final int[] ports = new int[2];
   final FeedServer[] nodes = new FeedServer[2];
   final List<ResumingClient> clients = new ArrayList<>();
@@ -44,8 +47,10 @@ final class Cluster implements AutoCloseable {
   final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
   private final Random random = new Random(42);
   private RedisPublisher publisher;
+  private ScheduledFuture<?> dropper;
   private Thread publishing;
   private volatile boolean publishStop;
+  private volatile boolean publishPaused;
   final AtomicInteger published = new AtomicInteger();
   final AtomicInteger publishFailures = new AtomicInteger();
 
@@ -57,7 +62,17 @@ final class Cluster implements AutoCloseable {
 
   /** A rig whose nodes get {@code tweak} applied to their configuration. */
   Cluster(RedisServer redis, Consumer<FeedServer.Config> tweak) throws Exception {
-    this.redis = redis;
+    this(redis.uri(), redis::port, tweak);
+  }
+
+  /**
+   * A rig on any Redis: nodes and publisher use {@code redisUri} (TLS, Sentinel...), the oracle
+   * reads the stream from the plain port {@code truthPort} gives (the current primary).
+   */
+  Cluster(URI redisUri, IntSupplier truthPort, Consumer<FeedServer.Config> tweak)
+      throws Exception {
+    this.redisUri = redisUri;
+    this.truthPort = truthPort;
     this.tweak = tweak;
     for (int i = 0; i < 2; i++) {
       try (ServerSocket s = new ServerSocket(0)) {
@@ -71,7 +86,7 @@ final class Cluster implements AutoCloseable {
     FeedServer.Config c = new FeedServer.Config();
     c.host = "127.0.0.1";
     c.port = ports[i];
-    c.redis = redis.uri();
+    c.redis = redisUri;
     c.namespace = NAMESPACE;
     c.generator = false;
     c.retention = 200_000;
@@ -128,13 +143,18 @@ final class Cluster implements AutoCloseable {
   /** As {@link #startPublishing(int)}, each payload padded with {@code padding} bytes. */
   void startPublishing(int perSecond, int padding) {
     String pad = "x".repeat(padding);
-    publisher = RedisPublisher.create(redis.uri(), RedisStream.named(NAMESPACE)
+    publisher = RedisPublisher.create(redisUri, RedisStream.named(NAMESPACE)
         .withRetention(200_000));
     long period = TimeUnit.SECONDS.toNanos(1) / perSecond;
     publishing = new Thread(() -> {
       long next = System.nanoTime();
       int i = 0;
       while (!publishStop) {
+        if (publishPaused) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)); // the publisher's idle pace
+          next = System.nanoTime();
+          continue;
+        }
         String m = merchant(i % MERCHANTS);
         try {
           publisher.publish(m, Map.of("method", "card", "paymentId", "p" + i),
@@ -157,6 +177,23 @@ final class Cluster implements AutoCloseable {
     publishing.start();
   }
 
+  /** Holds (or lets go) the publisher without stopping it. */
+  void pausePublishing(boolean paused) {
+    publishPaused = paused;
+  }
+
+  /** Whether every running node's /health says its Redis link is up. */
+  boolean redisUp() throws Exception {
+    for (int i = 0; i < 2; i++) {
+      if (nodes[i] != null && !http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + ports[i] + "/health")).build(), HttpResponse.BodyHandlers.ofString()).body()
+          .contains("\"redis\":\"UP\"")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   void stopPublishing() throws InterruptedException {
     publishStop = true;
     publishing.join(10_000);
@@ -170,7 +207,7 @@ final class Cluster implements AutoCloseable {
   /** Every event in the stream, in order: the reference the clients are judged against. */
   List<ResumingClient.Received> reference() {
     List<ResumingClient.Received> all = new ArrayList<>();
-    try (Jedis jedis = new Jedis("127.0.0.1", redis.port())) {
+    try (Jedis jedis = new Jedis("127.0.0.1", truthPort.getAsInt())) {
       StreamEntryID from = StreamEntryID.MINIMUM_ID;
       while (true) {
         List<StreamEntry> batch = jedis.xrange("{" + NAMESPACE + "}:stream", from,
@@ -232,7 +269,7 @@ final class Cluster implements AutoCloseable {
 
   /** Redis's count of commands processed so far. */
   long redisCommands() {
-    try (Jedis jedis = new Jedis("127.0.0.1", redis.port())) {
+    try (Jedis jedis = new Jedis("127.0.0.1", truthPort.getAsInt())) {
       String stats = jedis.info("stats");
       for (String line : stats.split("\r\n")) {
         if (line.startsWith("total_commands_processed:")) {
@@ -243,8 +280,41 @@ final class Cluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts a scenario: {@code clients} clients that drop and reconnect at random throughout
+   * (one every 100 ms), {@code rate} events/s, and returns once a third of {@code events} is out.
+   */
+  void startScenario(int clients, int rate, int events) throws Exception {
+    System.out.printf("MEASURE resources before=%s%n", ReliabilityIntegrationTest.resources());
+    addClients(clients);
+    Random drops = new Random(7);
+    dropper = timer.scheduleAtFixedRate(() -> this.clients.get(drops.nextInt(clients)).drop(),
+        100, 100, TimeUnit.MILLISECONDS);
+    startPublishing(rate);
+    awaitPublished(events / 3);
+  }
+
+  /** Ends a scenario once {@code events} are out: judges every client against the stream. */
+  Verdict finishScenario(String scenario, int events) throws Exception {
+    awaitPublished(events);
+    dropper.cancel(false);
+    stopPublishing();
+    List<ResumingClient.Received> reference = reference();
+    awaitCaughtUp(reference);
+    Verdict v = Verdict.judge(reference, clients);
+    long reconnects = clients.stream().mapToLong(c -> c.connects.get() - 1).sum();
+    System.out.printf("MEASURE reliability %s events=%d reconnects=%d publish_failures=%d %s%n",
+        scenario, reference.size(), reconnects, publishFailures.get(), v);
+    System.out.printf("MEASURE resources %s end=%s%n", scenario,
+        ReliabilityIntegrationTest.resources());
+    return v;
+  }
+
   @Override
   public void close() throws Exception {
+    if (dropper != null) {
+      dropper.cancel(true);
+    }
     publishStop = true;
     if (publishing != null) {
       publishing.join(10_000);

@@ -25,19 +25,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * with no reset it cannot explain. Set -Dfanout.soak.events=N for a longer soak run.
  */
 class ReliabilityIntegrationTest {
-  private static final int CLIENTS = 200;
-  private static final int RATE = 300;
-  private static final int EVENTS = Integer.getInteger("fanout.soak.events", 4_500);
+  static final int CLIENTS = 200;
+  static final int RATE = 300;
+  static final int EVENTS = Integer.getInteger("fanout.soak.events", 4_500);
 
   @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
   private Cluster cluster;
-  private ScheduledFuture<?> dropper;
 
   @AfterEach
   void close() throws Exception {
-    if (dropper != null) {
-      dropper.cancel(true);
-    }
     if (cluster != null) {
       cluster.close();
     }
@@ -60,31 +56,13 @@ class ReliabilityIntegrationTest {
         (rt.totalMemory() - rt.freeMemory()) >> 20, Thread.activeCount(), fds);
   }
 
-  /** Starts the rig, with clients dropping and reconnecting at random throughout. */
   private void start() throws Exception {
-    System.out.printf("MEASURE resources before=%s%n", resources());
     cluster = new Cluster(redis);
-    cluster.addClients(CLIENTS);
-    Random random = new Random(7);
-    dropper = cluster.timer.scheduleAtFixedRate(
-        () -> cluster.clients.get(random.nextInt(CLIENTS)).drop(), 100, 100,
-        TimeUnit.MILLISECONDS);
-    cluster.startPublishing(RATE);
-    cluster.awaitPublished(EVENTS / 3);
+    cluster.startScenario(CLIENTS, RATE, EVENTS);
   }
 
   private Verdict finish(String scenario) throws Exception {
-    cluster.awaitPublished(EVENTS);
-    dropper.cancel(false);
-    cluster.stopPublishing();
-    List<ResumingClient.Received> reference = cluster.reference();
-    cluster.awaitCaughtUp(reference);
-    Verdict v = Verdict.judge(reference, cluster.clients);
-    long reconnects = cluster.clients.stream().mapToLong(c -> c.connects.get() - 1).sum();
-    System.out.printf("MEASURE reliability %s events=%d reconnects=%d publish_failures=%d %s%n",
-        scenario, reference.size(), reconnects, cluster.publishFailures.get(), v);
-    System.out.printf("MEASURE resources %s end=%s%n", scenario, resources());
-    return v;
+    return cluster.finishScenario(scenario, EVENTS);
   }
 
   @Test

@@ -183,7 +183,8 @@ final class ResumingClient implements WebSocket.Listener {
             if (segments.isEmpty()) {
               segments.add(new ArrayList<>());
             }
-          } else if (resumed == null || !resumed || !recovered) {
+          } else if (!recovered || (resumed != null && !resumed)) {
+            // (an unsolicited 'subscribed' that recovered exactly goes on with the same state)
             resets.add(resumed == null ? "server-resync" : !resumed ? "fresh" : "not-recovered");
             segments.add(new ArrayList<>());
           }
