@@ -6,27 +6,18 @@ import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Recovery;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.BinaryJedisPubSub;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.util.Pool;
-import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * The {@link Bus} over Redis: publishes through the {@code fanout_publish} function and receives
@@ -40,11 +31,9 @@ import redis.clients.jedis.exceptions.JedisException;
  * give back (trimmed, lost in a failover, or a stream created afresh) is reported with {@link
  * BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
  *
- * <p>A dead link is noticed within about two seconds however it died: Redis killed (the socket
- * errors), Redis paused or the TCP link silently gone (no pong to the pings sent every {@code
- * pingInterval}), or a subscription that is up but no longer receives (the node's own probe,
- * published every second, stops arriving). It then reconnects with exponential backoff and
- * jitter. Clients stay connected throughout.
+ * <p>A dead link is noticed within about two seconds however it died ({@link RedisLink}), and
+ * reopened with exponential backoff and jitter, capped at a second by default so that a Redis
+ * that answers again is used again within about a second. Clients stay connected throughout.
  *
  * <pre>{@code
  * RedisBus bus = RedisBus.builder(URI.create("redis://127.0.0.1:6379"), RedisStream.named("payments"))
@@ -67,62 +56,28 @@ public final class RedisBus implements Bus {
     }
   }
 
-  private final RedisEndpoint endpoint;
   private final RedisStream stream;
   private final Pool<Jedis> pool;
   private final RedisPublisher publisher;
   private final RedisHistory history;
-  private final String node;
-  private final Settings settings;
-  private final Consumer<LinkState> onLinkChange;
-  private final byte[] eventsChannel;
-  private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
-  private final Thread subscriberThread;
-  private final ScheduledExecutorService watchdog;
-  private final ExecutorService prober;
-
-  private volatile boolean closed;
-  private volatile LinkState state = LinkState.CONNECTING;
-  private volatile Jedis subscriberConnection;
-  private volatile Listener subscription;
-  private volatile long lastHeard; // nanoTime of the last pong, probe or message
-  private volatile long lastProbe; // nanoTime of the last own probe received
-  private volatile long downSince;
-  private volatile String downReason;
-  private long lastProbeSent; // watchdog thread only
-  private final AtomicBoolean probeInFlight = new AtomicBoolean();
-
+  private final RedisLink link;
   private final Sequencer sequencer; // subscriber thread only
-  private volatile EventId startPosition; // the stream's top when this bus first caught up
+  private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
   private final AtomicLong strayMessages = new AtomicLong();
+  private volatile EventId startPosition; // the stream's top when this bus first caught up
   private volatile long lastStrayLog;
 
   private RedisBus(Builder b) {
-    this.endpoint = b.endpoint;
     this.stream = b.stream;
-    this.settings = new Settings(b);
-    this.onLinkChange = b.onLinkChange;
-    this.pool = endpoint.newPool(b.poolSize);
+    this.pool = b.endpoint.newPool(b.poolSize);
     this.publisher = new RedisPublisher(pool, false, stream);
     this.history = new RedisHistory(pool, false, stream, b.maxScan, b.maxRecovery);
-    this.eventsChannel = bytes(stream.channel());
-    this.node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
-    this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "fanout-redis-watchdog");
-      t.setDaemon(true);
-      return t;
-    });
-    this.prober = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "fanout-redis-probe");
-      t.setDaemon(true);
-      return t;
-    });
     this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
-    this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
-    this.subscriberThread.setDaemon(true);
-    this.subscriberThread.start();
-    long tick = settings.pingInterval.toMillis();
-    watchdog.scheduleWithFixedDelay(this::watch, tick, tick, TimeUnit.MILLISECONDS);
+    String node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    this.link = new RedisLink(b.endpoint, pool, stream, node, new RedisLink.Liveness(
+        b.pingInterval, b.deadAfter, b.probeInterval, b.probeDeadAfter, b.backoffMin,
+        b.backoffMax), new LinkHandler(), b.onLinkChange);
+    link.start();
   }
 
   public static Builder builder(URI redis, RedisStream stream) {
@@ -151,12 +106,31 @@ public final class RedisBus implements Bus {
   }
 
   public LinkState linkState() {
-    return state;
+    return link.state();
   }
 
   /** Why the link went down last (null before it ever did), for health pages and logs. */
   public String linkDownReason() {
-    return downReason;
+    return link.downReason();
+  }
+
+  /** Times the link went down since this bus started. */
+  public long linkDowns() {
+    return link.downs();
+  }
+
+  /** How long the link was down since this bus started, the current outage included. */
+  public Duration linkDowntime() {
+    return link.downtime();
+  }
+
+  /**
+   * Messages received on the channel and not delivered because the stream does not hold them:
+   * malformed, forged, from another deployment publishing on the same channel, or of an epoch the
+   * stream moved past. A rising count means something else publishes on this channel.
+   */
+  public long strayMessages() {
+    return strayMessages.get();
   }
 
   /**
@@ -171,121 +145,23 @@ public final class RedisBus implements Bus {
     RedisEndpoint.parse(redis, Duration.ofSeconds(2)).check();
   }
 
-  /**
-   * Messages received on the channel and not delivered because the stream does not hold them:
-   * malformed, forged, from another deployment publishing on the same channel, or of an epoch the
-   * stream moved past. A rising count means something else publishes on this channel.
-   */
-  public long strayMessages() {
-    return strayMessages.get();
-  }
-
-  /** Stops the subscriber and watchdog threads and closes every connection; returns promptly. */
+  /** Stops the link's threads and closes every connection; returns promptly. */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    setState(LinkState.CLOSED);
-    watchdog.shutdownNow();
-    prober.shutdownNow();
-    disconnectSubscriber();
-    subscriberThread.interrupt();
-    try {
-      subscriberThread.join(2000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (subscriberThread.isAlive()) {
-      log.warn("the Redis subscriber thread did not stop within 2 s");
-    }
+    link.close();
     pool.close();
   }
 
-  // ---- subscriber thread ----
-
-  private void subscribeLoop() {
-    long backoff = settings.backoffMin.toMillis();
-    while (!closed) {
-      Jedis jedis = null;
-      try {
-        jedis = endpoint.newConnection();
-        subscriberConnection = jedis;
-        if (closed) {
-          break;
-        }
-        Listener l = new Listener();
-        subscription = l;
-        byte[][] channels = {eventsChannel, bytes(stream.probeChannel(node))};
-        jedis.subscribe(l, channels); // blocks until unsubscribed or the link breaks
-        if (l.failed != null) {
-          throw l.failed;
-        }
-      } catch (JedisException | FanoutRedisException e) {
-        if (closed) {
-          break;
-        }
-        linkDown(endpoint.describe(e));
-      } catch (RuntimeException e) {
-        if (closed) {
-          break;
-        }
-        log.error("unexpected failure on the Redis subscriber thread; reconnecting", e);
-        linkDown(e.toString());
-      } finally {
-        subscription = null;
-        subscriberConnection = null;
-        closeQuietly(jedis);
-      }
-      if (closed) {
-        break;
-      }
-      if (state == LinkState.UP) {
-        backoff = settings.backoffMin.toMillis();
-      }
-      long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
-      try {
-        Thread.sleep(sleep);
-      } catch (InterruptedException e) {
-        if (closed) {
-          break;
-        }
-      }
-      backoff = Math.min(settings.backoffMax.toMillis(), backoff * 2);
-    }
-  }
-
-  /** Runs on the subscriber thread; Redis delivers to it in order. */
-  private final class Listener extends BinaryJedisPubSub {
-    RuntimeException failed;
-
+  /** What the link delivers, handed to the sequencer (on the subscriber thread). */
+  private final class LinkHandler implements RedisLink.Handler {
     @Override
-    public void onSubscribe(byte[] channel, int subscribedChannels) {
-      if (subscribedChannels < 2) {
-        return;
-      }
-      long now = System.nanoTime();
-      lastHeard = now;
-      lastProbe = now;
-      if (!run(sequencer::onConnected)) {
-        return;
-      }
-      if (state != LinkState.UP) {
-        long downMillis = downSince == 0 ? 0 : (now - downSince) / 1_000_000;
-        log.info("Redis link up ({}), caught up at {}{}", endpoint, sequencer.position(),
-            downSince == 0 ? "" : " after " + downMillis + " ms down");
-      }
-      setState(LinkState.UP);
+    public void onConnected() {
+      sequencer.onConnected();
+      log.debug("{} caught up at {}", stream, sequencer.position());
     }
 
     @Override
-    public void onMessage(byte[] channel, byte[] message) {
-      lastHeard = System.nanoTime();
-      if (!Arrays.equals(channel, eventsChannel)) {
-        lastProbe = lastHeard;
-        return;
-      }
+    public void onMessage(byte[] message) {
       Event event;
       try {
         event = Netstrings.decodeEvent(message);
@@ -293,25 +169,12 @@ public final class RedisBus implements Bus {
         stray("a malformed message (" + e.getMessage() + ")");
         return;
       }
-      run(() -> sequencer.onMessage(event));
+      sequencer.onMessage(event);
     }
 
     @Override
-    public void onPong(byte[] pattern) {
-      lastHeard = System.nanoTime();
-      run(sequencer::onIdle);
-    }
-
-    /** Runs a step of the sequencer; a failure (Redis unreachable) ends this subscription. */
-    private boolean run(Runnable step) {
-      try {
-        step.run();
-        return true;
-      } catch (RuntimeException e) {
-        failed = e;
-        unsubscribe();
-        return false;
-      }
+    public void onIdle() {
+      sequencer.onIdle();
     }
   }
 
@@ -388,119 +251,6 @@ public final class RedisBus implements Bus {
     }
   }
 
-  // ---- watchdog ----
-
-  private void watch() {
-    try {
-      Listener l = subscription;
-      if (closed || l == null || state != LinkState.UP) {
-        return;
-      }
-      long now = System.nanoTime();
-      long silent = now - lastHeard;
-      long noProbe = now - lastProbe;
-      if (silent > settings.deadAfter.toNanos()) {
-        kill("no answer from Redis for " + silent / 1_000_000 + " ms");
-        return;
-      }
-      if (noProbe > settings.probeDeadAfter.toNanos()) {
-        kill("own probe not received for " + noProbe / 1_000_000 + " ms");
-        return;
-      }
-      l.ping();
-      if (now - lastProbeSent > settings.probeInterval.toNanos()
-          && probeInFlight.compareAndSet(false, true)) {
-        lastProbeSent = now;
-        prober.execute(this::sendProbe); // a paused Redis blocks it; the watchdog must not wait
-      }
-    } catch (RuntimeException e) {
-      log.debug("watchdog tick failed: {}", e.toString());
-    }
-  }
-
-  private void sendProbe() {
-    try (Jedis jedis = pool.getResource()) {
-      jedis.publish(stream.probeChannel(node), "p");
-    } catch (JedisException e) {
-      log.debug("probe publish failed: {}", e.toString());
-    } finally {
-      probeInFlight.set(false);
-    }
-  }
-
-  private void kill(String why) {
-    log.warn("Redis link to {} considered dead: {}; reconnecting", endpoint, why);
-    linkDown(why);
-    disconnectSubscriber();
-  }
-
-  private void disconnectSubscriber() {
-    Jedis j = subscriberConnection;
-    if (j != null) {
-      try {
-        j.disconnect();
-      } catch (RuntimeException e) {
-        log.debug("closing the subscriber connection failed", e);
-      }
-    }
-  }
-
-  private void linkDown(String why) {
-    downReason = why;
-    if (state == LinkState.UP || state == LinkState.CONNECTING) {
-      downSince = System.nanoTime();
-      log.warn("Redis link to {} down: {}", endpoint, why);
-    }
-    setState(LinkState.DOWN);
-  }
-
-  private void setState(LinkState next) {
-    if (state == LinkState.CLOSED && next != LinkState.CLOSED) {
-      return;
-    }
-    LinkState previous = state;
-    state = next;
-    if (previous != next) {
-      try {
-        onLinkChange.accept(next);
-      } catch (RuntimeException e) {
-        log.warn("link listener threw; ignored", e);
-      }
-    }
-  }
-
-  private static void closeQuietly(Jedis jedis) {
-    if (jedis != null) {
-      try {
-        jedis.close();
-      } catch (RuntimeException e) {
-        log.debug("closing a Redis connection failed", e);
-      }
-    }
-  }
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static final class Settings {
-    final Duration pingInterval;
-    final Duration deadAfter;
-    final Duration probeInterval;
-    final Duration probeDeadAfter;
-    final Duration backoffMin;
-    final Duration backoffMax;
-
-    Settings(Builder b) {
-      this.pingInterval = b.pingInterval;
-      this.deadAfter = b.deadAfter;
-      this.probeInterval = b.probeInterval;
-      this.probeDeadAfter = b.probeDeadAfter;
-      this.backoffMin = b.backoffMin;
-      this.backoffMax = b.backoffMax;
-    }
-  }
-
   /** Builds a {@link RedisBus}; every setting has a default and is validated eagerly. */
   public static final class Builder {
     private final RedisEndpoint endpoint;
@@ -510,7 +260,7 @@ public final class RedisBus implements Bus {
     private Duration probeInterval = Duration.ofSeconds(1);
     private Duration probeDeadAfter = Duration.ofMillis(2500);
     private Duration backoffMin = Duration.ofMillis(100);
-    private Duration backoffMax = Duration.ofSeconds(5);
+    private Duration backoffMax = Duration.ofSeconds(1);
     private int poolSize = 16;
     private int maxScan = RedisHistory.DEFAULT_MAX_SCAN;
     private int maxRecovery = RedisHistory.DEFAULT_MAX_RECOVERY;
@@ -536,7 +286,10 @@ public final class RedisBus implements Bus {
       return this;
     }
 
-    /** Reconnect backoff: from {@code min}, doubling, capped at {@code max}, with jitter. */
+    /**
+     * Reconnect backoff: from {@code min}, doubling, capped at {@code max}, with jitter; default
+     * 100 ms to 1 s, so a Redis that answers again is used within about a second.
+     */
     public Builder backoff(Duration min, Duration max) {
       requirePositive(min, "minimum backoff");
       if (max.compareTo(min) < 0) {

@@ -217,7 +217,8 @@ final class RedisEndpoint {
     }
     String message = e.getMessage() == null ? "" : e.getMessage();
     if (e instanceof FanoutRedisException) {
-      return message;
+      return e.getCause() == null || e.getCause() == e ? message
+          : message + ": " + describe(e.getCause());
     }
     if (e instanceof JedisAccessControlException || message.contains("WRONGPASS")
         || message.contains("NOAUTH")) {

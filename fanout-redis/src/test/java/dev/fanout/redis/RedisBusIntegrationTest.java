@@ -178,6 +178,28 @@ class RedisBusIntegrationTest {
   }
 
   @Test
+  void afterALongOutageTheLinkIsBackWithinAboutASecondOfRedisAnswering() throws Exception {
+    Oracle oracle = new Oracle();
+    RedisBus bus = track(RedisBus.builder(redis.uri(), stream).build()); // default backoff
+    bus.subscribe(oracle);
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    redis.kill();
+    long t0 = System.nanoTime();
+    awaitDown(bus, t0);
+    await().pollDelay(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(7))
+        .until(() -> System.nanoTime() - t0 >= TimeUnit.SECONDS.toNanos(6)); // the outage
+    redis.restart();
+    long t1 = System.nanoTime();
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    long back = System.nanoTime() - t1;
+    System.out.printf("MEASURE link_back_after_6s_outage ms=%d%n", back / 1_000_000);
+    assertThat(back).as("back after Redis answered").isLessThan(TimeUnit.MILLISECONDS.toNanos(2000));
+    assertThat(bus.linkDowns()).isEqualTo(1);
+    assertThat(bus.linkDowntime()).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
+    assertThat(bus.linkDownReason()).contains("cannot connect");
+  }
+
+  @Test
   void redisPausedTenSecondsLosesNothing() throws Exception {
     Oracle oracle = new Oracle();
     RedisBus bus = bus(redis.uri(), oracle);

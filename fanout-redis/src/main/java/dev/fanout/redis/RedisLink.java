@@ -1,0 +1,362 @@
+package dev.fanout.redis;
+
+import dev.fanout.redis.RedisBus.LinkState;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.BinaryJedisPubSub;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.util.Pool;
+
+/**
+ * A node's Pub/Sub link to the primary: one connection on a thread of its own (Jedis's subscribe
+ * blocks), found afresh through the endpoint on every (re)connect (the sentinels' current
+ * primary), kept honest by a watchdog, and reopened with backoff and jitter when it dies.
+ *
+ * <p>A dead link is noticed within about two seconds however it died: Redis killed (the socket
+ * errors), Redis paused or the TCP link silently gone (no pong to the pings sent every {@code
+ * pingInterval}), or a subscription that is up but no longer receives, such as one left on a
+ * demoted primary (the node's own probe, published through the pool every {@code
+ * probeInterval}, stops arriving).
+ *
+ * <p>What arrives goes to the {@link Handler}, on the subscriber thread, in order. A handler that
+ * throws ends the subscription; the link reconnects and calls {@link Handler#onConnected} again.
+ */
+final class RedisLink implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
+  private static final long RETRY_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** What the link delivers; every method runs on the subscriber thread. */
+  interface Handler {
+    /** Subscribed (again): catch up before the first message. */
+    void onConnected();
+
+    /** A message on the events channel. */
+    void onMessage(byte[] message);
+
+    /** A pong: the link is quiet and alive. */
+    void onIdle();
+  }
+
+  /** How the link judges itself, and how it retries. */
+  record Liveness(Duration pingInterval, Duration deadAfter, Duration probeInterval,
+      Duration probeDeadAfter, Duration backoffMin, Duration backoffMax) {}
+
+  private final RedisEndpoint endpoint;
+  private final Pool<Jedis> pool;
+  private final byte[] eventsChannel;
+  private final String probeChannel;
+  private final Liveness liveness;
+  private final Handler handler;
+  private final Consumer<LinkState> onChange;
+  private final Thread subscriberThread;
+  private final ScheduledExecutorService watchdog;
+  private final ExecutorService prober;
+  private final AtomicBoolean probeInFlight = new AtomicBoolean();
+  private final AtomicLong downs = new AtomicLong();
+  private final AtomicLong downNanos = new AtomicLong(); // completed outages
+
+  private volatile boolean closed;
+  private volatile LinkState state = LinkState.CONNECTING;
+  private volatile Jedis connection;
+  private volatile Listener subscription;
+  private volatile long lastHeard; // nanoTime of the last pong, probe or message
+  private volatile long lastProbe; // nanoTime of the last own probe received
+  private volatile long downSince;
+  private volatile String downReason;
+  private long lastProbeSent; // watchdog thread only
+  private long lastRetryLog; // subscriber thread only
+  private int failedAttempts; // subscriber thread only
+
+  RedisLink(RedisEndpoint endpoint, Pool<Jedis> pool, RedisStream stream, String node,
+      Liveness liveness, Handler handler, Consumer<LinkState> onChange) {
+    this.endpoint = endpoint;
+    this.pool = pool;
+    this.eventsChannel = stream.channel().getBytes(StandardCharsets.UTF_8);
+    this.probeChannel = stream.probeChannel(node);
+    this.liveness = liveness;
+    this.handler = handler;
+    this.onChange = onChange;
+    this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("fanout-redis-watchdog"));
+    this.prober = Executors.newSingleThreadExecutor(daemon("fanout-redis-probe"));
+    this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
+    this.subscriberThread.setDaemon(true);
+  }
+
+  void start() {
+    subscriberThread.start();
+    long tick = liveness.pingInterval().toMillis();
+    watchdog.scheduleWithFixedDelay(this::watch, tick, tick, TimeUnit.MILLISECONDS);
+  }
+
+  LinkState state() {
+    return state;
+  }
+
+  String downReason() {
+    return downReason;
+  }
+
+  /** Times the link went down since start. */
+  long downs() {
+    return downs.get();
+  }
+
+  /** Time the link was down since start, the current outage included. */
+  Duration downtime() {
+    long current = state == LinkState.UP || downSince == 0 ? 0 : System.nanoTime() - downSince;
+    return Duration.ofNanos(downNanos.get() + current);
+  }
+
+  /** Stops the threads and closes the subscriber connection; returns promptly. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    setState(LinkState.CLOSED);
+    watchdog.shutdownNow();
+    prober.shutdownNow();
+    disconnect();
+    subscriberThread.interrupt();
+    try {
+      subscriberThread.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (subscriberThread.isAlive()) {
+      log.warn("the Redis subscriber thread did not stop within 2 s");
+    }
+  }
+
+  // ---- subscriber thread ----
+
+  private void subscribeLoop() {
+    long backoff = liveness.backoffMin().toMillis();
+    while (!closed) {
+      Jedis jedis = null;
+      try {
+        jedis = endpoint.newConnection();
+        connection = jedis;
+        if (closed) {
+          break;
+        }
+        Listener l = new Listener();
+        subscription = l;
+        jedis.subscribe(l, eventsChannel, probeChannel.getBytes(StandardCharsets.UTF_8));
+        if (l.failed != null) {
+          throw l.failed;
+        }
+      } catch (JedisException | FanoutRedisException e) {
+        if (!closed) {
+          linkDown(endpoint.describe(e));
+        }
+      } catch (RuntimeException e) {
+        if (!closed) {
+          log.error("unexpected failure on the Redis subscriber thread; reconnecting", e);
+          linkDown(e.toString());
+        }
+      } finally {
+        subscription = null;
+        connection = null;
+        closeQuietly(jedis);
+      }
+      if (closed) {
+        break;
+      }
+      if (state == LinkState.UP) {
+        backoff = liveness.backoffMin().toMillis();
+      }
+      logRetry();
+      long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
+      try {
+        Thread.sleep(sleep);
+      } catch (InterruptedException e) {
+        if (closed) {
+          break;
+        }
+      }
+      backoff = Math.min(liveness.backoffMax().toMillis(), backoff * 2);
+    }
+  }
+
+  /** One line every 10 s while the link stays down, so an outage is visible but not noisy. */
+  private void logRetry() {
+    failedAttempts++;
+    long now = System.nanoTime();
+    if (failedAttempts > 1 && now - lastRetryLog > RETRY_LOG_NANOS) {
+      lastRetryLog = now;
+      log.warn("Redis link to {} still down after {} attempts ({} ms): {}", endpoint,
+          failedAttempts, (now - downSince) / 1_000_000, downReason);
+    }
+  }
+
+  /** Runs on the subscriber thread; Redis delivers to it in order. */
+  private final class Listener extends BinaryJedisPubSub {
+    RuntimeException failed;
+
+    @Override
+    public void onSubscribe(byte[] channel, int subscribedChannels) {
+      if (subscribedChannels < 2) {
+        return;
+      }
+      long now = System.nanoTime();
+      lastHeard = now;
+      lastProbe = now;
+      if (run(handler::onConnected)) {
+        linkUp(now);
+      }
+    }
+
+    @Override
+    public void onMessage(byte[] channel, byte[] message) {
+      lastHeard = System.nanoTime();
+      if (!Arrays.equals(channel, eventsChannel)) {
+        lastProbe = lastHeard;
+        return;
+      }
+      run(() -> handler.onMessage(message));
+    }
+
+    @Override
+    public void onPong(byte[] pattern) {
+      lastHeard = System.nanoTime();
+      run(handler::onIdle);
+    }
+
+    /** Runs a handler step; a failure (Redis unreachable) ends this subscription. */
+    private boolean run(Runnable step) {
+      try {
+        step.run();
+        return true;
+      } catch (RuntimeException e) {
+        failed = e;
+        unsubscribe();
+        return false;
+      }
+    }
+  }
+
+  // ---- watchdog ----
+
+  private void watch() {
+    try {
+      Listener l = subscription;
+      if (closed || l == null || state != LinkState.UP) {
+        return;
+      }
+      long now = System.nanoTime();
+      long silent = now - lastHeard;
+      long noProbe = now - lastProbe;
+      if (silent > liveness.deadAfter().toNanos()) {
+        kill("no answer from Redis for " + silent / 1_000_000 + " ms");
+        return;
+      }
+      if (noProbe > liveness.probeDeadAfter().toNanos()) {
+        kill("own probe not received for " + noProbe / 1_000_000 + " ms");
+        return;
+      }
+      l.ping();
+      if (now - lastProbeSent > liveness.probeInterval().toNanos()
+          && probeInFlight.compareAndSet(false, true)) {
+        lastProbeSent = now;
+        prober.execute(this::sendProbe); // a paused Redis blocks it; the watchdog must not wait
+      }
+    } catch (RuntimeException e) {
+      log.debug("watchdog tick failed: {}", e.toString());
+    }
+  }
+
+  private void sendProbe() {
+    try (Jedis jedis = pool.getResource()) {
+      jedis.publish(probeChannel, "p");
+    } catch (JedisException e) {
+      log.debug("probe publish failed: {}", e.toString());
+    } finally {
+      probeInFlight.set(false);
+    }
+  }
+
+  private void kill(String why) {
+    log.warn("Redis link to {} considered dead: {}; reconnecting", endpoint, why);
+    linkDown(why);
+    disconnect();
+  }
+
+  private void disconnect() {
+    Jedis j = connection;
+    if (j != null) {
+      try {
+        j.disconnect();
+      } catch (RuntimeException e) {
+        log.debug("closing the subscriber connection failed", e);
+      }
+    }
+  }
+
+  private void linkUp(long now) {
+    if (state != LinkState.UP) {
+      long down = downSince == 0 ? 0 : now - downSince;
+      downNanos.addAndGet(down);
+      log.info("Redis link up ({}){}", endpoint,
+          downSince == 0 ? "" : " after " + down / 1_000_000 + " ms down");
+    }
+    failedAttempts = 0;
+    setState(LinkState.UP);
+  }
+
+  private void linkDown(String why) {
+    downReason = why;
+    if (state == LinkState.UP || state == LinkState.CONNECTING) {
+      downSince = System.nanoTime();
+      downs.incrementAndGet();
+      log.warn("Redis link to {} down: {}", endpoint, why);
+    }
+    setState(LinkState.DOWN);
+  }
+
+  private void setState(LinkState next) {
+    if (state == LinkState.CLOSED && next != LinkState.CLOSED) {
+      return;
+    }
+    LinkState previous = state;
+    state = next;
+    if (previous != next) {
+      try {
+        onChange.accept(next);
+      } catch (RuntimeException e) {
+        log.warn("link listener threw; ignored", e);
+      }
+    }
+  }
+
+  private static void closeQuietly(Jedis jedis) {
+    if (jedis != null) {
+      try {
+        jedis.close();
+      } catch (RuntimeException e) {
+        log.debug("closing a Redis connection failed", e);
+      }
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
