@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -70,6 +71,28 @@ class ProcessIntegrationTest {
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).isNotZero();
     assertThat(Files.readString(log)).contains("drop-oldest, drop-newest, disconnect, conflate");
+  }
+
+  @Test
+  void aBadRedisConfigurationStopsTheServerWithOneLineSayingWhich() throws Exception {
+    int nothing = freePort();
+    Map<String, String> cases = Map.of(
+        "redis://127.0.0.1:" + nothing, "cannot connect to Redis at redis://127.0.0.1:" + nothing,
+        "redis-sentinel://127.0.0.1:" + nothing + "#mymaster",
+        "no sentinel named the primary 'mymaster'",
+        "redis://user:secret@127.0.0.1:" + nothing, "redis://user:***@127.0.0.1",
+        "rediss://127.0.0.1:" + nothing + "?bogus=1", "unknown option 'bogus'");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      for (String[] args : List.of(new String[] {"--port", "0", "--redis", c.getKey()},
+          new String[] {"publish", "--redis", c.getKey()})) {
+        Path log = Files.createTempFile("redis", ".log");
+        Process p = run(log, args);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String out = Files.readString(log);
+        assertThat(p.exitValue()).as(out).isEqualTo(2);
+        assertThat(out).contains(c.getValue()).doesNotContain("secret").doesNotContain("\tat ");
+      }
+    }
   }
 
   @Test

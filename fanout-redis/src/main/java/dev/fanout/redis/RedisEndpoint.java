@@ -228,8 +228,11 @@ final class RedisEndpoint {
       return "the TLS certificate of Redis at " + display + " is not trusted (" + root.getMessage()
           + "); trust its CA with ?ca=<PEM file> or the JVM's truststore";
     }
-    if (hasCause(e, ConnectException.class) || e instanceof JedisConnectionException) {
+    if (hasCause(e, ConnectException.class) || message.startsWith("Failed to connect")) {
       return "cannot connect to Redis at " + display + ": " + root.getMessage();
+    }
+    if (e instanceof JedisConnectionException) {
+      return "lost the connection to Redis at " + display + ": " + root.getMessage();
     }
     if (message.contains("All sentinels down") || message.contains("seems to be not monitored")) {
       return "the sentinels of " + display + " did not name the primary '" + master + "': "
