@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,39 @@ class RedisDeploymentIntegrationTest {
           .isInstanceOf(FanoutRedisException.class).hasMessageContaining("not trusted");
     } finally {
       redis.stop();
+    }
+  }
+
+  @Test
+  void aRedisThatRequiresClientCertificatesTakesTheKeystoreAndRefusesWithout() throws Exception {
+    Path dir = Files.createTempDirectory("fanout-mtls-");
+    try {
+      TestCertificates.create(dir);
+      Path keystore = TestCertificates.clientKeystore(dir);
+      int tlsPort = RedisServer.freePort();
+      RedisServer redis = RedisServer.inMemoryWith("--tls-port", Integer.toString(tlsPort),
+          "--tls-cert-file", dir.resolve("server.pem").toString(),
+          "--tls-key-file", dir.resolve("server.key").toString(),
+          "--tls-ca-cert-file", dir.resolve("ca.pem").toString(), "--tls-auth-clients", "yes");
+      redis.start();
+      try {
+        String base = "rediss://127.0.0.1:" + tlsPort + "?ca=" + dir.resolve("ca.pem");
+        URI withCertificate = URI.create(base + "&keystore=" + keystore
+            + "&keystorePassword=changeit");
+        RedisBus.check(withCertificate);
+        try (RedisPublisher p = RedisPublisher.create(withCertificate, RedisStream.named("m"))) {
+          assertThat(p.publish("mch_1", Map.of(), "{}").seq()).isEqualTo(1);
+        }
+        assertThatThrownBy(() -> RedisBus.check(URI.create(base)))
+            .isInstanceOf(FanoutRedisException.class).hasMessageContaining("Redis at rediss://");
+        assertThatThrownBy(() -> RedisBus.check(URI.create(base + "&keystore=" + keystore
+            + "&keystorePassword=wrong"))).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("TLS options");
+      } finally {
+        redis.stop();
+      }
+    } finally {
+      RedisServer.deleteTree(dir);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.fanout.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.Event;
@@ -136,6 +137,16 @@ class SentinelFailoverIntegrationTest {
         promoted / 1_000_000, firstAfter / 1_000_000, caughtUp / 1_000_000, lostEvents, reset);
     assertThat(lostEvents).as("the replica lacked the tail").isPositive();
     assertThat(reset).as("every client saw a lost event, so every one was told").isEqualTo(200);
+  }
+
+  @Test
+  void sentinelsThatDoNotKnowTheMasterNameAreNamedInOneLine() throws Exception {
+    SentinelRig rig = track(new SentinelRig());
+    URI wrong = URI.create(rig.uri().toString().replace("#" + SentinelRig.MASTER, "#payments"));
+    assertThatThrownBy(() -> RedisBus.check(wrong)).isInstanceOf(FanoutRedisException.class)
+        .hasMessageContaining("does not know a master named 'payments'");
+    assertThatThrownBy(() -> RedisPublisher.create(wrong, RedisStream.named("x")))
+        .isInstanceOf(FanoutRedisException.class).hasMessageContaining("payments");
   }
 
   /** Even clients take every topic, odd ones one of five. */

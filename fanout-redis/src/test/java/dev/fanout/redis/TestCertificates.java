@@ -22,6 +22,20 @@ final class TestCertificates {
         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext");
   }
 
+  /**
+   * A client certificate signed by the test CA of {@link #create}, as a PKCS12 keystore {@code
+   * client.p12} with password {@code changeit}.
+   */
+  static Path clientKeystore(Path dir) throws IOException, InterruptedException {
+    run(dir, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key",
+        "-out", "client.csr", "-subj", "/CN=fanout test client");
+    run(dir, "openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "2");
+    run(dir, "openssl", "pkcs12", "-export", "-in", "client.pem", "-inkey", "client.key",
+        "-out", "client.p12", "-passout", "pass:changeit");
+    return dir.resolve("client.p12");
+  }
+
   private static void run(Path dir, String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
