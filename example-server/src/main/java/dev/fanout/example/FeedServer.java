@@ -81,7 +81,7 @@ final class FeedServer implements AutoCloseable {
         .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
         .batchLinger(c.batchLinger)
         .snapshotSize(c.snapshotSize).build();
-    metrics.bind(hub, redisBus == null ? null : redisBus::linkState);
+    metrics.bind(hub, redisBus);
 
     Authenticator auth;
     if (c.authSecret == null) {

@@ -6,6 +6,7 @@ import dev.fanout.core.Hub;
 import dev.fanout.redis.RedisBus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -13,7 +14,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /** fanout's metrics in a Micrometer Prometheus registry; {@link #scrape()} serves /metrics. */
 final class PrometheusMetrics implements FanoutMetrics {
@@ -42,6 +42,8 @@ final class PrometheusMetrics implements FanoutMetrics {
       .description("custom event filters that threw").register(registry);
   private final Counter sendFailures = Counter.builder("fanout_send_failures")
       .description("sends the transport reported failed").register(registry);
+  private final Counter invalidEvents = Counter.builder("fanout_events_invalid")
+      .description("events dropped because their data is not one JSON value").register(registry);
   private final AtomicInteger aboveHigh = new AtomicInteger();
 
   PrometheusMetrics() {
@@ -55,15 +57,23 @@ final class PrometheusMetrics implements FanoutMetrics {
         .register(registry);
   }
 
-  /** Gauges read from the hub (and the Redis link, when there is one). */
-  void bind(Hub hub, Supplier<RedisBus.LinkState> redisLink) {
+  /** Gauges read from the hub (and the Redis bus, when there is one). */
+  void bind(Hub hub, RedisBus redis) {
     Gauge.builder("fanout_connections_active", hub, Hub::connectionCount)
         .description("open WebSocket connections").register(registry);
     Gauge.builder("fanout_queue_depth", hub, Hub::queuedEvents)
         .description("events queued in all outboxes").register(registry);
-    if (redisLink != null) {
-      Gauge.builder("fanout_redis_link_up", () -> redisLink.get().isUp() ? 1 : 0)
+    if (redis != null) {
+      Gauge.builder("fanout_redis_link_up", redis, r -> r.linkState().isUp() ? 1 : 0)
           .description("1 while the Redis Pub/Sub link is up").register(registry);
+      FunctionCounter.builder("fanout_redis_link_downs", redis, RedisBus::linkDowns)
+          .description("times the Redis Pub/Sub link went down").register(registry);
+      FunctionCounter.builder("fanout_redis_link_downtime_seconds", redis,
+              r -> r.linkDowntime().toNanos() / 1e9)
+          .description("time the Redis Pub/Sub link was down").register(registry);
+      FunctionCounter.builder("fanout_redis_stray_messages", redis, RedisBus::strayMessages)
+          .description("messages on the channel the stream does not hold (dropped): something "
+              + "else publishes on it").register(registry);
     }
   }
 
@@ -122,5 +132,10 @@ final class PrometheusMetrics implements FanoutMetrics {
   @Override
   public void sendFailed(Throwable failure) {
     sendFailures.increment();
+  }
+
+  @Override
+  public void invalidEvent(Event event) {
+    invalidEvents.increment();
   }
 }

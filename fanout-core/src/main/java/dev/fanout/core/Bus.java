@@ -17,8 +17,9 @@ public interface Bus extends AutoCloseable {
   /**
    * Publishes an event to all nodes.
    *
-   * @param data the payload as JSON text, sent to clients verbatim
+   * @param data the payload as one JSON value, sent to clients verbatim
    * @return the id assigned to the event
+   * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
    */
   EventId publish(String topic, Map<String, String> attributes, String data);
 

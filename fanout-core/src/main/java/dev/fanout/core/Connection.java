@@ -144,11 +144,15 @@ public final class Connection {
     List<Outbox.Entry> entries = new ArrayList<>(events.size());
     long now = System.nanoTime();
     for (Event e : events) {
-      entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
       floor = e.id();
+      if (!JsonText.isOneValue(e.data())) {
+        hub.rejectInvalid(e); // in history from an old publisher: never framed
+        continue;
+      }
+      entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
     }
-    outbox.release(Frames.subscribed(recovered, recovered ? events.size() : 0,
-        events.size(), position),
+    outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,
+        entries.size(), position),
         entries, floor, effective);
     return recovered;
   }

@@ -41,4 +41,10 @@ public interface FanoutMetrics {
 
   /** A transport reported a failed send; the connection is closed. */
   default void sendFailed(Throwable failure) {}
+
+  /**
+   * An event whose data is not one JSON value reached the hub (from an old or buggy publisher)
+   * and was dropped instead of being framed: clients never see it.
+   */
+  default void invalidEvent(Event event) {}
 }

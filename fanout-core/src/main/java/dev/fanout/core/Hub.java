@@ -52,6 +52,7 @@ public final class Hub implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final ExecutorService resyncs;
   private volatile EventId lastRouted;
+  private volatile long lastInvalidLog;
 
   /**
    * Claimed pumps per send-executor task. Small enough that a few threads share a large fan-out,
@@ -132,6 +133,10 @@ public final class Hub implements AutoCloseable {
       r.offerToMatching(candidates);
     }
     r.offerToMatching(allTopics);
+    if (r.invalid) {
+      rejectInvalid(event);
+      return;
+    }
     metrics.eventRouted(event, r.recipients);
     if (r.pumpNow != null) {
       dispatchPumps(r.pumpNow);
@@ -142,11 +147,15 @@ public final class Hub implements AutoCloseable {
     }
   }
 
-  /** One publish in progress: the frame is encoded once, at the first match. */
+  /**
+   * One publish in progress: the data is checked and the frame encoded once, at the first match
+   * (an event no connection here wants costs neither).
+   */
   private static final class Routing {
     final Event event;
     final long receivedNanos = System.nanoTime();
     String frame;
+    boolean invalid; // the data is not one JSON value: framed, it would corrupt the frame
     int recipients;
     List<Connection> pumpNow; // connections whose pump this publish claimed
     List<Connection> pumpAfterLinger; // the same, hot ones
@@ -157,11 +166,18 @@ public final class Hub implements AutoCloseable {
 
     void offerToMatching(Iterable<Connection> connections) {
       for (Connection c : connections) {
+        if (invalid) {
+          return;
+        }
         Subscription s = c.subscription();
         if (s == null || !s.matches(event)) {
           continue;
         }
         if (frame == null) {
+          if (!JsonText.isOneValue(event.data())) {
+            invalid = true;
+            return;
+          }
           frame = Frames.event(event);
         }
         int pump = c.offer(event, frame, receivedNanos);
@@ -191,6 +207,21 @@ public final class Hub implements AutoCloseable {
       } catch (RuntimeException rejected) { // the executor is shut down: send from here
         task.run();
       }
+    }
+  }
+
+  /**
+   * Drops an event whose data is not one JSON value: pasted into a frame it would break the
+   * frame (and a batch around it) or turn it into another frame type. Counted, logged at most
+   * once a second.
+   */
+  void rejectInvalid(Event event) {
+    metrics.invalidEvent(event);
+    long now = System.nanoTime();
+    if (now - lastInvalidLog > 1_000_000_000L) {
+      lastInvalidLog = now;
+      log.warn("dropped event {} of topic {}: its data is not one JSON value (an old or buggy "
+          + "publisher?)", event.id(), event.topic());
     }
   }
 

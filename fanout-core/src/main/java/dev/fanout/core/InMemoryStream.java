@@ -61,6 +61,10 @@ public final class InMemoryStream implements Bus, History {
 
   @Override
   public synchronized EventId publish(String topic, Map<String, String> attributes, String data) {
+    if (data != null && !JsonText.isOneValue(data)) {
+      throw new IllegalArgumentException("event data must be one JSON value, got '"
+          + (data.length() > 40 ? data.substring(0, 40) + "..." : data) + "'");
+    }
     Event event = Event.of(EventId.of(epoch, lastSeq + 1), topic, attributes, data);
     lastSeq++;
     ring[slot(lastSeq)] = event;

@@ -76,4 +76,9 @@ final class SafeMetrics implements FanoutMetrics {
   public void sendFailed(Throwable failure) {
     guard(() -> delegate.sendFailed(failure));
   }
+
+  @Override
+  public void invalidEvent(Event event) {
+    guard(() -> delegate.invalidEvent(event));
+  }
 }

@@ -62,8 +62,10 @@ public final class RedisPublisher implements AutoCloseable {
    *
    * @param topic the routing key (for payments, the merchant id)
    * @param attributes small string attributes subscriptions can constrain (method, status...)
-   * @param data the payload as JSON text, delivered to clients verbatim
+   * @param data the payload as one JSON value, delivered to clients verbatim
    * @return the id Redis assigned
+   * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
+   *     (checked by the publish function, which then writes nothing)
    * @throws FanoutRedisException when Redis cannot be reached or refuses
    */
   public EventId publish(String topic, Map<String, String> attributes, String data) {
@@ -92,6 +94,10 @@ public final class RedisPublisher implements AutoCloseable {
       try {
         reply = jedis.fcall(function, keys, args);
       } catch (JedisDataException e) {
+        String refused = refusal(e, function);
+        if (refused != null) {
+          throw new IllegalArgumentException(refused, e);
+        }
         if (e.getMessage() == null || !e.getMessage().contains("Function not found")) {
           throw e;
         }
@@ -104,6 +110,21 @@ public final class RedisPublisher implements AutoCloseable {
       throw new FanoutRedisException((function.equals("fanout_publish") ? "publish to "
           : function + " on ") + stream + " failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The function's own words when it refused its arguments (it writes nothing then), such as
+   * "data must be one JSON value"; null for any other error.
+   */
+  private static String refusal(JedisDataException e, String function) {
+    String m = e.getMessage();
+    String prefix = function + ": ";
+    int at = m == null ? -1 : m.indexOf(prefix);
+    if (at < 0) {
+      return null;
+    }
+    int end = m.indexOf(" script:", at);
+    return m.substring(at + prefix.length(), end < 0 ? m.length() : end).trim();
   }
 
   private List<String> arguments(String topic, Map<String, String> attributes, String data) {
