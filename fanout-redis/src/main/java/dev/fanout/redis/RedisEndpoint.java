@@ -180,6 +180,21 @@ final class RedisEndpoint {
     return new Jedis(primary(), config);
   }
 
+  /**
+   * After a connection error, drops the pool's idle connections: when Redis restarted or failed
+   * over, every one of them is dead, and each would fail the next operation that borrows it.
+   * With them gone, one operation pays for the outage instead of one per pooled connection.
+   */
+  static void forgetIdleAfter(JedisException e, Pool<Jedis> pool) {
+    if (e instanceof JedisConnectionException) {
+      try {
+        pool.clear();
+      } catch (RuntimeException ignored) {
+        // a closed pool has nothing to forget
+      }
+    }
+  }
+
   /** Connects, authenticates and pings once; a one-line {@link FanoutRedisException} if not. */
   void check() {
     try (Jedis jedis = newConnection()) {

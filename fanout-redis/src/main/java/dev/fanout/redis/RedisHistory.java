@@ -63,6 +63,7 @@ public final class RedisHistory implements History, AutoCloseable {
     try (Jedis jedis = pool.getResource()) {
       return Position.of(jedis.hmget(stream.metaKey(), Position.FIELDS));
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       throw new FanoutRedisException("reading the position of " + stream + " failed", e);
     }
   }
@@ -74,6 +75,7 @@ public final class RedisHistory implements History, AutoCloseable {
           StreamEntryID.MAXIMUM_ID, 1);
       return first.isEmpty() ? 0 : first.get(0).getID().getTime();
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       throw new FanoutRedisException("reading the oldest entry of " + stream + " failed", e);
     }
   }
@@ -101,6 +103,7 @@ public final class RedisHistory implements History, AutoCloseable {
         scanNewest(jedis, stream.streamKey(), limit, subscription, out);
       }
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       throw new FanoutRedisException("reading a snapshot of " + stream + " failed", e);
     }
     out.sort(Comparator.comparingLong(e -> e.id().seq()));
@@ -147,6 +150,7 @@ public final class RedisHistory implements History, AutoCloseable {
     try {
       read = read(stream.streamKey(), after.seq(), maxRecovery + 1);
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       return unavailable(e);
     }
     if (read.top == null) {
@@ -199,6 +203,7 @@ public final class RedisHistory implements History, AutoCloseable {
       top = Position.of(meta.get());
       floor = meta.get().get(4);
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       return unavailable(e);
     }
     if (top == null) {
@@ -256,6 +261,7 @@ public final class RedisHistory implements History, AutoCloseable {
     try {
       read = read(stream.streamKey(), afterSeq, max);
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       return unavailable(e);
     }
     if (read.top == null) {

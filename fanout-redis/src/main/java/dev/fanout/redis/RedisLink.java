@@ -283,6 +283,7 @@ final class RedisLink implements AutoCloseable {
     try (Jedis jedis = pool.getResource()) {
       jedis.publish(probeChannel, "p");
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       log.debug("probe publish failed: {}", e.toString());
     } finally {
       probeInFlight.set(false);

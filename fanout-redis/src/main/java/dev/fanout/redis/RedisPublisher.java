@@ -107,6 +107,7 @@ public final class RedisPublisher implements AutoCloseable {
       return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
           : String.valueOf(reply);
     } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
       throw new FanoutRedisException((function.equals("fanout_publish") ? "publish to "
           : function + " on ") + stream + " failed: " + e.getMessage(), e);
     }
