@@ -1,6 +1,5 @@
 package dev.fanout.example;
 
-import dev.fanout.redis.FanoutRedisException;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
@@ -116,7 +115,22 @@ public final class ExampleServer implements Callable<Integer> {
   Duration shutdownSpread;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new ExampleServer()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The command line, failing in one line: a bad value, a port in use or a refused Redis gets
+   * "fanout: <what is wrong>" and exit status 2, not a stack trace. FANOUT_DEBUG=1 adds the trace.
+   */
+  static CommandLine commandLine() {
+    return new CommandLine(new ExampleServer()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+      String message = e.getMessage() == null ? e.toString() : e.getMessage();
+      cmd.getErr().println("fanout: " + message.lines().findFirst().orElse(message));
+      if (System.getenv("FANOUT_DEBUG") != null) {
+        e.printStackTrace(cmd.getErr());
+      }
+      return 2;
+    });
   }
 
   FeedServer.Config config() {
@@ -159,29 +173,10 @@ public final class ExampleServer implements Callable<Integer> {
     return c;
   }
 
-  /**
-   * Connects to Redis once before starting, so a bad URI, credentials, certificate or sentinel
-   * configuration stops the process with one line saying which, instead of a node that retries
-   * forever. Returns the exit code, 0 when Redis answered.
-   */
-  static int checkRedis(URI redis) {
-    if (redis == null) {
-      return 0;
-    }
-    try {
-      RedisBus.check(redis);
-      return 0;
-    } catch (FanoutRedisException | IllegalArgumentException e) {
-      System.err.println("fanout: " + e.getMessage());
-      return 2;
-    }
-  }
-
   @Override
   public Integer call() throws Exception {
-    int redisProblem = checkRedis(redis);
-    if (redisProblem != 0) {
-      return redisProblem;
+    if (redis != null) {
+      RedisBus.check(redis); // a bad configuration stops here, in one line (commandLine())
     }
     FeedServer server = FeedServer.start(config());
     CountDownLatch stopped = new CountDownLatch(1);
@@ -219,10 +214,7 @@ public final class ExampleServer implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      int redisProblem = checkRedis(redis);
-      if (redisProblem != 0) {
-        return redisProblem;
-      }
+      RedisBus.check(redis);
       try (RedisPublisher publisher = RedisPublisher.create(redis,
               RedisStream.named(namespace).withRetention(retention));
           PaymentGenerator generator = new PaymentGenerator(publisher::publish, rate)) {
@@ -245,13 +237,7 @@ public final class ExampleServer implements Callable<Integer> {
   @Command(name = "token", mixinStandardHelpOptions = true,
       description = "Print a signed token that lets a dashboard see some merchants.")
   static final class Token implements Callable<Integer> {
-    @Option(names = "--reject-missing-origin",
-      defaultValue = "${env:FANOUT_REJECT_MISSING_ORIGIN:-false}",
-      description = "Refuse handshakes without an Origin header (non-browser clients) "
-          + "(env FANOUT_REJECT_MISSING_ORIGIN; default ${DEFAULT-VALUE}).")
-  boolean rejectMissingOrigin;
-
-  @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
+    @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
         description = "The server's secret (env FANOUT_AUTH_SECRET).")
     String secret;
 
@@ -269,6 +255,9 @@ public final class ExampleServer implements Callable<Integer> {
 
     @Override
     public Integer call() {
+      if (ttl.isNegative() || ttl.isZero()) {
+        throw new IllegalArgumentException("--ttl must be positive, got " + ttl);
+      }
       System.out.println(new HmacTokens(secret, Clock.systemUTC())
           .mint(principal, merchants == null ? List.of() : merchants, ttl));
       return 0;

@@ -48,6 +48,7 @@ final class FeedServer implements AutoCloseable {
   }
 
   private final Config config;
+  private volatile boolean draining;
   private final PrometheusMetrics metrics = new PrometheusMetrics();
   private final Bus bus;
   private final RedisBus redisBus; // null when embedded
@@ -93,8 +94,12 @@ final class FeedServer implements AutoCloseable {
       log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
     }
     web = new WebServer(c.host, c.port, "/dev/fanout/example/web/");
-    web.text("/metrics", "text/plain; version=0.0.4; charset=utf-8", metrics::scrape);
+    web.text("/metrics", "text/plain; version=0.0.4; charset=utf-8",
+        () -> new WebServer.Answer(200, metrics.scrape()));
     web.text("/health", "application/json", this::health);
+    web.text("/health/live", "application/json",
+        () -> new WebServer.Answer(200, "{\"status\":\"UP\"}"));
+    web.text("/health/ready", "application/json", this::readiness);
     int port = web.listen();
     List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
     ws = FanoutWebSocket.builder(hub)
@@ -104,7 +109,7 @@ final class FeedServer implements AutoCloseable {
         .allowMissingOrigin(c.allowMissingOrigin)
         .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
         .build();
-    web.deploy(ws.endpointConfig());
+    web.deploy(ws, "/ws");
     log.info("allowed origins: {}", origins);
     generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;
     if (generator != null) {
@@ -128,6 +133,7 @@ final class FeedServer implements AutoCloseable {
 
   /** SIGTERM: stop publishing, tell every client 1001 Going Away (paced), stop. */
   void shutdown() {
+    draining = true; // from this moment /health and /health/ready say so (503)
     log.info("shutting down: closing {} connections with 1001 over {}", hub.connectionCount(),
         config.shutdownSpread);
     if (generator != null) {
@@ -175,17 +181,31 @@ final class FeedServer implements AutoCloseable {
   }
 
   /**
-   * {"status":"UP"|"DEGRADED","mode":...,"connections":N,"redis":"UP"|"DOWN"|...}, and while the
-   * link is not up "redisError": why it went down last.
+   * {"status":"UP"|"DEGRADED"|"DRAINING","mode":...,"connections":N,"redis":"UP"|"DOWN"|...},
+   * and while the link is not up "redisError": why it went down last. 503 while draining, so a
+   * load balancer stops sending reconnecting dashboards here from the first moment.
    */
-  private String health() {
+  private WebServer.Answer health() {
     String redis = redisBus == null ? null : redisBus.linkState().name();
     boolean up = redisBus == null || redisBus.linkState().isUp();
     String reason = up || redisBus.linkDownReason() == null ? null : redisBus.linkDownReason();
-    return "{\"status\":\"" + (up ? "UP" : "DEGRADED") + "\",\"mode\":\""
-        + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
+    String status = draining ? "DRAINING" : up ? "UP" : "DEGRADED";
+    return new WebServer.Answer(draining ? 503 : 200, "{\"status\":\"" + status
+        + "\",\"mode\":\"" + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
         + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
-        + (reason == null ? "" : ",\"redisError\":" + jsonString(reason)) + "}";
+        + (reason == null ? "" : ",\"redisError\":" + jsonString(reason)) + "}");
+  }
+
+  /**
+   * Whether to send new connections here: not while draining, nor while this node's Redis link
+   * is down (its new clients could not be given history). Liveness (/health/live) is apart: a
+   * node that is draining or waiting for Redis is alive and must not be restarted for it.
+   */
+  private WebServer.Answer readiness() {
+    String why = draining ? "draining" : redisBus != null && !redisBus.linkState().isUp()
+        ? "redis link " + redisBus.linkState().name().toLowerCase() : null;
+    return why == null ? new WebServer.Answer(200, "{\"ready\":true}")
+        : new WebServer.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
   }
 
   private static String jsonString(String s) {

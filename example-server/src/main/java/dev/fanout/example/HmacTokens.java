@@ -41,10 +41,16 @@ final class HmacTokens implements Authenticator {
 
   /** Mints a token for {@code principal} seeing {@code merchants} (empty = all) for {@code ttl}. */
   String mint(String principal, List<String> merchants, Duration ttl) {
-    if (principal.contains("|") || merchants.stream().anyMatch(m -> m.contains("|")
-        || m.contains(","))) {
-      throw new IllegalArgumentException("principal and merchants must not contain '|' or ','");
+    if (principal.isEmpty() || principal.contains("|")) {
+      throw new IllegalArgumentException("the principal must be 1 or more characters without '|'");
     }
+    for (String m : merchants) {
+      if (m.isEmpty() || m.contains("|") || m.contains(",")) {
+        throw new IllegalArgumentException("merchants must be 1 or more characters without '|' "
+            + "or ',', got '" + m + "'; leave --merchants out for every merchant");
+      }
+    }
+    Scope.of(merchants); // the server's own check of each topic, so it can parse what we sign
     long expiry = clock.instant().plus(ttl).getEpochSecond();
     String payload = "v1|" + principal + "|" + (merchants.isEmpty() ? "*"
         : String.join(",", merchants)) + "|" + expiry;
@@ -90,8 +96,12 @@ final class HmacTokens implements Authenticator {
     if (clock.instant().getEpochSecond() >= expiry) {
       return Authentication.unauthorized("token expired");
     }
-    Scope scope = parts[2].equals("*") ? Scope.all()
-        : Scope.of(Arrays.asList(parts[2].split(",")));
+    Scope scope;
+    try {
+      scope = parts[2].equals("*") ? Scope.all() : Scope.of(Arrays.asList(parts[2].split(",")));
+    } catch (IllegalArgumentException e) { // signed, but minted by a tool that did not check
+      return Authentication.unauthorized("malformed token");
+    }
     return Authentication.allow(parts[1], scope);
   }
 

@@ -1,14 +1,19 @@
 package dev.fanout.example;
 
+import dev.fanout.jakarta.FanoutWebSocket;
+import dev.fanout.jakarta.HandshakeFilter;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import jakarta.websocket.server.ServerEndpointConfig;
 import java.io.IOException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.DefaultServlet;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.FilterMapping;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
@@ -55,20 +60,46 @@ final class WebServer {
     context.setBaseResource(ResourceFactory.of(context).newResource(base));
     context.setWelcomeFiles(new String[] {"index.html"});
     context.addServlet(new ServletHolder("static", DefaultServlet.class), "/");
+    // Every path here is read-only: TRACE (which echoes Authorization and Cookie back), PUT,
+    // DELETE and the rest get 405 before any servlet sees them.
+    context.addFilter(new FilterHolder((req, res, chain) -> {
+      String method = ((HttpServletRequest) req).getMethod();
+      if (method.equals("GET") || method.equals("HEAD")) {
+        chain.doFilter(req, res);
+        return;
+      }
+      HttpServletResponse response = (HttpServletResponse) res;
+      response.setHeader("Allow", "GET, HEAD");
+      plain(response, 405, "method not allowed: " + method);
+    }), "/*", EnumSet.of(DispatcherType.REQUEST));
   }
 
-  /** Serves {@code body.get()} at {@code path} for GET. Call before {@link #deploy}. */
-  void text(String path, String contentType, Supplier<String> body) {
+  /** An answer of a plain HTTP endpoint. */
+  record Answer(int status, String body) {}
+
+  /** Serves {@code answer.get()} at {@code path} for GET. Call before {@link #deploy}. */
+  void text(String path, String contentType, Supplier<Answer> answer) {
     context.addServlet(new ServletHolder(new HttpServlet() {
       @Override
       protected void doGet(HttpServletRequest request, HttpServletResponse response)
           throws IOException {
-        byte[] bytes = body.get().getBytes(StandardCharsets.UTF_8);
+        Answer a = answer.get();
+        byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
+        response.setStatus(a.status());
         response.setContentType(contentType);
         response.setContentLength(bytes.length);
         response.getOutputStream().write(bytes);
       }
     }), path);
+  }
+
+  private static void plain(HttpServletResponse response, int status, String text)
+      throws IOException {
+    byte[] bytes = (text + "\n").getBytes(StandardCharsets.UTF_8);
+    response.setStatus(status);
+    response.setContentType("text/plain;charset=utf-8");
+    response.setContentLength(bytes.length);
+    response.getOutputStream().write(bytes);
   }
 
   /** Binds the port (not yet serving); returns the port bound, useful with port 0. */
@@ -77,13 +108,25 @@ final class WebServer {
     return connector.getLocalPort();
   }
 
-  /** Adds the WebSocket endpoint and starts serving; call after {@link #listen()}. */
-  void deploy(ServerEndpointConfig endpoint) throws Exception {
+  /**
+   * Adds the WebSocket endpoint, with fanout's {@link HandshakeFilter} in front of its path so a
+   * refused handshake gets its exact status (401, 403, 426, 503) and a one-line body, and starts
+   * serving; call after {@link #listen()}.
+   */
+  void deploy(FanoutWebSocket ws, String path) throws Exception {
     JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
-      container.addEndpoint(endpoint);
+      container.addEndpoint(ws.endpointConfig());
     });
     server.start();
+    // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(ws));
+    FilterMapping mapping = new FilterMapping();
+    mapping.setFilterName(holder.getName());
+    mapping.setPathSpec(path);
+    mapping.setDispatcherTypes(EnumSet.of(DispatcherType.REQUEST));
+    context.getServletHandler().prependFilter(holder);
+    context.getServletHandler().prependFilterMapping(mapping);
   }
 
   int getPort() {

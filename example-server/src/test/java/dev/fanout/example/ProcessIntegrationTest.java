@@ -3,6 +3,7 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.jakarta.RawWs;
 import dev.fanout.redis.RedisServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -92,6 +93,41 @@ class ProcessIntegrationTest {
         assertThat(p.exitValue()).as(out).isEqualTo(2);
         assertThat(out).contains(c.getValue()).doesNotContain("secret").doesNotContain("\tat ");
       }
+    }
+  }
+
+  @Test
+  void aFloodOfBadTokensCostsAFewLogLinesNotAStackTraceEach() throws Exception {
+    int port = freePort();
+    Path log = Files.createTempFile("flood", ".log");
+    run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
+        "--auth-secret", "process-test-secret-0123456789");
+    URI ws = URI.create("ws://127.0.0.1:" + port + "/ws?token=forged.token");
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> RawWs.answer(ws, Map.of()).status() == 401);
+    long before = Files.size(log);
+    for (int i = 0; i < 300; i++) {
+      assertThat(RawWs.answer(ws, Map.of()).status()).isEqualTo(401);
+    }
+    String written = Files.readString(log).substring((int) before);
+    assertThat(written.lines().count()).as(written).isLessThanOrEqualTo(2);
+    assertThat(written).doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  @Test
+  void theTokenSubcommandRefusesWhatTheServerCouldNotParse() throws Exception {
+    for (String[] args : List.of(
+        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--merchants", ""},
+        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--principal", "a|b"},
+        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--ttl", "0s"},
+        new String[] {"token", "--auth-secret", "short"})) {
+      Path log = Files.createTempFile("token", ".log");
+      Process p = run(log, args);
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      String out = Files.readString(log);
+      assertThat(p.exitValue()).as(out).isEqualTo(2);
+      assertThat(out.lines().count()).as(out).isEqualTo(1);
+      assertThat(out).startsWith("fanout: ");
     }
   }
 

@@ -6,11 +6,17 @@ import static org.awaitility.Awaitility.await;
 import dev.fanout.core.EventId;
 import dev.fanout.jakarta.RawWs;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -156,5 +162,86 @@ class SecurityIntegrationTest {
     await().atMost(Duration.ofSeconds(15)).until(() -> server.hub().connectionCount() == 1);
     System.out.printf("MEASURE idle_unresponsive closed=%d%n", silent.size());
     assertHonestClientUnharmed();
+  }
+
+  @Test
+  void refusedHandshakesGetTheirStatusAShortBodyAndNoStackTrace() throws Exception {
+    start(c -> {});
+    ExecutorService flood = Executors.newFixedThreadPool(4);
+    List<Future<RawWs.Answer>> answers = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      String query = i % 2 == 0 ? "?token=forged.token" : "";
+      answers.add(flood.submit(() -> RawWs.answer(ws(query),
+          Map.of("Origin", "https://ops.example.com"))));
+    }
+    for (Future<RawWs.Answer> f : answers) {
+      RawWs.Answer a = f.get(30, TimeUnit.SECONDS);
+      assertThat(a.status()).isEqualTo(401);
+      assertThat(a.body()).hasSizeLessThan(60).doesNotContain("Exception");
+    }
+    flood.shutdown();
+    assertThat(RawWs.answer(ws("?token=" + token(List.of())),
+        Map.of("Origin", "https://evil.example")).status()).isEqualTo(403);
+    RawWs.Answer oldVersion = RawWs.answer(ws("?token=" + token(List.of())),
+        Map.of("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
+    assertThat(oldVersion.status()).isEqualTo(426);
+    assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
+    assertHonestClientUnharmed();
+  }
+
+  @Test
+  void onlyGetAndHeadAreServed() throws Exception {
+    start(c -> {});
+    for (String path : List.of("/health", "/metrics", "/", "/fanout-client.js")) {
+      for (String method : List.of("TRACE", "PUT", "DELETE", "POST", "OPTIONS")) {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(http(path))
+            .method(method, HttpRequest.BodyPublishers.noBody())
+            .header("Authorization", "Bearer secret-credential").build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(method + " " + path).isEqualTo(405);
+        assertThat(r.body()).doesNotContain("secret-credential");
+      }
+      assertThat(HTTP.send(HttpRequest.newBuilder(http(path)).GET().build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void healthSaysDrainingFromTheFirstMomentOfAShutdown() throws Exception {
+    start(c -> c.shutdownSpread = Duration.ofSeconds(3));
+    for (int i = 0; i < 10; i++) { // the spread paces their closes: the drain takes 3 s
+      probe("?token=" + token(List.of()));
+    }
+    port = server.port();
+    assertThat(status("/health/ready")).isEqualTo(200);
+    Thread drain = new Thread(server::shutdown, "test-drain");
+    drain.start();
+    try {
+      await().atMost(Duration.ofSeconds(2)).until(() -> status("/health") == 503);
+      assertThat(body("/health")).contains("\"status\":\"DRAINING\"");
+      assertThat(status("/health/ready")).isEqualTo(503);
+      assertThat(body("/health/ready")).contains("draining");
+      assertThat(status("/health/live")).isEqualTo(200);
+    } finally {
+      drain.join(10_000);
+    }
+  }
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private int port; // while draining the server reports no port: captured before
+
+  private URI http(String path) {
+    return URI.create("http://127.0.0.1:" + (port != 0 ? port : server.port()) + path);
+  }
+
+  private int status(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(http(path)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  private String body(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(http(path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
   }
 }

@@ -96,8 +96,19 @@ final class ClientMessage {
           methods == null ? List.of() : methods, id);
     } catch (JsonParseException | IOException | IllegalStateException
         | NumberFormatException e) {
-      throw new ProtocolError("bad_request", "malformed JSON: " + abbreviate(e.getMessage()));
+      throw new ProtocolError("bad_request", "malformed JSON" + where(in));
     }
+  }
+
+  /**
+   * Where the parser stopped, as " at line L column C", from the reader's own description; the
+   * parser's wording, class names and links are not the client's business.
+   */
+  private static String where(JsonReader in) {
+    String at = in.toString(); // "JsonReader at line 1 column 12 path $.type"
+    int line = at.indexOf(" at line ");
+    int path = at.indexOf(" path ");
+    return line < 0 ? "" : at.substring(line, path < 0 ? at.length() : path);
   }
 
   private static String nullValue(JsonReader in) throws IOException {

@@ -13,6 +13,7 @@ import jakarta.websocket.Session;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,8 @@ public final class FanoutEndpoint extends Endpoint {
   static final int HEARTBEAT_TIMEOUT = 4001;
 
   private final FanoutWebSocket ws;
+  /** What this connection's pings carry: a pong counts only when it carries it back. */
+  private final byte[] pingPayload = new byte[8];
   private volatile Session session;
   private volatile Connection connection;
   private volatile long lastPong;
@@ -38,6 +41,7 @@ public final class FanoutEndpoint extends Endpoint {
 
   FanoutEndpoint(FanoutWebSocket ws) {
     this.ws = ws;
+    ThreadLocalRandom.current().nextBytes(pingPayload);
   }
 
   @Override
@@ -78,7 +82,19 @@ public final class FanoutEndpoint extends Endpoint {
     session.addMessageHandler(String.class, this::onText);
     session.addMessageHandler(ByteBuffer.class, b ->
         SessionTransport.close(session, 1003, "binary messages are not supported"));
-    session.addMessageHandler(PongMessage.class, p -> lastPong = System.nanoTime());
+    session.addMessageHandler(PongMessage.class, this::onPong);
+  }
+
+  /**
+   * Only a pong that answers this server's ping proves the client reads: one sent unasked (or
+   * echoing anything else) leaves the heartbeat where it was.
+   */
+  private void onPong(PongMessage pong) {
+    ByteBuffer data = pong.getApplicationData();
+    if (data != null && data.remaining() == pingPayload.length
+        && data.equals(ByteBuffer.wrap(pingPayload))) {
+      lastPong = System.nanoTime();
+    }
   }
 
   private void onText(String text) {
@@ -146,7 +162,7 @@ public final class FanoutEndpoint extends Endpoint {
       return;
     }
     try {
-      s.getAsyncRemote().sendPing(ByteBuffer.allocate(0));
+      s.getAsyncRemote().sendPing(ByteBuffer.wrap(pingPayload));
     } catch (IOException | RuntimeException e) {
       log.debug("session {}: ping failed", s.getId(), e);
     }

@@ -73,6 +73,8 @@ public final class FanoutWebSocket implements AutoCloseable {
   private final AtomicInteger open = new AtomicInteger();
   private final Map<String, AtomicInteger> perPrincipal = new ConcurrentHashMap<>();
   private final AtomicBoolean accepting = new AtomicBoolean(true);
+  final Refusals refusals = new Refusals();
+  private volatile long lastAuthenticatorFailureLog;
 
   private FanoutWebSocket(Builder b) {
     this.hub = b.hub;
@@ -155,9 +157,22 @@ public final class FanoutWebSocket implements AutoCloseable {
       return Objects.requireNonNull(authenticator.authenticate(request),
           "authenticator returned null");
     } catch (RuntimeException e) {
-      log.warn("authenticator {} threw; refusing the handshake", authenticator, e);
+      long now = System.nanoTime();
+      if (now - lastAuthenticatorFailureLog > TimeUnit.SECONDS.toNanos(Refusals.LOG_EVERY_SECONDS)) {
+        lastAuthenticatorFailureLog = now; // a racy guard is enough: a rare extra line at most
+        log.warn("authenticator {} threw; refusing the handshake (logged at most every {} s)",
+            authenticator, Refusals.LOG_EVERY_SECONDS, e);
+      }
       return Authentication.unauthorized("authentication failed");
     }
+  }
+
+  /**
+   * Handshakes refused so far, by status and reason (for example {@code "401 invalid token"}),
+   * by the endpoint or a {@link HandshakeFilter} in front of it.
+   */
+  public Map<String, Long> refusedHandshakes() {
+    return refusals.totals();
   }
 
   /** Open WebSocket connections of this endpoint. */
@@ -237,7 +252,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     public boolean checkOrigin(String origin) {
       boolean ok = origins.allows(origin);
       if (!ok) {
-        log.info("rejected handshake from Origin {}: not in the allow-list", origin);
+        refusals.count(403, "origin not allowed");
       }
       return ok;
     }
@@ -253,7 +268,7 @@ public final class FanoutWebSocket implements AutoCloseable {
       }
       Authentication auth = authenticate(request);
       if (!auth.allowed()) {
-        log.info("refused handshake: {} {}", auth.status(), auth.reason());
+        refusals.count(auth.status(), auth.reason());
         throw new HandshakeRejectedException(auth.status(), auth.reason());
       }
       sec.getUserProperties().put(AUTH_KEY, auth);

@@ -79,6 +79,24 @@ class HandshakeFilterIntegrationTest {
   }
 
   @Test
+  void anotherWebSocketVersionGets426AndTheVersionThisServerSpeaks() throws Exception {
+    RawWs.Answer answer = RawWs.answer(URI.create(uri + "?token=ops"),
+        Map.of("Sec-WebSocket-Version", "8"));
+    assertThat(answer.status()).isEqualTo(426);
+    assertThat(answer.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
+  }
+
+  @Test
+  void aRefusalIsAShortPlainAnswerAndIsCounted() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      RawWs.Answer answer = RawWs.answer(URI.create(uri + "?token=guest"), Map.of());
+      assertThat(answer.status()).isEqualTo(403);
+      assertThat(answer.body()).isEqualTo("not an operator\n");
+    }
+    assertThat(ws.refusedHandshakes()).containsEntry("403 not an operator", 50L);
+  }
+
+  @Test
   void aShuttingDownNodeAnswers503() throws Exception {
     ws.close();
     assertThat(RawWs.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);

@@ -10,7 +10,10 @@ import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +22,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -522,6 +528,29 @@ abstract class ProtocolSuite {
       if (container.closesUnresponsivePeers()) {
         await().atMost(Duration.ofSeconds(10)).until(silent::serverClosed);
       }
+    }
+    await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
+        .until(() -> !alive.closed.isDone());
+  }
+
+  @Test
+  void unsolicitedPongsDoNotKeepANonReadingClientAlive() throws Exception {
+    start(h -> {}, w -> w.heartbeat(Duration.ofMillis(100), Duration.ofMillis(400)));
+    WsClient alive = client();
+    ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
+    try (RawWs pretender = RawWs.handshake(uri, Map.of())) { // never reads, pongs unasked
+      assertThat(pretender.status).isEqualTo(101);
+      pacer.scheduleAtFixedRate(() -> {
+        try {
+          pretender.sendPong(new byte[0]);
+          pretender.sendPong("alive".getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e); // closed: stop sending
+        }
+      }, 0, 50, TimeUnit.MILLISECONDS);
+      await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 1);
+    } finally {
+      pacer.shutdownNow();
     }
     await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
         .until(() -> !alive.closed.isDone());

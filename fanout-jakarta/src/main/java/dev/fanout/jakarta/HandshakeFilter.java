@@ -1,0 +1,83 @@
+package dev.fanout.jakarta;
+
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A servlet filter in front of the fanout endpoint that answers a refused handshake before the
+ * container's upgrade, with its exact status and a one-line plain-text body: 401 or 403 from the
+ * {@link Authenticator} or the Origin allow-list, 503 while shutting down or at the connection
+ * cap, 426 (with {@code Sec-WebSocket-Version: 13}) for another WebSocket version. The Jakarta
+ * WebSocket API cannot choose the status of a refused handshake: without this filter containers
+ * answer 500 (with a stack trace in their log) or drop the connection.
+ *
+ * <p>Map it to the endpoint's path, for example on Jetty:
+ *
+ * <pre>{@code
+ * context.addFilter(new FilterHolder(new HandshakeFilter(ws)), "/ws",
+ *     EnumSet.of(DispatcherType.REQUEST));
+ * }</pre>
+ *
+ * <p>Refusals are counted and logged by the endpoint at most once every few seconds, so a flood
+ * of bad handshakes costs little log. The endpoint still checks every handshake again, so the
+ * filter is an addition, never a replacement.
+ */
+public final class HandshakeFilter implements Filter {
+  private final FanoutWebSocket ws;
+
+  public HandshakeFilter(FanoutWebSocket ws) {
+    this.ws = ws;
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+      throws IOException, ServletException {
+    HttpServletRequest request = (HttpServletRequest) req;
+    HttpServletResponse response = (HttpServletResponse) res;
+    if (!"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+      chain.doFilter(req, res);
+      return;
+    }
+    String version = request.getHeader("Sec-WebSocket-Version");
+    if (!"13".equals(version)) { // RFC 6455 4.4: say which version this server speaks
+      response.setHeader("Sec-WebSocket-Version", "13");
+      refuse(response, 426, "WebSocket version 13 required");
+      return;
+    }
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (String name : Collections.list(request.getHeaderNames())) {
+      headers.put(name, Collections.list(request.getHeaders(name)));
+    }
+    Map<String, List<String>> params = new LinkedHashMap<>();
+    request.getParameterMap().forEach((k, v) -> params.put(k, List.of(v)));
+    Authentication auth = ws.precheck(request.getHeader("Origin"),
+        FanoutWebSocket.handshakeRequest(URI.create(request.getRequestURI()), headers, params));
+    if (!auth.allowed()) {
+      refuse(response, auth.status(), auth.reason());
+      return;
+    }
+    chain.doFilter(req, res);
+  }
+
+  private void refuse(HttpServletResponse response, int status, String reason)
+      throws IOException {
+    ws.refusals.count(status, reason);
+    byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
+    response.setStatus(status);
+    response.setContentType("text/plain;charset=utf-8");
+    response.setContentLength(body.length);
+    response.getOutputStream().write(body);
+  }
+}
