@@ -74,6 +74,40 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_HEARTBEAT_TIMEOUT; default ${DEFAULT-VALUE}).")
   Duration heartbeatTimeout;
 
+  @Option(names = "--max-connections", defaultValue = "${env:FANOUT_MAX_CONNECTIONS:-100000}",
+      description = "WebSocket connections this node accepts; more get 503 "
+          + "(env FANOUT_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Option(names = "--max-connections-per-principal",
+      defaultValue = "${env:FANOUT_MAX_CONNECTIONS_PER_PRINCIPAL:-0}",
+      description = "Connections one token's principal may hold on this node, 0 for no cap "
+          + "(env FANOUT_MAX_CONNECTIONS_PER_PRINCIPAL; default ${DEFAULT-VALUE}).")
+  int maxConnectionsPerPrincipal;
+
+  @Option(names = "--replay-events-per-second",
+      defaultValue = "${env:FANOUT_REPLAY_EVENTS_PER_SECOND:-20000}",
+      description = "Missed events one principal, or one address when unauthenticated, may be "
+          + "replayed per second by resumes; a resume over budget gets 1013 "
+          + "(env FANOUT_REPLAY_EVENTS_PER_SECOND; default ${DEFAULT-VALUE}).")
+  int replayPerSecond;
+
+  @Option(names = "--replay-burst", defaultValue = "${env:FANOUT_REPLAY_BURST:-100000}",
+      description = "Missed events one principal may be replayed at once before the per-second "
+          + "budget applies (env FANOUT_REPLAY_BURST; default ${DEFAULT-VALUE}).")
+  int replayBurst;
+
+  @Option(names = "--max-concurrent-replays",
+      defaultValue = "${env:FANOUT_MAX_CONCURRENT_REPLAYS:-128}",
+      description = "Resumes reading history at once on this node; one more gets 1013 "
+          + "(env FANOUT_MAX_CONCURRENT_REPLAYS; default ${DEFAULT-VALUE}).")
+  int maxConcurrentReplays;
+
+  @Option(names = "--redis-pool-size", defaultValue = "${env:FANOUT_REDIS_POOL_SIZE:-16}",
+      description = "Redis connections for history reads and publishing "
+          + "(env FANOUT_REDIS_POOL_SIZE; default ${DEFAULT-VALUE}).")
+  int redisPoolSize;
+
   @Option(names = "--queue-size", defaultValue = "${env:FANOUT_QUEUE_SIZE:-1024}",
       description = "Events queued per connection before backpressure acts "
           + "(env FANOUT_QUEUE_SIZE; default ${DEFAULT-VALUE}).")
@@ -145,6 +179,13 @@ public final class ExampleServer implements Callable<Integer> {
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
     c.queueSize = queueSize;
+    c.maxConnections = maxConnections;
+    c.maxConnectionsPerPrincipal = maxConnectionsPerPrincipal == 0 ? Integer.MAX_VALUE
+        : maxConnectionsPerPrincipal;
+    c.replayPerSecond = replayPerSecond;
+    c.replayBurst = replayBurst;
+    c.maxConcurrentReplays = maxConcurrentReplays;
+    c.redisPoolSize = redisPoolSize;
     if (batchLingerMs < 0 || batchLingerMs > 1000) {
       throw new CommandLine.ParameterException(new CommandLine(this),
           "--batch-linger-ms must be between 0 and 1000, got " + batchLingerMs);

@@ -38,6 +38,12 @@ final class FeedServer implements AutoCloseable {
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     int queueSize = 1024;
+    int maxConnections = 100_000;
+    int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
+    int replayPerSecond = 20_000;
+    int replayBurst = 100_000;
+    int maxConcurrentReplays = 128;
+    int redisPoolSize = 16;
     Duration batchLinger = Duration.ofMillis(2);
     String backpressure = "disconnect";
     int snapshotSize = 50;
@@ -68,6 +74,7 @@ final class FeedServer implements AutoCloseable {
     History history;
     if (c.redis != null) {
       redisBus = RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
+          .poolSize(c.redisPoolSize)
           .onLinkChange(state -> log.info("Redis link {}", state))
           .build();
       bus = redisBus;
@@ -108,6 +115,10 @@ final class FeedServer implements AutoCloseable {
         .allowedOrigins(origins)
         .allowMissingOrigin(c.allowMissingOrigin)
         .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
+        .maxConnections(c.maxConnections)
+        .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
+        .replayBudget(c.replayPerSecond, c.replayBurst)
+        .maxConcurrentReplays(c.maxConcurrentReplays)
         .build();
     web.deploy(ws, "/ws");
     log.info("allowed origins: {}", origins);
@@ -129,6 +140,11 @@ final class FeedServer implements AutoCloseable {
 
   Hub hub() {
     return hub;
+  }
+
+  /** The bus this node publishes to (for tests that play the payment service). */
+  Bus bus() {
+    return bus;
   }
 
   /** SIGTERM: stop publishing, tell every client 1001 Going Away (paced), stop. */

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -186,6 +187,49 @@ class SecurityIntegrationTest {
         Map.of("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
     assertThat(oldVersion.status()).isEqualTo(426);
     assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
+    assertHonestClientUnharmed();
+  }
+
+  @Test
+  void resumesThatReplayFromFarBackAreBudgetedPerPrincipal() throws Exception {
+    start(c -> {
+      c.rate = 50;
+      c.queueSize = 16_384; // the honest client takes the 9,000 events published below at once
+      c.replayPerSecond = 2_000;
+      c.replayBurst = 10_000;
+    });
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 9_000; i++) {
+      ids.add(server.bus().publish("mch_" + i % 5, Map.of("method", "card"),
+          "{\"merchantId\":\"mch_" + i % 5 + "\"}").toString());
+    }
+    String farBack = ids.get(ids.size() - 8_000);
+    String attackerToken = new HmacTokens(SECRET, Clock.systemUTC()).mint("attacker", List.of(),
+        Duration.ofMinutes(5));
+    List<WsProbe> attackers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      attackers.add(probe("?token=" + attackerToken));
+    }
+    ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
+    long t0 = System.nanoTime();
+    pacer.scheduleAtFixedRate(() -> attackers.forEach(a -> a.trySend(
+        "{\"type\":\"subscribe\",\"lastEventId\":\"" + farBack + "\"}")), 0, 250,
+        TimeUnit.MILLISECONDS);
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> attackers.stream()
+          .allMatch(a -> a.closed.isDone()) || System.nanoTime() - t0 > 3_000_000_000L);
+    } finally {
+      pacer.shutdownNow();
+    }
+    long seconds = Math.max(1, (System.nanoTime() - t0) / 1_000_000_000L);
+    long replayed = attackers.stream().mapToLong(a -> a.eventIds().size()).sum();
+    System.out.printf("MEASURE replay_budget attackers=10 seconds=%d replayed=%d closed_1013=%d%n",
+        seconds, replayed, attackers.stream().filter(a -> a.closed.getNow(0) == 1013).count());
+    // Unbudgeted, ten connections would have been sent 10 x 4/s x 8,000 = 320,000 events a
+    // second. Budgeted: the burst, the refill, and the replays admitted before their cost
+    // was known (at most one in flight per connection).
+    assertThat(replayed).isLessThan(10_000 + 2_000 * (seconds + 1) + 10 * 8_000L);
+    assertThat(attackers).anyMatch(a -> a.closed.getNow(0) == 1013);
     assertHonestClientUnharmed();
   }
 

@@ -3,6 +3,7 @@ package dev.fanout.core;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,7 @@ public final class Connection {
   private final Object subscribeLock = new Object();
   private final AtomicBoolean open = new AtomicBoolean(true);
   private final AtomicReference<Resync> pendingResync = new AtomicReference<>();
+  private final AtomicLong replayed = new AtomicLong();
   private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
 
   Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
@@ -151,6 +153,7 @@ public final class Connection {
       }
       entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
     }
+    replayed.addAndGet(entries.size());
     outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,
         entries.size(), position),
         entries, floor, effective);
@@ -225,6 +228,14 @@ public final class Connection {
   /** Events queued and not yet sent. */
   public int queueSize() {
     return outbox.size();
+  }
+
+  /**
+   * Events sent from history (snapshots and replays of missed events) over this connection's
+   * life: what its subscribes cost, for a transport that budgets them.
+   */
+  public long replayedEvents() {
+    return replayed.get();
   }
 
   /** Events dropped by backpressure over this connection's life. */

@@ -9,6 +9,12 @@ import java.util.Objects;
  * valid but not enough).
  */
 public final class Authentication {
+  /**
+   * The principal of {@link Authenticator#allowAll()}: connections that did not say who they are
+   * (per-principal limits then apply per client address, where the container tells it).
+   */
+  public static final String ANONYMOUS = "anonymous";
+
   private final String principal;
   private final Scope scope;
   private final int status;

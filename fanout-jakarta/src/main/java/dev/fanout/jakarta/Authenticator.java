@@ -16,6 +16,6 @@ public interface Authenticator {
 
   /** Lets everyone in as {@code anonymous}, seeing every topic: for demos and trusted networks. */
   static Authenticator allowAll() {
-    return request -> Authentication.allow("anonymous", Scope.all());
+    return request -> Authentication.allow(Authentication.ANONYMOUS, Scope.all());
   }
 }

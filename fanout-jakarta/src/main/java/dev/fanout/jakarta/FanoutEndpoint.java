@@ -11,8 +11,10 @@ import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.PongMessage;
 import jakarta.websocket.Session;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,7 @@ public final class FanoutEndpoint extends Endpoint {
   private volatile Connection connection;
   private volatile long lastPong;
   private String principal;
+  private String replayKey; // whose budget this connection's replays spend
   private EventFilter filter; // the consumer's per-connection filter, or null
   private RateLimiter limiter; // used on the session's message thread only
   private int protocolErrors;
@@ -57,6 +60,7 @@ public final class FanoutEndpoint extends Endpoint {
       return;
     }
     principal = auth.principal();
+    replayKey = replayKey(principal, session);
     try {
       filter = ws.filters.apply(auth);
     } catch (RuntimeException e) {
@@ -132,7 +136,39 @@ public final class FanoutEndpoint extends Endpoint {
     Subscription.Builder sub = Subscription.builder().topics(msg.merchants)
         .attribute(Protocol.METHOD_ATTRIBUTE, msg.methods)
         .filter(filter);
-    c.subscribe(sub.build(), msg.lastEventId);
+    if (msg.lastEventId == null) { // a snapshot: bounded by its size and the subscribe rate
+      c.subscribe(sub.build(), null);
+      return;
+    }
+    String refused = ws.replays.tryBegin(replayKey, System.nanoTime());
+    if (refused != null) {
+      c.close(1013, refused);
+      return;
+    }
+    long before = c.replayedEvents();
+    try {
+      c.subscribe(sub.build(), msg.lastEventId);
+    } finally {
+      ws.replays.end(replayKey, c.replayedEvents() - before, System.nanoTime());
+    }
+  }
+
+  /**
+   * The principal, or for anonymous clients (everyone has the same principal then) the client's
+   * address, where the container tells it (Jetty, Tomcat and Tyrus put an InetSocketAddress in
+   * the session's user properties).
+   */
+  private static String replayKey(String principal, Session session) {
+    if (!Authentication.ANONYMOUS.equals(principal)) {
+      return "principal:" + principal;
+    }
+    for (Map.Entry<String, Object> e : session.getUserProperties().entrySet()) {
+      if (e.getKey().endsWith("remoteAddress") && e.getValue() instanceof InetSocketAddress a
+          && a.getAddress() != null) {
+        return "address:" + a.getAddress().getHostAddress();
+      }
+    }
+    return "principal:" + principal;
   }
 
   private void reject(Connection c, String code, String message) {

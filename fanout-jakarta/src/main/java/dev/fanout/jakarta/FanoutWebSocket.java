@@ -63,6 +63,7 @@ public final class FanoutWebSocket implements AutoCloseable {
   final double subscribesPerSecond;
   final int subscribeBurst;
   final int maxProtocolErrors;
+  final ReplayBudget replays;
   final Duration heartbeatInterval;
   final Duration heartbeatTimeout;
   private final String path;
@@ -91,6 +92,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     this.subscribesPerSecond = b.subscribesPerSecond;
     this.subscribeBurst = b.subscribeBurst;
     this.maxProtocolErrors = b.maxProtocolErrors;
+    this.replays = new ReplayBudget(b.replayPerSecond, b.replayBurst, b.maxConcurrentReplays);
     this.heartbeatInterval = b.heartbeatInterval;
     this.heartbeatTimeout = b.heartbeatTimeout;
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -297,6 +299,9 @@ public final class FanoutWebSocket implements AutoCloseable {
     private double subscribesPerSecond = 5;
     private int subscribeBurst = 10;
     private int maxProtocolErrors = 20;
+    private int replayPerSecond = 20_000;
+    private int replayBurst = 100_000;
+    private int maxConcurrentReplays = 128;
     private Duration heartbeatInterval = Duration.ofSeconds(30);
     private Duration heartbeatTimeout = Duration.ofSeconds(60);
 
@@ -406,6 +411,29 @@ public final class FanoutWebSocket implements AutoCloseable {
     }
 
     /** Bad messages tolerated per connection before it is closed with 1008; default 20. */
+    /**
+     * What resumes may replay from history, per principal, or per address for anonymous clients
+     * (behind a proxy every anonymous client has the proxy's address: authenticate, or size the
+     * budget for all of them): {@code perSecond} events refilled up to {@code burst}. A resume
+     * that finds its budget spent is closed with 1013, which clients retry with backoff. A
+     * subscribe without {@code lastEventId} is not charged: its snapshot is bounded by the
+     * hub's snapshot size and the subscribe rate. Default 20,000 events/s, burst 100,000.
+     */
+    public Builder replayBudget(int perSecond, int burst) {
+      this.replayPerSecond = positive(perSecond, "replay events per second");
+      this.replayBurst = positive(burst, "replay burst");
+      return this;
+    }
+
+    /**
+     * Resumes reading and replaying history at once, on this endpoint; one more is closed with
+     * 1013. Default 128.
+     */
+    public Builder maxConcurrentReplays(int max) {
+      this.maxConcurrentReplays = positive(max, "max concurrent replays");
+      return this;
+    }
+
     public Builder maxProtocolErrors(int max) {
       this.maxProtocolErrors = positive(max, "max protocol errors");
       return this;

@@ -76,7 +76,7 @@ final class RedisLink implements AutoCloseable {
   private volatile long downSince;
   private volatile String downReason;
   private long lastProbeSent; // watchdog thread only
-  private long lastRetryLog; // subscriber thread only
+  private volatile long lastRetryLog; // the down line, or the last "still down" line
   private int failedAttempts; // subscriber thread only
 
   RedisLink(RedisEndpoint endpoint, Pool<Jedis> pool, RedisStream stream, String node,
@@ -196,7 +196,7 @@ final class RedisLink implements AutoCloseable {
   private void logRetry() {
     failedAttempts++;
     long now = System.nanoTime();
-    if (failedAttempts > 1 && now - lastRetryLog > RETRY_LOG_NANOS) {
+    if (now - lastRetryLog > RETRY_LOG_NANOS) {
       lastRetryLog = now;
       log.warn("Redis link to {} still down after {} attempts ({} ms): {}", endpoint,
           failedAttempts, (now - downSince) / 1_000_000, downReason);
@@ -322,6 +322,7 @@ final class RedisLink implements AutoCloseable {
     downReason = why;
     if (state == LinkState.UP || state == LinkState.CONNECTING) {
       downSince = System.nanoTime();
+      lastRetryLog = downSince;
       downs.incrementAndGet();
       log.warn("Redis link to {} down: {}", endpoint, why);
     }
