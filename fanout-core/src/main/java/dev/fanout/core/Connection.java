@@ -225,6 +225,15 @@ public final class Connection {
     return open.get();
   }
 
+  /**
+   * How long the frame being written has waited for the transport at {@code nowNanos} (0 when
+   * nothing is being written): a client that stopped reading leaves it waiting, for as long as
+   * it does not read. A transport's heartbeat can close such a connection without writing to it.
+   */
+  public long sendWaitingNanos(long nowNanos) {
+    return outbox.sendWaitingNanos(nowNanos);
+  }
+
   /** Events queued and not yet sent. */
   public int queueSize() {
     return outbox.size();

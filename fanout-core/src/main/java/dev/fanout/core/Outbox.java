@@ -55,6 +55,7 @@ final class Outbox {
   private final List<Entry> sending = new ArrayList<>();
   private final List<String> batchFrames = new ArrayList<>();
   private boolean inFlight;
+  private long inFlightSince; // nanoTime the send in flight started
   private boolean pumping;
   private boolean pumpScheduled;
   private boolean held;
@@ -239,6 +240,11 @@ final class Outbox {
     pump();
   }
 
+  /** How long the send in flight has waited for the transport at {@code now}; 0 when none. */
+  synchronized long sendWaitingNanos(long now) {
+    return inFlight ? Math.max(1, now - inFlightSince) : 0;
+  }
+
   /** The id of the newest event accepted for this connection, or null. */
   synchronized EventId lastAccepted() {
     return lastAccepted;
@@ -284,6 +290,7 @@ final class Outbox {
           return;
         }
         inFlight = true;
+        inFlightSince = System.nanoTime();
       }
       try {
         transport.send(frame, this::onSent);

@@ -15,7 +15,9 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +38,8 @@ public final class FanoutEndpoint extends Endpoint {
   private volatile Session session;
   private volatile Connection connection;
   private volatile long lastPong;
+  private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
+  private final AtomicBoolean pinging = new AtomicBoolean(); // a ping is being written
   private String principal;
   private String replayKey; // whose budget this connection's replays spend
   private EventFilter filter; // the consumer's per-connection filter, or null
@@ -182,25 +186,59 @@ public final class FanoutEndpoint extends Endpoint {
     }
   }
 
+  /**
+   * One heartbeat tick, on the shared heartbeat thread: it must never wait on this connection.
+   * Some containers block in {@code sendPing} while the peer is not reading (Jetty 12 does,
+   * behind unread data), so the ping is written on the pinger threads, one at a time per
+   * connection, and the timeout counts from when a ping actually left. A connection whose data
+   * has waited longer than the timeout to be written is not reading: it is closed without
+   * pinging it.
+   */
   void heartbeat(long now, long timeoutNanos) {
     Session s = session;
     if (s == null || !s.isOpen()) {
       return;
     }
-    if (now - lastPong > timeoutNanos) {
-      log.debug("session {}: no pong for {} ms; closing", s.getId(), (now - lastPong) / 1_000_000);
-      Connection c = connection;
-      if (c != null) {
-        c.close(HEARTBEAT_TIMEOUT, "heartbeat timeout");
-      } else {
-        SessionTransport.close(s, HEARTBEAT_TIMEOUT, "heartbeat timeout");
-      }
+    Connection c = connection;
+    if (c != null && c.sendWaitingNanos(now) > timeoutNanos) {
+      timeout(s, "not reading: a frame has waited " + c.sendWaitingNanos(now) / 1_000_000
+          + " ms to be written");
       return;
     }
+    long since = unansweredSince;
+    if (since != 0 && lastPong < since && now - since > timeoutNanos) {
+      timeout(s, "no pong " + (now - since) / 1_000_000 + " ms after a ping");
+      return;
+    }
+    if (!pinging.compareAndSet(false, true)) {
+      return; // the last ping is still being written: this connection is busy, not the thread
+    }
     try {
-      s.getAsyncRemote().sendPing(ByteBuffer.wrap(pingPayload));
-    } catch (IOException | RuntimeException e) {
-      log.debug("session {}: ping failed", s.getId(), e);
+      ws.pinger.execute(() -> {
+        try {
+          s.getAsyncRemote().sendPing(ByteBuffer.wrap(pingPayload));
+          long sent = System.nanoTime();
+          if (lastPong >= unansweredSince) { // answered (or none yet): the wait starts here
+            unansweredSince = sent;
+          }
+        } catch (IOException | RuntimeException e) {
+          log.debug("session {}: ping failed", s.getId(), e);
+        } finally {
+          pinging.set(false);
+        }
+      });
+    } catch (RejectedExecutionException shuttingDown) {
+      pinging.set(false);
+    }
+  }
+
+  private void timeout(Session s, String why) {
+    log.debug("session {}: {}; closing", s.getId(), why);
+    Connection c = connection;
+    if (c != null) {
+      c.close(HEARTBEAT_TIMEOUT, "heartbeat timeout");
+    } else {
+      SessionTransport.close(s, HEARTBEAT_TIMEOUT, "heartbeat timeout");
     }
   }
 

@@ -49,6 +49,8 @@ public final class FanoutWebSocket implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FanoutWebSocket.class);
 
   static final String AUTH_KEY = "dev.fanout.authentication";
+  /** Threads writing pings; a stalled peer can hold one only until the heartbeat closes it. */
+  static final int PINGER_THREADS = 4;
 
   final Hub hub;
   final Authenticator authenticator;
@@ -70,6 +72,8 @@ public final class FanoutWebSocket implements AutoCloseable {
 
   private final ScheduledExecutorService scheduler;
   final ExecutorService closer;
+  /** Writes pings, so the heartbeat thread never waits on a connection. */
+  final ExecutorService pinger;
   private final Set<FanoutEndpoint> endpoints = ConcurrentHashMap.newKeySet();
   private final AtomicInteger open = new AtomicInteger();
   private final Map<String, AtomicInteger> perPrincipal = new ConcurrentHashMap<>();
@@ -102,6 +106,11 @@ public final class FanoutWebSocket implements AutoCloseable {
     });
     this.closer = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "fanout-close");
+      t.setDaemon(true);
+      return t;
+    });
+    this.pinger = Executors.newFixedThreadPool(PINGER_THREADS, r -> {
+      Thread t = new Thread(r, "fanout-ping");
       t.setDaemon(true);
       return t;
     });
@@ -191,6 +200,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     accepting.set(false);
     hub.closeAll(spread);
     scheduler.shutdownNow();
+    pinger.shutdownNow();
     closer.shutdown();
     try {
       if (!closer.awaitTermination(5, TimeUnit.SECONDS)) {

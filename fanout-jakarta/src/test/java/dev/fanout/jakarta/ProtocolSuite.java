@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -531,6 +532,36 @@ abstract class ProtocolSuite {
     }
     await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
         .until(() -> !alive.closed.isDone());
+  }
+
+  @Test
+  void aStalledClientWithLargeEventsDoesNotStopTheHeartbeatOfTheOthers() throws Exception {
+    start(h -> h.snapshotSize(0), w -> w.heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000)));
+    List<WsClient> healthy = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      WsClient c = client();
+      c.subscribe("{\"type\":\"subscribe\"}");
+      c.nextOfType("subscribed");
+      healthy.add(c);
+    }
+    WsClient stalled = client();
+    stalled.subscribe("{\"type\":\"subscribe\"}");
+    stalled.nextOfType("subscribed");
+    stalled.stall(); // its socket buffers fill after a few large events, far below the cap
+    String big = "{\"pad\":\"" + "x".repeat(256 * 1024) + "\"}";
+    List<String> ids = new ArrayList<>();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4); // four heartbeat timeouts
+    while (System.nanoTime() < end) {
+      ids.add(stream.publish("mch_1", Map.of("method", "card"), big).toString());
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(40)); // the publisher's pace
+    }
+    for (WsClient c : healthy) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> c.eventIds().size() == ids.size());
+      assertThat(c.eventIds()).isEqualTo(ids);
+      assertThat(c.closed).as("a healthy client kept its heartbeat").isNotDone();
+    }
+    // the stalled one was closed for not reading (4001), without anyone waiting on it
+    await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 3);
   }
 
   @Test
