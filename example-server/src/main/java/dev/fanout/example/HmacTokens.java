@@ -9,6 +9,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -102,7 +103,7 @@ final class HmacTokens implements Authenticator {
     } catch (IllegalArgumentException e) { // signed, but minted by a tool that did not check
       return Authentication.unauthorized("malformed token");
     }
-    return Authentication.allow(parts[1], scope);
+    return Authentication.allowUntil(parts[1], scope, Instant.ofEpochSecond(expiry));
   }
 
   private static String token(HandshakeRequest request) {

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,26 @@ class ExampleServerIntegrationTest {
         "?token=" + otherSecret, "?token=garbage"}) {
       assertThat(upgrades(s, bad)).as(bad).isFalse();
     }
+  }
+
+  @Test
+  void aConnectionIsClosedWhenItsTokenExpires() throws Exception {
+    FeedServer s = server(c -> {
+      c.authSecret = SECRET;
+      c.rate = 100;
+    });
+    String shortLived = new HmacTokens(SECRET, Clock.systemUTC())
+        .mint("ops-c", List.of(), Duration.ofSeconds(2));
+    WsProbe c = client(s, "?token=" + shortLived);
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.eventIds().size() >= 5);
+    long t0 = System.nanoTime();
+    assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("close code").isEqualTo(4003);
+    System.out.printf("MEASURE token_expiry closed_after_ms=%d%n",
+        (System.nanoTime() - t0) / 1_000_000);
+    int seen = c.eventIds().size();
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1))
+        .until(() -> c.eventIds().size() == seen); // nothing flows past the expiry
   }
 
   private static boolean upgrades(FeedServer s, String query) {

@@ -15,7 +15,11 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -32,6 +36,9 @@ public final class FanoutEndpoint extends Endpoint {
   /** Close code for a connection whose pong is late; an application code (4000-4999). */
   static final int HEARTBEAT_TIMEOUT = 4001;
 
+  /** Close code for a connection whose credentials expired (see Authentication#allowUntil). */
+  static final int CREDENTIALS_EXPIRED = 4003;
+
   private final FanoutWebSocket ws;
   /** What this connection's pings carry: a pong counts only when it carries it back. */
   private final byte[] pingPayload = new byte[8];
@@ -41,6 +48,7 @@ public final class FanoutEndpoint extends Endpoint {
   private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
   private final AtomicBoolean pinging = new AtomicBoolean(); // a ping is being written
   private String principal;
+  private ScheduledFuture<?> expiry; // closes the connection when its credentials expire
   private String replayKey; // whose budget this connection's replays spend
   private EventFilter filter; // the consumer's per-connection filter, or null
   private RateLimiter limiter; // used on the session's message thread only
@@ -87,6 +95,14 @@ public final class FanoutEndpoint extends Endpoint {
     connection = ws.backpressure == null
         ? ws.hub.connect(transport, auth.scope())
         : ws.hub.connect(transport, auth.scope(), ws.backpressure);
+    if (auth.expiresAt() != null) {
+      long delay = Math.max(0, Duration.between(Instant.now(), auth.expiresAt()).toMillis());
+      try {
+        expiry = ws.scheduler.schedule(this::expire, delay, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException shuttingDown) {
+        expire();
+      }
+    }
     session.addMessageHandler(String.class, this::onText);
     session.addMessageHandler(ByteBuffer.class, b ->
         SessionTransport.close(session, 1003, "binary messages are not supported"));
@@ -232,6 +248,13 @@ public final class FanoutEndpoint extends Endpoint {
     }
   }
 
+  private void expire() {
+    Connection c = connection;
+    if (c != null) {
+      c.close(CREDENTIALS_EXPIRED, "credentials expired");
+    }
+  }
+
   private void timeout(Session s, String why) {
     log.debug("session {}: {}; closing", s.getId(), why);
     Connection c = connection;
@@ -244,6 +267,10 @@ public final class FanoutEndpoint extends Endpoint {
 
   @Override
   public void onClose(Session session, CloseReason closeReason) {
+    ScheduledFuture<?> e = expiry;
+    if (e != null) {
+      e.cancel(false);
+    }
     Connection c = connection;
     if (c != null) {
       c.transportClosed();

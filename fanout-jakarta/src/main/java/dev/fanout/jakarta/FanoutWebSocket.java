@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,7 +71,7 @@ public final class FanoutWebSocket implements AutoCloseable {
   final Duration heartbeatTimeout;
   private final String path;
 
-  private final ScheduledExecutorService scheduler;
+  final ScheduledExecutorService scheduler; // heartbeat ticks, credential expiries
   final ExecutorService closer;
   /** Writes pings, so the heartbeat thread never waits on a connection. */
   final ExecutorService pinger;
@@ -99,11 +100,13 @@ public final class FanoutWebSocket implements AutoCloseable {
     this.replays = new ReplayBudget(b.replayPerSecond, b.replayBurst, b.maxConcurrentReplays);
     this.heartbeatInterval = b.heartbeatInterval;
     this.heartbeatTimeout = b.heartbeatTimeout;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "fanout-heartbeat");
       t.setDaemon(true);
       return t;
     });
+    timer.setRemoveOnCancelPolicy(true); // an expiry cancelled on close must not linger for hours
+    this.scheduler = timer;
     this.closer = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "fanout-close");
       t.setDaemon(true);
