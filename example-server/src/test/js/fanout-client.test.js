@@ -126,3 +126,31 @@ test('a resume that is not recovered forgets the old resume point', () => {
   assert.strictEqual(socket().sent[0].lastEventId, undefined);
   assert.deepStrictEqual(resets, ['fresh', 'not-recovered']);
 });
+
+test('credentials that expired (4003) stop the client instead of retrying them', () => {
+  const states = [];
+  sockets.length = 0;
+  timers.length = 0;
+  const c = new globalThis.FanoutClient({url: 'ws://test/ws',
+    onState: (s, d) => states.push({s, d})});
+  c.start();
+  const socket = sockets[sockets.length - 1];
+  socket.open();
+  socket.frame({type: 'subscribed', recovered: false, missed: 0, replay: 0});
+  socket.drop(4003);
+  assert.strictEqual(timers.length, 0, 'no reconnect scheduled');
+  assert.deepStrictEqual(states[states.length - 1], {s: 'stopped',
+    d: {code: 4003, reason: ''}});
+});
+
+test('the bus frame reaches onBus', () => {
+  const seen = [];
+  sockets.length = 0;
+  const c = new globalThis.FanoutClient({url: 'ws://test/ws', onBus: (up) => seen.push(up)});
+  c.start();
+  const socket = sockets[sockets.length - 1];
+  socket.open();
+  socket.frame({type: 'bus', state: 'down'});
+  socket.frame({type: 'bus', state: 'up'});
+  assert.deepStrictEqual(seen, [false, true]);
+});

@@ -5,6 +5,7 @@ import dev.fanout.core.Bus;
 import dev.fanout.core.History;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
+import dev.fanout.jakarta.Authentication;
 import dev.fanout.jakarta.Authenticator;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.redis.RedisBus;
@@ -12,8 +13,12 @@ import dev.fanout.redis.RedisStream;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -107,6 +112,7 @@ final class FeedServer implements AutoCloseable {
     web.text("/health/live", "application/json",
         () -> new WebServer.Answer(200, "{\"status\":\"UP\"}"));
     web.text("/health/ready", "application/json", this::readiness);
+    web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
     List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
     ws = FanoutWebSocket.builder(hub)
@@ -208,7 +214,8 @@ final class FeedServer implements AutoCloseable {
     String status = draining ? "DRAINING" : up ? "UP" : "DEGRADED";
     return new WebServer.Answer(draining ? 503 : 200, "{\"status\":\"" + status
         + "\",\"mode\":\"" + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
-        + hub.connectionCount() + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
+        + hub.connectionCount() + ",\"newestEventAgeMs\":" + hub.newestEventAgeMillis()
+        + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
         + (reason == null ? "" : ",\"redisError\":" + jsonString(reason)) + "}");
   }
 
@@ -217,6 +224,37 @@ final class FeedServer implements AutoCloseable {
    * is down (its new clients could not be given history). Liveness (/health/live) is apart: a
    * node that is draining or waiting for Redis is alive and must not be restarted for it.
    */
+  /**
+   * Who the page's token says it is: {"principal":..,"merchants":[..] or "*","expiresAt":ms or
+   * null}, or 401 {"error":"token expired"} (missing, malformed...). The page offers only the
+   * token's merchants, and tells the user why it cannot connect: a browser sees a refused
+   * WebSocket handshake only as a close with 1006.
+   */
+  private static WebServer.Answer session(Authenticator auth, HttpServletRequest request) {
+    Map<String, List<String>> params = new LinkedHashMap<>();
+    request.getParameterMap().forEach((k, v) -> params.put(k, List.of(v)));
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    String authorization = request.getHeader("Authorization");
+    if (authorization != null) {
+      headers.put("Authorization", List.of(authorization));
+    }
+    Authentication a;
+    try {
+      a = auth.authenticate(FanoutWebSocket.handshakeRequest(
+          URI.create(request.getRequestURI()), headers, params));
+    } catch (RuntimeException e) {
+      a = Authentication.unauthorized("authentication failed");
+    }
+    if (!a.allowed()) {
+      return new WebServer.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
+    }
+    String merchants = a.scope().isAll() ? "\"*\"" : a.scope().topics().stream().sorted()
+        .map(FeedServer::jsonString).collect(Collectors.joining(",", "[", "]"));
+    return new WebServer.Answer(200, "{\"principal\":" + jsonString(a.principal())
+        + ",\"merchants\":" + merchants + ",\"expiresAt\":"
+        + (a.expiresAt() == null ? "null" : a.expiresAt().toEpochMilli()) + "}");
+  }
+
   private WebServer.Answer readiness() {
     String why = draining ? "draining" : redisBus != null && !redisBus.linkState().isUp()
         ? "redis link " + redisBus.linkState().name().toLowerCase() : null;

@@ -36,6 +36,13 @@ final class PrometheusMetrics implements FanoutMetrics {
       .minimumExpectedValue(Duration.ofNanos(50_000))
       .maximumExpectedValue(Duration.ofSeconds(10))
       .register(registry);
+  private final Timer age = Timer.builder("fanout_event_age")
+      .description("from the event's publish (the stream's clock) to its frame being written: "
+          + "what a user sees, outages and catch-up included")
+      .publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofMillis(1))
+      .maximumExpectedValue(Duration.ofMinutes(5))
+      .register(registry);
   private final Counter recovered = resumes("true");
   private final Counter notRecovered = resumes("false");
   private final Counter filterFailures = Counter.builder("fanout_filter_failures")
@@ -63,6 +70,13 @@ final class PrometheusMetrics implements FanoutMetrics {
         .description("open WebSocket connections").register(registry);
     Gauge.builder("fanout_queue_depth", hub, Hub::queuedEvents)
         .description("events queued in all outboxes").register(registry);
+    Gauge.builder("fanout_newest_event_age_seconds", hub,
+            h -> h.newestEventAgeMillis() < 0 ? Double.NaN : h.newestEventAgeMillis() / 1000.0)
+        .description("age of the newest event this node routed, from its publish time: grows "
+            + "while nothing is published or nothing reaches this node").register(registry);
+    Gauge.builder("fanout_bus_up", hub, h -> h.busUp() ? 1 : 0)
+        .description("1 while this node's bus is up (clients are told when it is not)")
+        .register(registry);
     if (redis != null) {
       Gauge.builder("fanout_redis_link_up", redis, r -> r.linkState().isUp() ? 1 : 0)
           .description("1 while the Redis Pub/Sub link is up").register(registry);
@@ -106,6 +120,11 @@ final class PrometheusMetrics implements FanoutMetrics {
   @Override
   public void eventDelivered(long nanos) {
     latency.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void eventAge(long millis) {
+    age.record(millis, TimeUnit.MILLISECONDS);
   }
 
   @Override

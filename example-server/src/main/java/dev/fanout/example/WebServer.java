@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.DefaultServlet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
@@ -79,11 +80,16 @@ final class WebServer {
 
   /** Serves {@code answer.get()} at {@code path} for GET. Call before {@link #deploy}. */
   void text(String path, String contentType, Supplier<Answer> answer) {
+    text(path, contentType, request -> answer.get());
+  }
+
+  /** Serves {@code answer} of each request at {@code path} for GET. Call before {@link #deploy}. */
+  void text(String path, String contentType, Function<HttpServletRequest, Answer> answer) {
     context.addServlet(new ServletHolder(new HttpServlet() {
       @Override
       protected void doGet(HttpServletRequest request, HttpServletResponse response)
           throws IOException {
-        Answer a = answer.get();
+        Answer a = answer.apply(request);
         byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
         response.setStatus(a.status());
         response.setContentType(contentType);

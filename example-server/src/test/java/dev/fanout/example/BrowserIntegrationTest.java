@@ -290,4 +290,94 @@ class BrowserIntegrationTest {
     return "{\"merchantId\":\"" + merchant + "\",\"paymentId\":\"pay_q" + i
         + "\",\"method\":\"card\",\"status\":\"captured\",\"amount\":" + (10 + i) + "}";
   }
+
+  private String state() {
+    return driver.findElement(By.id("connection")).getAttribute("data-state");
+  }
+
+  private String noticeText() {
+    WebElement n = driver.findElement(By.id("notice"));
+    return n.isDisplayed() ? n.getText() : "";
+  }
+
+  @Test
+  void thePageOffersTheTokensMerchantsAndSaysWhenATokenIsRefusedOrExpires() throws Exception {
+    String secret = "browser-test-secret-0123456789";
+    server(c -> {
+      c.authSecret = secret;
+      c.rate = 40;
+    });
+    HmacTokens tokens = new HmacTokens(secret, java.time.Clock.systemUTC());
+    driver.get("http://127.0.0.1:" + port + "/?token="
+        + tokens.mint("ops", List.of("mch_03", "mch_07"), Duration.ofMinutes(5)));
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+    List<String> offered = driver.findElements(By.cssSelector("input[name=merchant]")).stream()
+        .map(b -> b.getAttribute("value")).collect(Collectors.toList());
+    assertThat(offered).containsExactly("mch_03", "mch_07");
+    screenshot("scoped");
+
+    driver.get("http://127.0.0.1:" + port + "/?token="
+        + tokens.mint("ops", List.of(), Duration.ofSeconds(-5)));
+    await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("token expired"));
+    assertThat(state()).isEqualTo("stopped");
+    driver.get("http://127.0.0.1:" + port + "/");
+    await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("token missing"));
+
+    driver.get("http://127.0.0.1:" + port + "/?token="
+        + tokens.mint("ops", List.of(), Duration.ofSeconds(3)));
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+    await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(state()));
+    assertThat(noticeText()).contains("access expired");
+    screenshot("expired");
+  }
+
+  @Test
+  void whileTheRedisLinkIsDownThePageSaysDelayedNotLive() throws Exception {
+    server(c -> {
+      c.redis = redis.uri();
+      c.namespace = "delayed";
+      c.rate = 20;
+      c.generator = true;
+    });
+    open();
+    redis.kill();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "delayed".equals(state()));
+    assertThat(driver.findElement(By.id("state")).getText()).startsWith("delayed");
+    screenshot("delayed");
+    redis.restart();
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+  }
+
+  @Test
+  void aWallDisplayStaysFlatThroughAHundredThousandEvents() throws Exception {
+    server(c -> {
+      c.rate = 5_000;
+      c.queueSize = 200_000; // the page may lag the generator: keep it, do not disconnect it
+    });
+    open();
+    await().atMost(Duration.ofSeconds(60)).until(() -> debugCount() >= 10_000);
+    long early = heapAfterGc();
+    await().atMost(Duration.ofSeconds(120)).until(() -> debugCount() >= 100_000);
+    long late = heapAfterGc();
+    long ids = ((Number) ((JavascriptExecutor) driver)
+        .executeScript("return window.fanoutDebug.ids.length")).longValue();
+    System.out.printf("MEASURE page_heap after_10k_kb=%d after_100k_kb=%d debug_ids=%d rows=%d%n",
+        early / 1024, late / 1024, ids, rows().size());
+    assertThat(ids).isLessThanOrEqualTo(20_000);
+    assertThat(rows().size()).isLessThanOrEqualTo(200);
+    // 90,000 more events; a leak of even 50 bytes each would add 4.5 MB
+    assertThat(late).isLessThan(early + 3L * 1024 * 1024);
+  }
+
+  private long debugCount() {
+    return ((Number) ((JavascriptExecutor) driver)
+        .executeScript("return window.fanoutDebug.count")).longValue();
+  }
+
+  @SuppressWarnings("unchecked")
+  private long heapAfterGc() {
+    driver.executeCdpCommand("HeapProfiler.collectGarbage", Map.of());
+    Map<String, Object> usage = driver.executeCdpCommand("Runtime.getHeapUsage", Map.of());
+    return ((Number) usage.get("usedSize")).longValue();
+  }
 }

@@ -77,8 +77,10 @@ class ExampleServerIntegrationTest {
     assertThat(health).contains("\"status\":\"UP\"", "\"mode\":\"embedded\"",
         "\"connections\":1");
     String metrics = get(s, "/metrics").body();
+    assertThat(health).containsPattern("\"newestEventAgeMs\":\\d+");
     assertThat(metrics).contains("fanout_connections_active 1.0", "fanout_events_in_total",
         "fanout_events_out_total", "fanout_delivery_latency_seconds_bucket",
+        "fanout_event_age_seconds_bucket", "fanout_newest_event_age_seconds", "fanout_bus_up 1.0",
         "fanout_queue_depth", "fanout_resumes_total{recovered=\"true\"}");
     assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
   }

@@ -21,4 +21,11 @@ public interface BusListener {
    * routed an event of its own.
    */
   default void onPosition(EventId position) {}
+
+  /**
+   * The bus's link went down ({@code up} false: events published meanwhile will arrive late, once
+   * it is back) or came back. The hub tells its clients, so a page can show "delayed" instead
+   * of "live" while nothing can flow.
+   */
+  default void onBusState(boolean up) {}
 }

@@ -157,6 +157,9 @@ public final class Connection {
     outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,
         entries.size(), position),
         entries, floor, effective);
+    if (!hub.busUp()) { // right after 'subscribed': what follows may come late
+      outbox.offerControl(Frames.bus(false));
+    }
     return recovered;
   }
 

@@ -14,7 +14,9 @@ import java.util.Objects;
  *   <li>{@link #attributes()}: a few string attributes that subscriptions may constrain (for
  *       payments: {@code method}, {@code status}, {@code paymentId});
  *   <li>{@link #data()}: the payload as JSON text, serialized once by the publisher and never
- *       parsed again on the fan-out path.
+ *       parsed again on the fan-out path;
+ *   <li>{@link #publishedAtMillis()}: when the stream took it (its clock), so a node can say how
+ *       old an event is when it reaches a client, outages included.
  * </ul>
  */
 public final class Event {
@@ -22,21 +24,33 @@ public final class Event {
   private final String topic;
   private final Map<String, String> attributes;
   private final String data;
+  private final long publishedAtMillis;
 
-  private Event(EventId id, String topic, Map<String, String> attributes, String data) {
+  private Event(EventId id, String topic, Map<String, String> attributes, String data,
+      long publishedAtMillis) {
     this.id = id;
     this.topic = topic;
     this.attributes = attributes;
     this.data = data;
+    this.publishedAtMillis = publishedAtMillis;
   }
 
   /**
    * Returns an event.
    *
    * @param data the payload as JSON text; it is sent to clients verbatim, so it must be valid JSON
-   * @throws IllegalArgumentException if the topic or data is empty
+   * @throws IllegalArgumentException if the topic, an attribute name or the data is empty
    */
   public static Event of(EventId id, String topic, Map<String, String> attributes, String data) {
+    return of(id, topic, attributes, data, 0);
+  }
+
+  /**
+   * Returns an event published at {@code publishedAtMillis} (epoch milliseconds; 0 when not
+   * known).
+   */
+  public static Event of(EventId id, String topic, Map<String, String> attributes, String data,
+      long publishedAtMillis) {
     Objects.requireNonNull(id, "id");
     requireTopic(topic);
     Objects.requireNonNull(attributes, "attributes");
@@ -45,10 +59,16 @@ public final class Event {
       throw new IllegalArgumentException("event data must be JSON text, got an empty string");
     }
     Map<String, String> copy = new LinkedHashMap<>();
-    attributes.forEach(
-        (k, v) -> copy.put(Objects.requireNonNull(k, "attribute name"), Objects.requireNonNull(v,
-            () -> "value of attribute '" + k + "'")));
-    return new Event(id, topic, Collections.unmodifiableMap(copy), data);
+    attributes.forEach((k, v) -> {
+      if (Objects.requireNonNull(k, "attribute name").isEmpty()) {
+        throw new IllegalArgumentException("attribute names must not be empty");
+      }
+      copy.put(k, Objects.requireNonNull(v, () -> "value of attribute '" + k + "'"));
+    });
+    if (publishedAtMillis < 0) {
+      throw new IllegalArgumentException("publish time must not be negative");
+    }
+    return new Event(id, topic, Collections.unmodifiableMap(copy), data, publishedAtMillis);
   }
 
   static void requireTopic(String topic) {
@@ -74,6 +94,11 @@ public final class Event {
   /** The value of one attribute, or null. */
   public String attribute(String name) {
     return attributes.get(name);
+  }
+
+  /** When the stream took this event, in epoch milliseconds of its clock; 0 when not known. */
+  public long publishedAtMillis() {
+    return publishedAtMillis;
   }
 
   /** The payload as JSON text. */

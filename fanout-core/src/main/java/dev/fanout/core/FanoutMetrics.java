@@ -27,6 +27,13 @@ public interface FanoutMetrics {
   /** One event was written to one client, {@code nanos} after it reached the hub. */
   default void eventDelivered(long nanos) {}
 
+  /**
+   * One event was written to one client {@code millis} after it was published (by the stream's
+   * clock): the age a user sees, outages and catch-up included. Only for events whose publish
+   * time is known.
+   */
+  default void eventAge(long millis) {}
+
   /** {@code count} events were dropped for one connection by the named backpressure policy. */
   default void eventsDropped(String policy, int count) {}
 

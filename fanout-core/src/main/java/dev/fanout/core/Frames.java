@@ -37,6 +37,11 @@ final class Frames {
     return sb.append("]}").toString();
   }
 
+  /** The node's bus went down (events will come late) or came back; see protocol.md. */
+  static String bus(boolean up) {
+    return up ? "{\"type\":\"bus\",\"state\":\"up\"}" : "{\"type\":\"bus\",\"state\":\"down\"}";
+  }
+
   static String dropped(long count) {
     return "{\"type\":\"dropped\",\"count\":" + count + "}";
   }

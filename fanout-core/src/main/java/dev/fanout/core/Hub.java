@@ -53,6 +53,8 @@ public final class Hub implements AutoCloseable {
   private final ExecutorService resyncs;
   private volatile EventId lastRouted;
   private volatile long lastInvalidLog;
+  private volatile long newestPublishedAt; // of the events routed here; 0 before the first
+  private volatile boolean busUp = true;
 
   /**
    * Claimed pumps per send-executor task. Small enough that a few threads share a large fan-out,
@@ -86,6 +88,11 @@ public final class Hub implements AutoCloseable {
       @Override
       public void onDiscontinuity(String reason) {
         resyncAll(reason);
+      }
+
+      @Override
+      public void onBusState(boolean up) {
+        busState(up);
       }
 
       @Override
@@ -127,6 +134,9 @@ public final class Hub implements AutoCloseable {
     // Before routing: a subscribe that reads this after indexing its connection is offered the
     // event, or has it in the history it reads (see Connection#sendHistory).
     lastRouted = event.id();
+    if (event.publishedAtMillis() > newestPublishedAt) {
+      newestPublishedAt = event.publishedAtMillis();
+    }
     Routing r = new Routing(event);
     Set<Connection> candidates = byTopic.get(event.topic());
     if (candidates != null) {
@@ -236,6 +246,33 @@ public final class Hub implements AutoCloseable {
     all.addAll(allTopics);
     byTopic.values().forEach(all::addAll);
     return all.size();
+  }
+
+  /**
+   * How old the newest event this hub has routed is, from its publish time to now, in
+   * milliseconds; -1 before the first event with a publish time. It grows while nothing is
+   * published, and while the bus is down.
+   */
+  public long newestEventAgeMillis() {
+    long published = newestPublishedAt;
+    return published == 0 ? -1 : Math.max(0, System.currentTimeMillis() - published);
+  }
+
+  /** Whether the bus's link is up, as it last said (true for a bus that never says). */
+  public boolean busUp() {
+    return busUp;
+  }
+
+  /** Tells every connection the bus went down or came back (a control frame, protocol.md). */
+  void busState(boolean up) {
+    if (busUp == up) {
+      return;
+    }
+    busUp = up;
+    String frame = Frames.bus(up);
+    for (Connection c : connections) {
+      c.sendControl(frame);
+    }
   }
 
   /** Open connections on this hub. */

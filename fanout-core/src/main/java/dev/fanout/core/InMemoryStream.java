@@ -65,7 +65,8 @@ public final class InMemoryStream implements Bus, History {
       throw new IllegalArgumentException("event data must be one JSON value, got '"
           + (data.length() > 40 ? data.substring(0, 40) + "..." : data) + "'");
     }
-    Event event = Event.of(EventId.of(epoch, lastSeq + 1), topic, attributes, data);
+    Event event = Event.of(EventId.of(epoch, lastSeq + 1), topic, attributes, data,
+        System.currentTimeMillis());
     lastSeq++;
     ring[slot(lastSeq)] = event;
     for (BusListener l : listeners) {

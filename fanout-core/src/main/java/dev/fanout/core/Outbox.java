@@ -350,8 +350,13 @@ final class Outbox {
       metrics.frameSent(sending.size());
       if (failure == null && !sending.isEmpty()) {
         long now = System.nanoTime();
+        long wallNow = System.currentTimeMillis();
         for (Entry e : sending) {
           metrics.eventDelivered(now - e.receivedNanos);
+          long published = e.event.publishedAtMillis();
+          if (published > 0) {
+            metrics.eventAge(Math.max(0, wallNow - published));
+          }
         }
       }
       sending.clear();

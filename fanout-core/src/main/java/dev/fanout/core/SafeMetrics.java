@@ -78,6 +78,11 @@ final class SafeMetrics implements FanoutMetrics {
   }
 
   @Override
+  public void eventAge(long millis) {
+    guard(() -> delegate.eventAge(millis));
+  }
+
+  @Override
   public void invalidEvent(Event event) {
     guard(() -> delegate.invalidEvent(event));
   }

@@ -126,4 +126,32 @@ class ResyncTest {
       hub.close();
     }
   }
+
+  @Test
+  void clientsAreToldWhenTheBusGoesDownAndComesBack() {
+    ManualBus bus = new ManualBus();
+    Hub hub = Hub.builder().bus(bus).snapshotSize(0).build();
+    InMemoryTransport before = new InMemoryTransport();
+    hub.connect(before, Scope.all()).subscribe(Subscription.all());
+    assertThat(hub.newestEventAgeMillis()).isEqualTo(-1);
+    bus.listener.onEvent(Event.of(EventId.of("e", 1), "t", Map.of(), "{}",
+        System.currentTimeMillis() - 5_000));
+    assertThat(hub.newestEventAgeMillis()).isBetween(5_000L, 60_000L);
+
+    bus.listener.onBusState(false);
+    InMemoryTransport during = new InMemoryTransport();
+    hub.connect(during, Scope.all()).subscribe(Subscription.all());
+    bus.listener.onBusState(false); // said twice, sent once
+    bus.listener.onBusState(true);
+
+    String down = "{\"type\":\"bus\",\"state\":\"down\"}";
+    String up = "{\"type\":\"bus\",\"state\":\"up\"}";
+    assertThat(before.frames()).containsSubsequence(down, up);
+    assertThat(before.frames().stream().filter(down::equals)).hasSize(1);
+    assertThat(during.frames()).as("a subscribe while down is told right after 'subscribed'")
+        .containsSubsequence("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,"
+            + "\"replay\":0,\"position\":\"e:1\"}", down, up);
+    assertThat(hub.busUp()).isTrue();
+    hub.close();
+  }
 }

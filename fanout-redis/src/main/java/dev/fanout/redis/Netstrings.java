@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * Decodes the Pub/Sub message the publish function sends: netstrings ({@code <byte length>:<bytes>})
- * for id, topic, data, then attribute name/value pairs. Lengths are in bytes, so any UTF-8 text
- * passes unescaped.
+ * for id, topic, data, then attribute name/value pairs, and last the publish time (epoch
+ * milliseconds) as a pair with an empty name. Lengths are in bytes, so any UTF-8 text passes
+ * unescaped.
  */
 final class Netstrings {
   private Netstrings() {}
@@ -20,11 +21,26 @@ final class Netstrings {
     String topic = next(message, pos);
     String data = next(message, pos);
     Map<String, String> attributes = new LinkedHashMap<>();
+    long published = 0;
     while (pos[0] < message.length) {
       String name = next(message, pos);
-      attributes.put(name, next(message, pos));
+      String value = next(message, pos);
+      if (name.isEmpty()) {
+        published = publishTime(value);
+      } else {
+        attributes.put(name, value);
+      }
     }
-    return Event.of(id, topic, attributes, data);
+    return Event.of(id, topic, attributes, data, published);
+  }
+
+  /** A publish time written by fanout.lua; 0 (unknown) for anything else. */
+  static long publishTime(String millis) {
+    if (millis == null || millis.isEmpty() || millis.length() > 15
+        || !millis.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return 0;
+    }
+    return Long.parseLong(millis);
   }
 
   private static String next(byte[] m, int[] pos) {

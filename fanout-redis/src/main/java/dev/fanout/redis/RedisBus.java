@@ -76,7 +76,12 @@ public final class RedisBus implements Bus {
     String node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     this.link = new RedisLink(b.endpoint, pool, stream, node, new RedisLink.Liveness(
         b.pingInterval, b.deadAfter, b.probeInterval, b.probeDeadAfter, b.backoffMin,
-        b.backoffMax), new LinkHandler(), b.onLinkChange);
+        b.backoffMax), new LinkHandler(), state -> {
+          b.onLinkChange.accept(state);
+          if (state == LinkState.UP || state == LinkState.DOWN) {
+            busState(state == LinkState.UP);
+          }
+        });
     link.start();
   }
 
@@ -237,6 +242,16 @@ public final class RedisBus implements Bus {
     @Override
     public void stray(Event event, String why) {
       RedisBus.this.stray("message " + event.id() + " " + why);
+    }
+  }
+
+  private void busState(boolean up) {
+    for (BusListener l : listeners) {
+      try {
+        l.onBusState(up);
+      } catch (RuntimeException e) {
+        log.warn("bus listener {} threw on a link change; ignored", l, e);
+      }
     }
   }
 

@@ -334,7 +334,7 @@ public final class RedisHistory implements History, AutoCloseable {
       throw new FanoutRedisException("stream entry " + entry.getID() + " is not a fanout event");
     }
     return Event.of(EventId.of(epoch, entry.getID().getTime()), fields.get("t"), attributes,
-        fields.get("d"));
+        fields.get("d"), Netstrings.publishTime(fields.get("p")));
   }
 
   @Override

@@ -192,19 +192,28 @@ local function publish(keys, args)
   if (#args - 4) % 2 ~= 0 then
     return redis.error_reply('fanout_publish: attributes must come in name value pairs')
   end
+  for i = 5, #args, 2 do
+    if args[i] == '' then
+      return redis.error_reply('fanout_publish: attribute names must not be empty')
+    end
+  end
   local epoch = fence(stream, meta, topics)
   if not epoch then
     epoch = start_epoch(stream, meta, topics, redis.call('HGET', meta, 'epoch'))
   end
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   local floor = math.max(1, seq - maxlen + 1)
-  local fields = {'e', epoch, 't', topic, 'd', data}
+  local now = redis.call('TIME')
+  local published = tostring(tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local fields = {'e', epoch, 't', topic, 'd', data, 'p', published}
   local message = netstring(epoch .. ':' .. seq) .. netstring(topic) .. netstring(data)
   for i = 5, #args, 2 do
     table.insert(fields, 'a:' .. args[i])
     table.insert(fields, args[i + 1])
     message = message .. netstring(args[i]) .. netstring(args[i + 1])
   end
+  -- the publish time, as a last pair with an empty name (no attribute has one)
+  message = message .. netstring('') .. netstring(published)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, seq .. '-0', unpack(fields))
   redis.call('XADD', topic_stream, 'MINID', '~', floor .. '-0', seq .. '-0', unpack(fields))
   redis.call('SADD', topics, topic_stream)

@@ -22,6 +22,15 @@ class NetstringsTest {
     assertThat(e.topic()).isEqualTo("mch_1");
     assertThat(e.data()).isEqualTo(data);
     assertThat(e.attribute("method")).isEqualTo("card");
+    assertThat(e.publishedAtMillis()).isZero(); // a message without a publish time
+  }
+
+  @Test
+  void thePublishTimeIsTheLastPairWithAnEmptyName() {
+    Event e = Netstrings.decodeEvent(utf8("6:ep:123" + "5:mch_1" + "2:{}" + "6:method" + "4:card"
+        + "0:" + "13:1764500000123"));
+    assertThat(e.publishedAtMillis()).isEqualTo(1_764_500_000_123L);
+    assertThat(e.attributes()).containsOnlyKeys("method");
   }
 
   @Test

@@ -57,6 +57,7 @@ class RedisHistoryIntegrationTest {
   @Test
   void eventsRoundTripWithTheirAttributesAndData() {
     open(stream);
+    long before = System.currentTimeMillis();
     EventId id = publisher.publish("mch_1", Map.of("method", "card", "status", "captured"),
         "{\"amount\":12.5,\"note\":\"naïve \\u2603\"}");
     assertThat(id.seq()).isEqualTo(1);
@@ -65,6 +66,9 @@ class RedisHistoryIntegrationTest {
     assertThat(e.topic()).isEqualTo("mch_1");
     assertThat(e.attributes()).containsEntry("method", "card").containsEntry("status", "captured");
     assertThat(e.data()).isEqualTo("{\"amount\":12.5,\"note\":\"naïve \\u2603\"}");
+    // stamped by Redis's clock, the same machine's here
+    assertThat(e.publishedAtMillis()).isBetween(before - 1000, System.currentTimeMillis() + 1000);
+    assertThat(e.attributes()).doesNotContainKey("");
   }
 
   @Test

@@ -6,15 +6,24 @@
   const METHODS = ['card', 'sepa', 'wallet', 'paypal'];
   const STATUSES = ['authorized', 'captured', 'failed', 'refunded'];
   const MAX_ROWS = 200;
+  const DEBUG_IDS = 20000; // a wall display runs for days: the test hook keeps a bounded tail
 
   const $ = (id) => document.getElementById(id);
   const rows = new Map(); // paymentId -> {tr, status}
   let eventCount = 0;
+  let busUp = true;
+  let connected = false;
 
-  // Test hook: what the page received, so a browser test can check order and gaps.
-  window.fanoutDebug = {ids: [], resets: [], dropped: 0};
+  // Test hook: the newest ids the page received (at most DEBUG_IDS), so a browser test can
+  // check order and gaps, and how many in all.
+  window.fanoutDebug = {ids: [], count: 0, resets: [], dropped: 0};
+
+  function token() {
+    return new URLSearchParams(window.location.search).get('token');
+  }
 
   function checkboxes(container, values, name) {
+    container.textContent = '';
     values.forEach((v) => {
       const label = document.createElement('label');
       const box = document.createElement('input');
@@ -91,27 +100,77 @@
     }
   }
 
-  function setState(state, detail) {
+  function render(state, text) {
     const c = $('connection');
     c.className = 'connection ' + state;
     c.dataset.state = state;
-    let text = state;
-    if (state === 'open') {
-      text = 'live';
-    } else if (state === 'reconnecting') {
-      text = 'reconnecting in ' + (detail.delayMs / 1000).toFixed(1) + ' s' +
-        (detail.code ? ' (closed ' + detail.code + (detail.reason ? ': ' + detail.reason : '') + ')' : '');
-    } else if (state === 'connecting') {
-      text = 'connecting…';
-    }
     $('state').textContent = text;
+  }
+
+  /** Live only while connected and the server's event bus is up; else say what is true. */
+  function setState(state, detail) {
+    connected = state === 'open';
+    if (state === 'open') {
+      if (busUp) {
+        render('open', 'live');
+      } else {
+        render('delayed', 'delayed: the server lost its event bus, events will arrive late');
+      }
+    } else if (state === 'reconnecting') {
+      render(state, 'reconnecting in ' + (detail.delayMs / 1000).toFixed(1) + ' s' +
+        (detail.code ? ' (closed ' + detail.code + (detail.reason ? ': ' + detail.reason : '') +
+          ')' : ''));
+      if (!detail.code || detail.code === 1006) {
+        explainRefusal(); // a refused handshake looks like 1006 to a page: ask why
+      }
+    } else if (state === 'stopped') {
+      render(state, 'stopped');
+      if (detail && detail.code === 4003) {
+        notice('Your access expired. Open the dashboard again with a fresh link.', true);
+      }
+    } else if (state === 'connecting') {
+      render(state, 'connecting…');
+    } else {
+      render(state, state);
+    }
+  }
+
+  /** Asks the server who this page's token is; null when it is fine, else why not. */
+  async function session() {
+    const t = token();
+    const r = await fetch('/session' + (t ? '?token=' + encodeURIComponent(t) : ''));
+    return {ok: r.ok, body: await r.json()};
+  }
+
+  async function explainRefusal() {
+    try {
+      const s = await session();
+      if (!s.ok) {
+        client.stop();
+        notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.',
+          true);
+      }
+    } catch (e) {
+      // the server itself is away: keep reconnecting
+    }
   }
 
   const client = new FanoutClient({
     onState: setState,
+    onBus(up) {
+      busUp = up;
+      if (connected) {
+        setState('open');
+      }
+    },
     onEvent(event) {
       eventCount++;
-      window.fanoutDebug.ids.push(event.id);
+      const debug = window.fanoutDebug;
+      debug.count++;
+      debug.ids.push(event.id);
+      if (debug.ids.length > DEBUG_IDS) {
+        debug.ids.splice(0, debug.ids.length - DEBUG_IDS);
+      }
       $('last-id').textContent = event.id;
       $('event-count').textContent = eventCount;
       show(event);
@@ -141,8 +200,22 @@
     },
   });
 
-  checkboxes($('merchants'), MERCHANTS, 'merchant');
   checkboxes($('methods'), METHODS, 'method');
-  client.start();
   window.fanoutClient = client;
+  // The merchants offered are the ones this page's token may see.
+  session().then((s) => {
+    if (!s.ok) {
+      render('stopped', 'stopped');
+      notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.', true);
+      return;
+    }
+    const mine = s.body.merchants === '*' ? MERCHANTS
+      : MERCHANTS.filter((m) => s.body.merchants.includes(m)).concat(
+        s.body.merchants.filter((m) => !MERCHANTS.includes(m)));
+    checkboxes($('merchants'), mine, 'merchant');
+    client.start();
+  }, () => {
+    checkboxes($('merchants'), MERCHANTS, 'merchant');
+    client.start();
+  });
 })();

@@ -11,7 +11,9 @@
  *     onSubscribed(info) {},      // {recovered, missed, resumed}
  *     onDropped(count) {},        // the server dropped events because this client was slow
  *     onError(error) {},          // {code, message}: a refused message; the connection stays
- *     onState(state, detail) {},  // 'connecting' | 'open' | 'reconnecting' ({delayMs, attempt, code, reason}) | 'stopped'
+ *     onBus(up) {},               // false: the server lost its event bus, events will come late
+ *     onState(state, detail) {},  // 'connecting' | 'open' | 'reconnecting' ({delayMs, attempt, code, reason})
+ *                                 // | 'stopped' ({code, reason} when the server ended it: 4003 = credentials expired)
  *   });
  *   client.start();
  *   client.subscribe({merchants: [], methods: ['sepa']});  // change filters: fresh snapshot
@@ -50,6 +52,7 @@
         subscribed: o.onSubscribed || noop,
         dropped: o.onDropped || noop,
         error: o.onError || noop,
+        bus: o.onBus || noop,
         state: o.onState || noop,
       };
       this.initialDelayMs = (o.backoff && o.backoff.initialMs) || 500;
@@ -110,7 +113,10 @@
         }
         this.socket = null;
         this.pending = [];
-        if (!this.stopped) {
+        if (e.code === 4003) { // credentials expired: the same ones would be refused
+          this.stopped = true;
+          this.on.state('stopped', {code: e.code, reason: e.reason});
+        } else if (!this.stopped) {
           this.reconnect(e.code, e.reason);
         }
       };
@@ -174,6 +180,9 @@
           break;
         case 'error':
           this.on.error({code: frame.code, message: frame.message});
+          break;
+        case 'bus':
+          this.on.bus(frame.state === 'up');
           break;
         default:
           break; // newer servers may send more types
