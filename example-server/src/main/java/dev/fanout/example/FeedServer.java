@@ -10,6 +10,7 @@ import dev.fanout.jakarta.Authenticator;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -76,6 +77,7 @@ final class FeedServer implements AutoCloseable {
 
   private FeedServer(Config c) throws Exception {
     this.config = c;
+    warnIfFileLimitIsBelow(c.maxConnections);
     History history;
     if (c.redis != null) {
       redisBus = RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
@@ -172,6 +174,22 @@ final class FeedServer implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
+  }
+
+  /**
+   * Each connection is an open file: a process whose limit is below its connection cap refuses
+   * connections with "too many open files" long before the cap. Said once, at startup.
+   */
+  private static void warnIfFileLimitIsBelow(int maxConnections) {
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+      long limit = os.getMaxFileDescriptorCount();
+      if (limit < maxConnections + 100L) {
+        log.warn("the open-file limit is {}, below --max-connections {} (plus files of its own): "
+            + "raise it (ulimit -n, LimitNOFILE=) or lower the cap; see docs/operations.md",
+            limit, maxConnections);
+      }
+    }
   }
 
   static Backpressure policy(String name) {

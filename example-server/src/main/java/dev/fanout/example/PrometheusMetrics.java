@@ -11,7 +11,15 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -56,6 +64,23 @@ final class PrometheusMetrics implements FanoutMetrics {
   PrometheusMetrics() {
     Gauge.builder("fanout_outboxes_above_high_watermark", aboveHigh, AtomicInteger::get)
         .description("connections whose outbox is above its high watermark").register(registry);
+    // Every series exists from startup, at zero: a rate() or an alert needs the zero.
+    for (String policy : List.of("drop-oldest", "drop-newest", "disconnect", "conflate")) {
+      dropped(policy);
+    }
+    // The process and the JVM: memory, GC, threads, CPU, open and maximum file descriptors.
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  private Counter dropped(String policy) {
+    return Counter.builder("fanout_events_dropped").tag("policy", policy)
+        .description("events dropped by backpressure").register(registry);
   }
 
   private Counter resumes(String value) {
@@ -129,8 +154,7 @@ final class PrometheusMetrics implements FanoutMetrics {
 
   @Override
   public void eventsDropped(String policy, int count) {
-    Counter.builder("fanout_events_dropped").tag("policy", policy)
-        .description("events dropped by backpressure").register(registry).increment(count);
+    dropped(policy).increment(count);
   }
 
   @Override

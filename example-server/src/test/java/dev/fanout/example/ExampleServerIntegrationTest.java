@@ -81,6 +81,10 @@ class ExampleServerIntegrationTest {
     assertThat(metrics).contains("fanout_connections_active 1.0", "fanout_events_in_total",
         "fanout_events_out_total", "fanout_delivery_latency_seconds_bucket",
         "fanout_event_age_seconds_bucket", "fanout_newest_event_age_seconds", "fanout_bus_up 1.0",
+        "fanout_events_dropped_total{policy=\"disconnect\"} 0.0",
+        "fanout_events_dropped_total{policy=\"drop-oldest\"} 0.0", "process_files_open_files",
+        "process_files_max_files", "jvm_memory_used_bytes", "jvm_threads_live_threads",
+        "process_cpu_usage",
         "fanout_queue_depth", "fanout_resumes_total{recovered=\"true\"}");
     assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
   }

@@ -115,6 +115,17 @@ class ProcessIntegrationTest {
   }
 
   @Test
+  void aConnectionCapAboveTheOpenFileLimitIsWarnedAboutAtStartup() throws Exception {
+    int port = freePort();
+    Path log = Files.createTempFile("limit", ".log");
+    run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
+        "--max-connections", "10000000");
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log)
+        .contains("fanout example server on"));
+    assertThat(Files.readString(log)).contains("the open-file limit is", "below --max-connections");
+  }
+
+  @Test
   void theTokenSubcommandRefusesWhatTheServerCouldNotParse() throws Exception {
     for (String[] args : List.of(
         new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--merchants", ""},
