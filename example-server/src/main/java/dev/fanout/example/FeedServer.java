@@ -50,6 +50,7 @@ final class FeedServer implements AutoCloseable {
     int replayBurst = 100_000;
     int maxConcurrentReplays = 128;
     int redisPoolSize = 16;
+    boolean compression;
     Duration batchLinger = Duration.ofMillis(2);
     String backpressure = "disconnect";
     int snapshotSize = 50;
@@ -127,6 +128,7 @@ final class FeedServer implements AutoCloseable {
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
         .maxConcurrentReplays(c.maxConcurrentReplays)
+        .compression(c.compression)
         .build();
     web.deploy(ws, "/ws");
     log.info("allowed origins: {}", origins);

@@ -3,6 +3,7 @@ package dev.fanout.jakarta;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.EventFilter;
 import dev.fanout.core.Hub;
+import jakarta.websocket.Extension;
 import jakarta.websocket.HandshakeResponse;
 import jakarta.websocket.server.HandshakeRequest;
 import jakarta.websocket.server.ServerEndpointConfig;
@@ -67,6 +68,7 @@ public final class FanoutWebSocket implements AutoCloseable {
   final int subscribeBurst;
   final int maxProtocolErrors;
   final ReplayBudget replays;
+  private final boolean compression;
   final Duration heartbeatInterval;
   final Duration heartbeatTimeout;
   private final String path;
@@ -98,6 +100,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     this.subscribeBurst = b.subscribeBurst;
     this.maxProtocolErrors = b.maxProtocolErrors;
     this.replays = new ReplayBudget(b.replayPerSecond, b.replayBurst, b.maxConcurrentReplays);
+    this.compression = b.compression;
     this.heartbeatInterval = b.heartbeatInterval;
     this.heartbeatTimeout = b.heartbeatTimeout;
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
@@ -289,6 +292,17 @@ public final class FanoutWebSocket implements AutoCloseable {
       sec.getUserProperties().put(AUTH_KEY, auth);
     }
 
+    /**
+     * No extension unless compression was asked for: permessage-deflate compresses each frame
+     * once per connection (undoing "encode once, write to many") and hides backpressure behind a
+     * compressor. Browsers ask for it by default; containers such as Jetty grant it by default.
+     */
+    @Override
+    public List<Extension> getNegotiatedExtensions(List<Extension> installed,
+        List<Extension> requested) {
+      return compression ? super.getNegotiatedExtensions(installed, requested) : List.of();
+    }
+
     @Override
     public <T> T getEndpointInstance(Class<T> endpointClass) {
       return endpointClass.cast(new FanoutEndpoint(FanoutWebSocket.this));
@@ -315,6 +329,7 @@ public final class FanoutWebSocket implements AutoCloseable {
     private int replayPerSecond = 20_000;
     private int replayBurst = 100_000;
     private int maxConcurrentReplays = 128;
+    private boolean compression;
     private Duration heartbeatInterval = Duration.ofSeconds(30);
     private Duration heartbeatTimeout = Duration.ofSeconds(60);
 
@@ -444,6 +459,16 @@ public final class FanoutWebSocket implements AutoCloseable {
      */
     public Builder maxConcurrentReplays(int max) {
       this.maxConcurrentReplays = positive(max, "max concurrent replays");
+      return this;
+    }
+
+    /**
+     * Whether to let clients negotiate permessage-deflate; default false. Compression costs CPU
+     * per connection for every frame (the shared, encoded-once frame is compressed again for
+     * each), so turn it on only where bandwidth is dearer than CPU (see docs/embedding.md).
+     */
+    public Builder compression(boolean enabled) {
+      this.compression = enabled;
       return this;
     }
 

@@ -517,6 +517,15 @@ abstract class ProtocolSuite {
     stalledClientUnder(Backpressure.disconnect(), true);
   }
 
+  @Test
+  void permessageDeflateIsNotNegotiatedByDefault() throws Exception {
+    start();
+    RawWs.Answer answer = RawWs.answer(uri,
+        Map.of("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"));
+    assertThat(answer.status()).isEqualTo(101);
+    assertThat(answer.head().toLowerCase()).doesNotContain("permessage-deflate");
+  }
+
   // ---- heartbeat and shutdown ----
 
   @Test
