@@ -134,7 +134,7 @@ public final class ExampleServer implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   int snapshotSize;
 
-  @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-10000}",
+  @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
       description = "Events kept for resume (env FANOUT_RETENTION; default ${DEFAULT-VALUE}).")
   int retention;
 
@@ -251,7 +251,7 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Events per second (default ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-10000}",
+    @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
         description = "Events Redis keeps for resume (default ${DEFAULT-VALUE}).")
     int retention;
 

@@ -54,7 +54,7 @@ final class FeedServer implements AutoCloseable {
     Duration batchLinger = Duration.ofMillis(2);
     String backpressure = "disconnect";
     int snapshotSize = 50;
-    int retention = 10_000;
+    int retention = RedisStream.DEFAULT_RETENTION; // the library's, and the redis-cli example's
     double rate = 20;
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);

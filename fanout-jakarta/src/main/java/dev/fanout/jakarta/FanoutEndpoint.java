@@ -86,7 +86,9 @@ public final class FanoutEndpoint extends Endpoint {
       SessionTransport.close(session, 1013, "connection limit reached");
       return;
     }
-    session.setMaxTextMessageBufferSize(ws.maxMessageBytes);
+    // The container may buffer up to 4x the limit, so that fanout's own check below closes with
+    // its documented reason; only a message larger still is refused in the container's words.
+    session.setMaxTextMessageBufferSize((int) Math.min(Integer.MAX_VALUE, ws.maxMessageBytes * 4L));
     session.setMaxBinaryMessageBufferSize(64);
     long now = System.nanoTime();
     lastPong = now;

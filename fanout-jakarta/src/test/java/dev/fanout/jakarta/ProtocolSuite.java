@@ -383,8 +383,12 @@ abstract class ProtocolSuite {
     healthy.subscribe("{\"type\":\"subscribe\"}");
     healthy.nextOfType("subscribed");
     WsClient c = client();
-    c.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(5000) + "\"]}");
+    c.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(2000) + "\"]}");
     assertThat(c.awaitClose()).isEqualTo(1009);
+    assertThat(c.closeReason).isEqualTo("message larger than 1024 bytes"); // on every container
+    WsClient huge = client(); // over 4x the limit: the container refuses it, in its own words
+    huge.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(5000) + "\"]}");
+    assertThat(huge.awaitClose()).isEqualTo(1009);
     EventId e = pay("mch_1", "card");
     await().until(() -> healthy.eventIds().contains(e.toString()));
   }
