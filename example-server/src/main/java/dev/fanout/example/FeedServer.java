@@ -130,6 +130,7 @@ final class FeedServer implements AutoCloseable {
         .maxConcurrentReplays(c.maxConcurrentReplays)
         .compression(c.compression)
         .build();
+    metrics.bind(ws);
     web.deploy(ws, "/ws");
     log.info("allowed origins: {}", origins);
     generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;

@@ -3,6 +3,7 @@ package dev.fanout.example;
 import dev.fanout.core.Event;
 import dev.fanout.core.FanoutMetrics;
 import dev.fanout.core.Hub;
+import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.redis.RedisBus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -20,6 +21,8 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -59,7 +62,15 @@ final class PrometheusMetrics implements FanoutMetrics {
       .description("sends the transport reported failed").register(registry);
   private final Counter invalidEvents = Counter.builder("fanout_events_invalid")
       .description("events dropped because their data is not one JSON value").register(registry);
+  private final Counter discontinuities = Counter.builder("fanout_bus_discontinuities")
+      .description("times the bus reported lost events (failover, trim, stream created afresh)")
+      .register(registry);
+  private final Counter resyncs = Counter.builder("fanout_resyncs")
+      .description("connections resynchronized after a discontinuity").register(registry);
   private final AtomicInteger aboveHigh = new AtomicInteger();
+  private final Set<String> refusalSeries = ConcurrentHashMap.newKeySet();
+  private final Set<Integer> closeSeries = ConcurrentHashMap.newKeySet();
+  private volatile FanoutWebSocket endpoint;
 
   PrometheusMetrics() {
     Gauge.builder("fanout_outboxes_above_high_watermark", aboveHigh, AtomicInteger::get)
@@ -116,9 +127,41 @@ final class PrometheusMetrics implements FanoutMetrics {
     }
   }
 
+  /** Refused handshakes by status and reason, and closes by code, of this endpoint. */
+  void bind(FanoutWebSocket ws) {
+    this.endpoint = ws;
+  }
+
+  /**
+   * The registry's text. Refusal reasons and close codes become series as they first occur
+   * (at most {@value #MAX_REFUSAL_SERIES} reasons: an authenticator's reasons are free text).
+   */
   String scrape() {
+    FanoutWebSocket ws = endpoint;
+    if (ws != null) {
+      for (String key : ws.refusedHandshakes().keySet()) {
+        if (refusalSeries.size() < MAX_REFUSAL_SERIES && refusalSeries.add(key)) {
+          String[] statusAndReason = key.split(" ", 2);
+          FunctionCounter.builder("fanout_handshakes_refused", ws,
+                  w -> w.refusedHandshakes().getOrDefault(key, 0L))
+              .tag("status", statusAndReason[0]).tag("reason", statusAndReason[1])
+              .description("handshakes refused, by HTTP status and reason").register(registry);
+        }
+      }
+      for (Integer code : ws.closesByCode().keySet()) {
+        if (closeSeries.add(code)) {
+          FunctionCounter.builder("fanout_connections_closed_by_code", ws,
+                  w -> w.closesByCode().getOrDefault(code, 0L))
+              .tag("code", Integer.toString(code))
+              .description("connections closed, by close code (4001 heartbeat timeout, 4003 "
+                  + "credentials expired, 1013 try again...)").register(registry);
+        }
+      }
+    }
     return registry.scrape();
   }
+
+  private static final int MAX_REFUSAL_SERIES = 50;
 
   @Override
   public void connectionOpened() {
@@ -160,6 +203,12 @@ final class PrometheusMetrics implements FanoutMetrics {
   @Override
   public void outboxWatermark(boolean high) {
     aboveHigh.addAndGet(high ? 1 : -1);
+  }
+
+  @Override
+  public void discontinuity(int connections) {
+    discontinuities.increment();
+    resyncs.increment(connections);
   }
 
   @Override

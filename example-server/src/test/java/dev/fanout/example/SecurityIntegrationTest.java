@@ -187,6 +187,10 @@ class SecurityIntegrationTest {
         Map.of("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
     assertThat(oldVersion.status()).isEqualTo(426);
     assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
+    String metrics = body("/metrics");
+    assertThat(metrics).contains("fanout_handshakes_refused_total{reason=\"token missing\",status=\"401\"} 200.0",
+        "fanout_handshakes_refused_total{reason=\"origin not allowed\",status=\"403\"} 1.0",
+        "fanout_handshakes_refused_total{reason=\"WebSocket version 13 required\",status=\"426\"} 1.0");
     assertHonestClientUnharmed();
   }
 
@@ -230,6 +234,8 @@ class SecurityIntegrationTest {
     // was known (at most one in flight per connection).
     assertThat(replayed).isLessThan(10_000 + 2_000 * (seconds + 1) + 10 * 8_000L);
     assertThat(attackers).anyMatch(a -> a.closed.getNow(0) == 1013);
+    await().atMost(Duration.ofSeconds(5)).until(() -> body("/metrics")
+        .contains("fanout_connections_closed_by_code_total{code=\"1013\"}"));
     assertHonestClientUnharmed();
   }
 

@@ -40,6 +40,12 @@ public interface FanoutMetrics {
   /** A connection's outbox crossed its high watermark (true) or fell back to its low one. */
   default void outboxWatermark(boolean aboveHigh) {}
 
+  /**
+   * The bus reported lost events (a gap it could not fill, a failover, a stream created afresh)
+   * and the hub resynchronized {@code connections} subscribed connections.
+   */
+  default void discontinuity(int connections) {}
+
   /** A client asked to resume; {@code recovered} says whether history could answer exactly. */
   default void resumed(boolean recovered) {}
 

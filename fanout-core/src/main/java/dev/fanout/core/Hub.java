@@ -379,15 +379,18 @@ public final class Hub implements AutoCloseable {
     log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
         connections.size());
     lastRouted = null; // the stream may be a new epoch: no position to offer until the next event
+    int resynced = 0;
     for (Connection c : connections) {
       if (c.beginResync()) {
         try {
           resyncs.execute(c::finishResync);
+          resynced++;
         } catch (RejectedExecutionException closed) {
-          return; // the hub is closing
+          break; // the hub is closing
         }
       }
     }
+    metrics.discontinuity(resynced);
   }
 
   History history() {

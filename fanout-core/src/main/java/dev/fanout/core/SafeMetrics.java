@@ -78,6 +78,11 @@ final class SafeMetrics implements FanoutMetrics {
   }
 
   @Override
+  public void discontinuity(int connections) {
+    guard(() -> delegate.discontinuity(connections));
+  }
+
+  @Override
   public void eventAge(long millis) {
     guard(() -> delegate.eventAge(millis));
   }

@@ -38,7 +38,14 @@ class ResyncTest {
   void aResyncResumesFromTheLastEventSentNotTheLastQueued() {
     InMemoryStream history = InMemoryStream.create(100);
     ManualBus bus = new ManualBus();
-    Hub hub = Hub.builder().bus(bus).history(history).snapshotSize(0).build();
+    java.util.concurrent.atomic.AtomicInteger resynced = new java.util.concurrent.atomic.AtomicInteger();
+    FanoutMetrics metrics = new FanoutMetrics() {
+      @Override
+      public void discontinuity(int connections) {
+        resynced.addAndGet(connections);
+      }
+    };
+    Hub hub = Hub.builder().bus(bus).history(history).metrics(metrics).snapshotSize(0).build();
     InMemoryTransport t = new InMemoryTransport();
     hub.connect(t, Scope.all()).subscribe(Subscription.all());
     t.stall();
@@ -54,6 +61,7 @@ class ResyncTest {
         .toArray(String[]::new));
     assertThat(t.frames()).contains("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,\"replay\":2}");
     assertThat(first).isEqualTo(events.get(0).id());
+    assertThat(resynced.get()).as("counted: one connection resynced").isEqualTo(1);
     hub.close();
   }
 

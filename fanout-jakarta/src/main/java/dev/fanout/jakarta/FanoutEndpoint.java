@@ -269,6 +269,9 @@ public final class FanoutEndpoint extends Endpoint {
 
   @Override
   public void onClose(Session session, CloseReason closeReason) {
+    if (principal != null) { // an admitted connection, not a refused or capped one
+      ws.closed(closeReason.getCloseCode().getCode());
+    }
     ScheduledFuture<?> e = expiry;
     if (e != null) {
       e.cancel(false);

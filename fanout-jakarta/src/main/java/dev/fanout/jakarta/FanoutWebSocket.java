@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,6 +23,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +84,7 @@ public final class FanoutWebSocket implements AutoCloseable {
   private final Map<String, AtomicInteger> perPrincipal = new ConcurrentHashMap<>();
   private final AtomicBoolean accepting = new AtomicBoolean(true);
   final Refusals refusals = new Refusals();
+  private final Map<Integer, LongAdder> closes = new ConcurrentHashMap<>();
   private volatile long lastAuthenticatorFailureLog;
 
   private FanoutWebSocket(Builder b) {
@@ -190,6 +193,20 @@ public final class FanoutWebSocket implements AutoCloseable {
    */
   public Map<String, Long> refusedHandshakes() {
     return refusals.totals();
+  }
+
+  /**
+   * Connections closed so far, by close code (1000 normal, 1001 going away, 1006 abnormal, 1008,
+   * 1009, 1013, 4001 heartbeat timeout, 4003 credentials expired...; protocol.md), whoever closed.
+   */
+  public Map<Integer, Long> closesByCode() {
+    Map<Integer, Long> copy = new TreeMap<>();
+    closes.forEach((code, n) -> copy.put(code, n.sum()));
+    return copy;
+  }
+
+  void closed(int code) {
+    closes.computeIfAbsent(code, c -> new LongAdder()).increment();
   }
 
   /** Open WebSocket connections of this endpoint. */
