@@ -1,5 +1,6 @@
 package dev.fanout.example;
 
+import dev.fanout.core.Hub;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
@@ -113,7 +114,8 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_REDIS_POOL_SIZE; default ${DEFAULT-VALUE}).")
   int redisPoolSize;
 
-  @Option(names = "--queue-size", defaultValue = "${env:FANOUT_QUEUE_SIZE:-1024}",
+  @Option(names = "--queue-size",
+      defaultValue = "${env:FANOUT_QUEUE_SIZE:-" + Hub.DEFAULT_OUTBOX_CAPACITY + "}",
       description = "Events queued per connection before backpressure acts "
           + "(env FANOUT_QUEUE_SIZE; default ${DEFAULT-VALUE}).")
   int queueSize;

@@ -43,7 +43,7 @@ final class FeedServer implements AutoCloseable {
     String authSecret; // null = no authentication
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
-    int queueSize = 1024;
+    int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
     int maxConnections = 100_000;
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
     int replayPerSecond = 20_000;

@@ -181,7 +181,8 @@ class ExampleServerIntegrationTest {
     back.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + first.get(29) + "\"}");
     await().until(() -> back.eventIds().size() == 15);
     assertThat(back.frames.get(0)) // then the newest id B had routed, which races the publishes
-        .startsWith("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":15,\"replay\":15,\"position\":");
+        .startsWith("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":15,"
+            + "\"replay\":15,\"position\":");
     assertThat(back.eventIds()).isEqualTo(missed);
   }
 

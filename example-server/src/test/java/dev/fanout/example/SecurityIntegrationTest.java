@@ -188,9 +188,10 @@ class SecurityIntegrationTest {
     assertThat(oldVersion.status()).isEqualTo(426);
     assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
     String metrics = body("/metrics");
-    assertThat(metrics).contains("fanout_handshakes_refused_total{reason=\"token missing\",status=\"401\"} 200.0",
-        "fanout_handshakes_refused_total{reason=\"origin not allowed\",status=\"403\"} 1.0",
-        "fanout_handshakes_refused_total{reason=\"WebSocket version 13 required\",status=\"426\"} 1.0");
+    String refused = "fanout_handshakes_refused_total";
+    assertThat(metrics).contains(refused + "{reason=\"token missing\",status=\"401\"} 200.0",
+        refused + "{reason=\"origin not allowed\",status=\"403\"} 1.0",
+        refused + "{reason=\"WebSocket version 13 required\",status=\"426\"} 1.0");
     assertHonestClientUnharmed();
   }
 

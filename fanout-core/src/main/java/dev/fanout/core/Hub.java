@@ -62,6 +62,9 @@ public final class Hub implements AutoCloseable {
    */
   static final int PUMPS_PER_TASK = 32;
 
+  /** Events a connection may have queued before its backpressure policy acts, by default. */
+  public static final int DEFAULT_OUTBOX_CAPACITY = 1024;
+
   /** History reads of a resync at once: bounded, so a resync of thousands cannot swamp Redis. */
   static final int RESYNC_THREADS = 2;
 
@@ -411,13 +414,14 @@ public final class Hub implements AutoCloseable {
     private History history = History.none();
     private FanoutMetrics metrics = FanoutMetrics.NOOP;
     private Backpressure backpressure = Backpressure.disconnect();
-    private int outboxCapacity = 1024;
+    private int outboxCapacity = DEFAULT_OUTBOX_CAPACITY;
     private int lowWatermark = -1;
     private int highWatermark = -1;
     private int maxBatch = 64;
     private int snapshotSize = 50;
     private Executor sendExecutor;
     private Duration batchLinger = Duration.ofMillis(2);
+    private boolean lingerSet;
 
     private Builder() {}
 
@@ -435,6 +439,7 @@ public final class Hub implements AutoCloseable {
             "batch linger must be between 0 and 1 s, got " + linger);
       }
       this.batchLinger = linger;
+      this.lingerSet = true;
       return this;
     }
 
@@ -473,7 +478,7 @@ public final class Hub implements AutoCloseable {
       return this;
     }
 
-    /** The hard cap of queued events per connection; default 1024. */
+    /** Hard cap of queued events per connection; default {@value Hub#DEFAULT_OUTBOX_CAPACITY}. */
     public Builder outboxCapacity(int capacity) {
       if (capacity < 1) {
         throw new IllegalArgumentException("outbox capacity must be at least 1, got " + capacity);
@@ -515,6 +520,11 @@ public final class Hub implements AutoCloseable {
     }
 
     public Hub build() {
+      if (lingerSet && sendExecutor == null && !batchLinger.isZero()) {
+        throw new IllegalArgumentException("batch linger " + batchLinger + " needs a send "
+            + "executor (Hub.Builder.sendExecutor): without one, sends start on the publishing "
+            + "thread and nothing lingers");
+      }
       if (highWatermark < 0) {
         lowWatermark = outboxCapacity / 2;
         highWatermark = Math.max(lowWatermark + 1, outboxCapacity * 3 / 4);

@@ -192,5 +192,8 @@ class HubTest {
     assertThatThrownBy(() -> Hub.builder().maxBatch(0)).hasMessageContaining("max batch");
     assertThatThrownBy(() -> Hub.builder().snapshotSize(-1)).hasMessageContaining("snapshot");
     assertThatThrownBy(() -> Backpressure.disconnect(42, "x")).hasMessageContaining("1000..4999");
+    assertThatThrownBy(() -> Hub.builder().batchLinger(Duration.ofMillis(5)).build())
+        .hasMessageContaining("needs a send executor");
+    Hub.builder().batchLinger(Duration.ZERO).build().close(); // no linger: nothing to need
   }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** A bus that reports lost events, and connections closing while they subscribe. */
@@ -38,7 +39,7 @@ class ResyncTest {
   void aResyncResumesFromTheLastEventSentNotTheLastQueued() {
     InMemoryStream history = InMemoryStream.create(100);
     ManualBus bus = new ManualBus();
-    java.util.concurrent.atomic.AtomicInteger resynced = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger resynced = new AtomicInteger();
     FanoutMetrics metrics = new FanoutMetrics() {
       @Override
       public void discontinuity(int connections) {
@@ -59,7 +60,8 @@ class ResyncTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> t.eventIds().size() == 3);
     assertThat(t.eventIds()).containsExactly(events.stream().map(e -> e.id().toString())
         .toArray(String[]::new));
-    assertThat(t.frames()).contains("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,\"replay\":2}");
+    assertThat(t.frames())
+        .contains("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,\"replay\":2}");
     assertThat(first).isEqualTo(events.get(0).id());
     assertThat(resynced.get()).as("counted: one connection resynced").isEqualTo(1);
     hub.close();
@@ -101,7 +103,8 @@ class ResyncTest {
     assertThat(t2.eventIds()).containsExactly("e:1");
     release2.countDown();
     await().atMost(Duration.ofSeconds(10)).until(() -> t2.eventIds().contains("f:1"));
-    assertThat(t2.frames()).contains("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":0}");
+    assertThat(t2.frames())
+        .contains("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":0}");
     hub2.close();
   }
 

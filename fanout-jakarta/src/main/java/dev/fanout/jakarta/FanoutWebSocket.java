@@ -178,7 +178,8 @@ public final class FanoutWebSocket implements AutoCloseable {
           "authenticator returned null");
     } catch (RuntimeException e) {
       long now = System.nanoTime();
-      if (now - lastAuthenticatorFailureLog > TimeUnit.SECONDS.toNanos(Refusals.LOG_EVERY_SECONDS)) {
+      long every = TimeUnit.SECONDS.toNanos(Refusals.LOG_EVERY_SECONDS);
+      if (now - lastAuthenticatorFailureLog > every) {
         lastAuthenticatorFailureLog = now; // a racy guard is enough: a rare extra line at most
         log.warn("authenticator {} threw; refusing the handshake (logged at most every {} s)",
             authenticator, Refusals.LOG_EVERY_SECONDS, e);

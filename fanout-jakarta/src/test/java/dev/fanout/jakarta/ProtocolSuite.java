@@ -549,7 +549,8 @@ abstract class ProtocolSuite {
 
   @Test
   void aStalledClientWithLargeEventsDoesNotStopTheHeartbeatOfTheOthers() throws Exception {
-    start(h -> h.snapshotSize(0), w -> w.heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000)));
+    start(h -> h.snapshotSize(0),
+        w -> w.heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000)));
     List<WsClient> healthy = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       WsClient c = client();

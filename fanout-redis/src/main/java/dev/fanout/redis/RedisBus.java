@@ -70,8 +70,8 @@ public final class RedisBus implements Bus {
   private RedisBus(Builder b) {
     this.stream = b.stream;
     this.pool = b.endpoint.newPool(b.poolSize);
-    this.publisher = new RedisPublisher(pool, false, stream);
-    this.history = new RedisHistory(pool, false, stream, b.maxScan, b.maxRecovery);
+    this.publisher = new RedisPublisher(pool, PoolOwner.SHARED, stream);
+    this.history = new RedisHistory(pool, PoolOwner.SHARED, stream, b.maxScan, b.maxRecovery);
     this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
     String node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     this.link = new RedisLink(b.endpoint, pool, stream, node, new RedisLink.Liveness(

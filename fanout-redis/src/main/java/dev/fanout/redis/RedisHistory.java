@@ -37,15 +37,15 @@ public final class RedisHistory implements History, AutoCloseable {
   static final int MAX_TOPIC_READS = 16;
 
   private final Pool<Jedis> pool;
-  private final boolean ownsPool;
+  private final PoolOwner poolOwner;
   private final RedisStream stream;
   private final int maxScan;
   private final int maxRecovery;
 
-  RedisHistory(Pool<Jedis> pool, boolean ownsPool, RedisStream stream, int maxScan,
+  RedisHistory(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream, int maxScan,
       int maxRecovery) {
     this.pool = pool;
-    this.ownsPool = ownsPool;
+    this.poolOwner = poolOwner;
     this.stream = stream;
     this.maxScan = maxScan;
     this.maxRecovery = maxRecovery;
@@ -54,7 +54,8 @@ public final class RedisHistory implements History, AutoCloseable {
   /** A history with its own connection pool and the default limits. */
   public static RedisHistory create(URI redis, RedisStream stream) {
     Objects.requireNonNull(stream, "stream");
-    return new RedisHistory(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8), true,
+    return new RedisHistory(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8),
+        PoolOwner.THIS,
         stream, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
   }
 
@@ -339,7 +340,7 @@ public final class RedisHistory implements History, AutoCloseable {
 
   @Override
   public void close() {
-    if (ownsPool) {
+    if (poolOwner == PoolOwner.THIS) {
       pool.close();
     }
   }

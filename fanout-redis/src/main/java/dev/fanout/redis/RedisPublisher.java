@@ -40,20 +40,21 @@ public final class RedisPublisher implements AutoCloseable {
   static final String FUNCTION_SOURCE = loadFunctionSource();
 
   private final Pool<Jedis> pool;
-  private final boolean ownsPool;
+  private final PoolOwner poolOwner;
   private final RedisStream stream;
   private volatile boolean functionLoaded;
 
-  RedisPublisher(Pool<Jedis> pool, boolean ownsPool, RedisStream stream) {
+  RedisPublisher(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream) {
     this.pool = pool;
-    this.ownsPool = ownsPool;
+    this.poolOwner = poolOwner;
     this.stream = stream;
   }
 
   /** A publisher with its own connection pool; commands time out after 2 s. */
   public static RedisPublisher create(URI redis, RedisStream stream) {
     Objects.requireNonNull(stream, "stream");
-    return new RedisPublisher(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8), true,
+    return new RedisPublisher(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8),
+        PoolOwner.THIS,
         stream);
   }
 
@@ -84,7 +85,7 @@ public final class RedisPublisher implements AutoCloseable {
         List.of(expected));
   }
 
-  /** Calls one of fanout.lua's functions, loading the library first (and again if Redis lost it). */
+  /** Calls a function of fanout.lua, loading the library first (and again if Redis lost it). */
   private String call(String function, List<String> keys, List<String> args) {
     try (Jedis jedis = pool.getResource()) {
       if (!functionLoaded) {
@@ -150,7 +151,7 @@ public final class RedisPublisher implements AutoCloseable {
 
   @Override
   public void close() {
-    if (ownsPool) {
+    if (poolOwner == PoolOwner.THIS) {
       pool.close();
     }
   }

@@ -193,7 +193,8 @@ class RedisBusIntegrationTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
     long back = System.nanoTime() - t1;
     System.out.printf("MEASURE link_back_after_6s_outage ms=%d%n", back / 1_000_000);
-    assertThat(back).as("back after Redis answered").isLessThan(TimeUnit.MILLISECONDS.toNanos(2000));
+    assertThat(back).as("back after Redis answered")
+        .isLessThan(TimeUnit.MILLISECONDS.toNanos(2000));
     assertThat(bus.linkDowns()).isEqualTo(1);
     assertThat(bus.linkDowntime()).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
     assertThat(bus.linkDownReason()).contains("Redis at redis://127.0.0.1:" + redis.port());

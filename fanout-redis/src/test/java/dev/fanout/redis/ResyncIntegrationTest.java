@@ -41,8 +41,8 @@ class ResyncIntegrationTest {
       redis.cli("DEL", stream.metaKey(), stream.streamKey());
       EventId fresh = publisher.publish("mch_0", Map.of(), "{}");
       long t0 = System.nanoTime();
-      await().atMost(Duration.ofSeconds(120)).until(() -> clients.stream()
-          .allMatch(t -> t.frames().stream().filter(f -> f.contains("\"subscribed\"")).count() == 2));
+      await().atMost(Duration.ofSeconds(120)).until(() -> clients.stream().allMatch(t ->
+          t.frames().stream().filter(f -> f.contains("\"subscribed\"")).count() == 2));
       System.out.printf("MEASURE resync_10000 ms=%d%n", (System.nanoTime() - t0) / 1_000_000);
       assertThat(states).as("the link never went down during the resync").isEmpty();
       assertThat(clients).allMatch(t -> t.frames().stream()
