@@ -17,7 +17,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -79,12 +81,10 @@ class SentinelFailoverIntegrationTest {
         try {
           published.add(publisher.publish("mch_" + i % 5, Map.of(), "{\"i\":" + i + "}"));
           i++;
-          Thread.sleep(5); // pacing a load generator, not synchronizing the test
         } catch (FanoutRedisException e) {
           // the primary is gone: a service retries, and so does this one
-        } catch (InterruptedException e) {
-          return;
         }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // the publisher's pace
       }
     }, "failover-publisher");
     load.start();
