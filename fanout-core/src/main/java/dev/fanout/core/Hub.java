@@ -216,7 +216,7 @@ public final class Hub implements AutoCloseable {
       List<Connection> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
       Runnable task = () -> chunk.forEach(Connection::runClaimedPump);
       try {
-        outboxSettings.sendExecutor.execute(task);
+        outboxSettings.sendExecutor().execute(task);
       } catch (RuntimeException rejected) { // the executor is shut down: send from here
         task.run();
       }

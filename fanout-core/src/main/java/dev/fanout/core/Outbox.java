@@ -28,19 +28,11 @@ final class Outbox {
   static final int PUMP_NOW = 1;
   static final int PUMP_AFTER_LINGER = 2;
 
-  static final class Entry {
-    final Event event;
-    final String frame;
-    final long receivedNanos;
-    final boolean replay; // from history at a subscribe, not live
-
-    Entry(Event event, String frame, long receivedNanos, boolean replay) {
-      this.event = event;
-      this.frame = frame;
-      this.receivedNanos = receivedNanos;
-      this.replay = replay;
-    }
-  }
+  /**
+   * One queued event with its frame (encoded once, shared by every recipient), when it reached
+   * the hub, and whether it came from history at a subscribe rather than live.
+   */
+  record Entry(Event event, String frame, long receivedNanos, boolean replay) {}
 
   private final Connection owner;
   private final Transport transport;
@@ -103,12 +95,12 @@ final class Outbox {
         return NO_PUMP;
       }
       lastAccepted = id;
-      hot = receivedNanos - lastOfferNanos < settings.lingerNanos;
+      hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
       lastOfferNanos = receivedNanos;
       Entry entry = new Entry(event, frame, receivedNanos, false);
       // A resume may queue more history than the cap; the cap bounds what arrives on top of it,
       // so a client catching up is not thrown out by its own backlog.
-      if (events.size() - replaying < settings.capacity) {
+      if (events.size() - replaying < settings.capacity()) {
         events.addLast(entry);
       } else {
         overflow.begin(entry);
@@ -128,7 +120,7 @@ final class Outbox {
           overflow.dropped += events.size() + 1;
           closeLocked();
         } else {
-          if (!overflow.incomingDropped && events.size() - replaying >= settings.capacity) {
+          if (!overflow.incomingDropped && events.size() - replaying >= settings.capacity()) {
             overflow.dropIncoming();
           }
           if (!overflow.incomingDropped) {
@@ -142,7 +134,7 @@ final class Outbox {
           metrics.eventsDropped(policy.name(), dropped);
         }
       }
-      if (!aboveHigh && events.size() >= settings.highWatermark) {
+      if (!aboveHigh && events.size() >= settings.highWatermark()) {
         aboveHigh = true;
         metrics.outboxWatermark(true);
       }
@@ -151,7 +143,7 @@ final class Outbox {
       owner.close(disconnectCode, disconnectReason);
       return NO_PUMP;
     }
-    if (settings.sendExecutor == null) {
+    if (settings.sendExecutor() == null) {
       pump();
       return NO_PUMP;
     }
@@ -223,14 +215,14 @@ final class Outbox {
       if (closed) {
         return;
       }
-      events.removeIf(e -> (floor != null && e.event.id().sameEpoch(floor)
-          && !e.event.id().isAfter(floor)) || !subscription.matches(e.event));
+      events.removeIf(e -> (floor != null && e.event().id().sameEpoch(floor)
+          && !e.event().id().isAfter(floor)) || !subscription.matches(e.event()));
       for (int i = history.size() - 1; i >= 0; i--) {
         events.addFirst(history.get(i));
       }
       replaying = history.size();
       if (!events.isEmpty()) {
-        lastAccepted = events.peekLast().event.id();
+        lastAccepted = events.peekLast().event().id();
       } else if (floor != null) {
         lastAccepted = floor;
       }
@@ -317,19 +309,19 @@ final class Outbox {
       return null;
     }
     sending.add(first);
-    String frame = first.frame;
-    if (settings.maxBatch > 1 && !events.isEmpty()) {
-      batchFrames.add(first.frame);
-      while (sending.size() < settings.maxBatch && !events.isEmpty()) {
+    String frame = first.frame();
+    if (settings.maxBatch() > 1 && !events.isEmpty()) {
+      batchFrames.add(first.frame());
+      while (sending.size() < settings.maxBatch() && !events.isEmpty()) {
         Entry next = take();
         sending.add(next);
-        batchFrames.add(next.frame);
+        batchFrames.add(next.frame());
       }
       frame = Frames.batch(batchFrames);
       batchFrames.clear();
     }
     lastSent = sending.get(sending.size() - 1).event.id();
-    if (aboveHigh && events.size() <= settings.lowWatermark) {
+    if (aboveHigh && events.size() <= settings.lowWatermark()) {
       aboveHigh = false;
       metrics.outboxWatermark(false);
     }
@@ -338,7 +330,7 @@ final class Outbox {
 
   private Entry take() {
     Entry e = events.pollFirst();
-    if (e != null && e.replay) {
+    if (e != null && e.replay()) {
       replaying--;
     }
     return e;
@@ -352,8 +344,8 @@ final class Outbox {
         long now = System.nanoTime();
         long wallNow = System.currentTimeMillis();
         for (Entry e : sending) {
-          metrics.eventDelivered(now - e.receivedNanos);
-          long published = e.event.publishedAtMillis();
+          metrics.eventDelivered(now - e.receivedNanos());
+          long published = e.event().publishedAtMillis();
           if (published > 0) {
             metrics.eventAge(Math.max(0, wallNow - published));
           }
@@ -399,14 +391,14 @@ final class Outbox {
 
     @Override
     public Event incoming() {
-      return incoming.event;
+      return incoming.event();
     }
 
     @Override
     public List<Event> queued() {
       List<Event> copy = new ArrayList<>(events.size());
       for (Entry e : events) {
-        copy.add(e.event);
+        copy.add(e.event());
       }
       return copy;
     }
@@ -433,9 +425,9 @@ final class Outbox {
       int n = 0;
       for (Iterator<Entry> it = events.iterator(); it.hasNext(); ) {
         Entry e = it.next();
-        if (which.test(e.event)) {
+        if (which.test(e.event())) {
           it.remove();
-          if (e.replay) {
+          if (e.replay()) {
             replaying--;
           }
           n++;
