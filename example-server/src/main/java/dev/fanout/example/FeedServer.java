@@ -1,5 +1,6 @@
 package dev.fanout.example;
 
+import com.google.gson.JsonPrimitive;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
 import dev.fanout.core.History;
@@ -8,20 +9,19 @@ import dev.fanout.core.InMemoryStream;
 import dev.fanout.jakarta.Authentication;
 import dev.fanout.jakarta.Authenticator;
 import dev.fanout.jakarta.FanoutWebSocket;
+import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
+import jakarta.servlet.http.HttpServletRequest;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -252,17 +252,9 @@ final class FeedServer implements AutoCloseable {
    * WebSocket handshake only as a close with 1006.
    */
   private static WebServer.Answer session(Authenticator auth, HttpServletRequest request) {
-    Map<String, List<String>> params = new LinkedHashMap<>();
-    request.getParameterMap().forEach((k, v) -> params.put(k, List.of(v)));
-    Map<String, List<String>> headers = new LinkedHashMap<>();
-    String authorization = request.getHeader("Authorization");
-    if (authorization != null) {
-      headers.put("Authorization", List.of(authorization));
-    }
     Authentication a;
     try {
-      a = auth.authenticate(FanoutWebSocket.handshakeRequest(
-          URI.create(request.getRequestURI()), headers, params));
+      a = auth.authenticate(HandshakeFilter.handshakeRequest(request));
     } catch (RuntimeException e) {
       a = Authentication.unauthorized("authentication failed");
     }
@@ -284,16 +276,6 @@ final class FeedServer implements AutoCloseable {
   }
 
   private static String jsonString(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      if (c == '"' || c == '\\') {
-        b.append('\\').append(c);
-      } else if (c < 0x20) {
-        b.append(String.format("\\u%04x", (int) c));
-      } else {
-        b.append(c);
-      }
-    }
-    return b.append('"').toString();
+    return new JsonPrimitive(s).toString();
   }
 }

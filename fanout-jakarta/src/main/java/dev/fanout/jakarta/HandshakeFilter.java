@@ -7,6 +7,7 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.websocket.server.HandshakeRequest;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -56,19 +57,26 @@ public final class HandshakeFilter implements Filter {
       refuse(response, 426, "WebSocket version 13 required");
       return;
     }
+    Authentication auth = ws.precheck(request.getHeader("Origin"), handshakeRequest(request));
+    if (!auth.allowed()) {
+      refuse(response, auth.status(), auth.reason());
+      return;
+    }
+    chain.doFilter(req, res);
+  }
+
+  /**
+   * What an {@link Authenticator} sees of a plain HTTP request: its path, headers and query
+   * parameters. For a page that asks the server who its token is before it connects.
+   */
+  public static HandshakeRequest handshakeRequest(HttpServletRequest request) {
     Map<String, List<String>> headers = new LinkedHashMap<>();
     for (String name : Collections.list(request.getHeaderNames())) {
       headers.put(name, Collections.list(request.getHeaders(name)));
     }
     Map<String, List<String>> params = new LinkedHashMap<>();
     request.getParameterMap().forEach((k, v) -> params.put(k, List.of(v)));
-    Authentication auth = ws.precheck(request.getHeader("Origin"),
-        FanoutWebSocket.handshakeRequest(URI.create(request.getRequestURI()), headers, params));
-    if (!auth.allowed()) {
-      refuse(response, auth.status(), auth.reason());
-      return;
-    }
-    chain.doFilter(req, res);
+    return FanoutWebSocket.handshakeRequest(URI.create(request.getRequestURI()), headers, params);
   }
 
   private void refuse(HttpServletResponse response, int status, String reason)

@@ -226,10 +226,7 @@ final class RedisEndpoint {
 
   /** One line saying what went wrong, for a person who configured this endpoint. */
   String describe(Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    Throwable root = root(e);
     String message = e.getMessage() == null ? "" : e.getMessage();
     if (e instanceof FanoutRedisException) {
       return e.getCause() == null || e.getCause() == e ? message
@@ -274,11 +271,16 @@ final class RedisEndpoint {
   }
 
   private static String rootMessage(Throwable e) {
+    Throwable root = root(e);
+    return root.getMessage() == null ? root.toString() : root.getMessage();
+  }
+
+  private static Throwable root(Throwable e) {
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    return root.getMessage() == null ? root.toString() : root.getMessage();
+    return root;
   }
 
   private static HostAndPort hostAndPort(String text, int defaultPort, String display) {

@@ -179,7 +179,7 @@ final class Sequencer {
       source.newEpoch(epoch);
       top = source.position();
       if (top == null) {
-        discontinuity(tailLost + "; the stream is gone");
+        out.discontinuity(tailLost + "; the stream is gone");
         return;
       }
     }
@@ -188,13 +188,14 @@ final class Sequencer {
       return;
     }
     if (tailLost != null) {
-      discontinuity(tailLost + " (tail lost in a failover); the stream goes on as " + top);
+      out.discontinuity(tailLost + " (tail lost in a failover); the stream goes on as " + top);
     } else if (epoch.equals(top.prev())) {
-      discontinuity("events " + epoch + ":" + (top.base() + 1) + " to " + epoch + ":" + seq
+      out.discontinuity("events " + epoch + ":" + (top.base() + 1) + " to " + epoch + ":" + seq
           + " were lost when Redis changed server process (restart or failover); the stream"
           + " goes on as " + top);
     } else {
-      discontinuity("the stream was created afresh (epoch " + epoch + " -> " + top.epoch() + ")");
+      out.discontinuity("the stream was created afresh (epoch " + epoch + " -> " + top.epoch()
+          + ")");
     }
     enter(top.epoch(), top.base());
     fill();
@@ -218,7 +219,7 @@ final class Sequencer {
       }
       Position top = source.position();
       if (!repositioned) {
-        discontinuity("events after " + epoch + ":" + seq + " cannot be read back: "
+        out.discontinuity("events after " + epoch + ":" + seq + " cannot be read back: "
             + failure.detail());
       }
       if (top == null) {
@@ -249,10 +250,6 @@ final class Sequencer {
     foreign.remove(next);
     epoch = next;
     seq = Math.max(0, at);
-  }
-
-  private void discontinuity(String reason) {
-    out.discontinuity(reason);
   }
 
   private boolean checkAllowed() {
