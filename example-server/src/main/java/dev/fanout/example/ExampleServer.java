@@ -43,7 +43,8 @@ public final class ExampleServer implements Callable<Integer> {
   URI redis;
 
   @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
-      description = "Redis key and channel namespace (env FANOUT_NAMESPACE; default ${DEFAULT-VALUE}).")
+      description = "Redis key and channel namespace (env FANOUT_NAMESPACE; "
+          + "default ${DEFAULT-VALUE}).")
   String namespace;
 
   @Option(names = "--allowed-origins", split = ",",

@@ -6,10 +6,11 @@ import dev.fanout.core.Bus;
 import dev.fanout.core.History;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.jakarta.Authentication;
-import dev.fanout.jakarta.Authenticator;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.protocol.Authentication;
+import dev.fanout.protocol.Authenticator;
+import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import jakarta.servlet.http.HttpServletRequest;
@@ -66,7 +67,7 @@ final class FeedServer implements AutoCloseable {
   private final Bus bus;
   private final RedisBus redisBus; // null when embedded
   private final Hub hub;
-  private final FanoutWebSocket ws;
+  private final FanoutProtocol protocol;
   private final WebServer web;
   private final PaymentGenerator generator; // null when off
   private final ExecutorService senders = Executors.newFixedThreadPool(
@@ -81,7 +82,8 @@ final class FeedServer implements AutoCloseable {
     warnIfFileLimitIsBelow(c.maxConnections);
     History history;
     if (c.redis != null) {
-      redisBus = RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
+      RedisStream stream = RedisStream.named(c.namespace).withRetention(c.retention);
+      redisBus = RedisBus.builder(c.redis, stream)
           .poolSize(c.redisPoolSize)
           .onLinkChange(state -> log.info("Redis link {}", state))
           .build();
@@ -118,9 +120,11 @@ final class FeedServer implements AutoCloseable {
     web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
     List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
-    ws = FanoutWebSocket.builder(hub)
-        .path("/ws")
+    protocol = FanoutProtocol.builder(hub)
         .authenticator(auth)
+        // the payment words of fanout-client.js and the page, as well as topics and filters
+        .topicAlias("merchants")
+        .filterAlias("methods", "method")
         .allowedOrigins(origins)
         .allowMissingOrigin(c.allowMissingOrigin)
         .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
@@ -128,10 +132,11 @@ final class FeedServer implements AutoCloseable {
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
         .maxConcurrentReplays(c.maxConcurrentReplays)
-        .compression(c.compression)
+        .closeOnShutdown(hub, bus, senders::shutdown) // after the last 1001, in this order
         .build();
-    metrics.bind(ws);
-    web.deploy(ws, "/ws");
+    metrics.bind(protocol);
+    web.deploy(FanoutWebSocket.builder(protocol).path("/ws").compression(c.compression).build(),
+        protocol);
     log.info("allowed origins: {}", origins);
     generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;
     if (generator != null) {
@@ -166,11 +171,8 @@ final class FeedServer implements AutoCloseable {
     if (generator != null) {
       generator.close();
     }
-    ws.shutdown(config.shutdownSpread);
+    protocol.shutdown(config.shutdownSpread); // then the hub, the bus and the send threads
     web.stop();
-    hub.close();
-    bus.close();
-    senders.shutdown();
     log.info("stopped");
   }
 
@@ -254,7 +256,7 @@ final class FeedServer implements AutoCloseable {
   private static WebServer.Answer session(Authenticator auth, HttpServletRequest request) {
     Authentication a;
     try {
-      a = auth.authenticate(HandshakeFilter.handshakeRequest(request));
+      a = auth.authenticate(HandshakeFilter.handshake(request));
     } catch (RuntimeException e) {
       a = Authentication.unauthorized("authentication failed");
     }

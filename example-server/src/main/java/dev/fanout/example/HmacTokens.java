@@ -1,9 +1,9 @@
 package dev.fanout.example;
 
 import dev.fanout.core.Scope;
-import dev.fanout.jakarta.Authentication;
-import dev.fanout.jakarta.Authenticator;
-import jakarta.websocket.server.HandshakeRequest;
+import dev.fanout.protocol.Authentication;
+import dev.fanout.protocol.Authenticator;
+import dev.fanout.protocol.Handshake;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -60,7 +60,7 @@ final class HmacTokens implements Authenticator {
   }
 
   @Override
-  public Authentication authenticate(HandshakeRequest request) {
+  public Authentication authenticate(Handshake request) {
     String token = token(request);
     if (token == null) {
       return Authentication.unauthorized("token missing");
@@ -106,18 +106,14 @@ final class HmacTokens implements Authenticator {
     return Authentication.allowUntil(parts[1], scope, Instant.ofEpochSecond(expiry));
   }
 
-  private static String token(HandshakeRequest request) {
-    List<String> q = request.getParameterMap().get("token");
-    if (q != null && !q.isEmpty()) {
-      return q.get(0);
+  private static String token(Handshake request) {
+    String q = request.parameter("token");
+    if (q != null) {
+      return q;
     }
-    for (var e : request.getHeaders().entrySet()) {
-      if (e.getKey().equalsIgnoreCase("Authorization")) {
-        for (String v : e.getValue()) {
-          if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return v.substring(7).trim();
-          }
-        }
+    for (String v : request.headers("Authorization")) {
+      if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return v.substring(7).trim();
       }
     }
     return null;

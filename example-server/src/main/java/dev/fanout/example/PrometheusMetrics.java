@@ -3,7 +3,7 @@ package dev.fanout.example;
 import dev.fanout.core.Event;
 import dev.fanout.core.FanoutMetrics;
 import dev.fanout.core.Hub;
-import dev.fanout.jakarta.FanoutWebSocket;
+import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.redis.RedisBus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -35,8 +35,9 @@ final class PrometheusMetrics implements FanoutMetrics {
       .description("WebSocket connections closed").register(registry);
   private final Counter eventsIn = Counter.builder("fanout_events_in")
       .description("events received by this node's hub").register(registry);
-  private final DistributionSummary recipients = DistributionSummary.builder("fanout_event_recipients")
-      .description("connections each event was routed to").register(registry);
+  private final DistributionSummary recipients =
+      DistributionSummary.builder("fanout_event_recipients")
+          .description("connections each event was routed to").register(registry);
   private final Counter framesOut = Counter.builder("fanout_frames_out")
       .description("frames written to clients").register(registry);
   private final Counter eventsOut = Counter.builder("fanout_events_out")
@@ -70,7 +71,7 @@ final class PrometheusMetrics implements FanoutMetrics {
   private final AtomicInteger aboveHigh = new AtomicInteger();
   private final Set<String> refusalSeries = ConcurrentHashMap.newKeySet();
   private final Set<Integer> closeSeries = ConcurrentHashMap.newKeySet();
-  private volatile FanoutWebSocket endpoint;
+  private volatile FanoutProtocol endpoint;
 
   PrometheusMetrics() {
     Gauge.builder("fanout_outboxes_above_high_watermark", aboveHigh, AtomicInteger::get)
@@ -128,7 +129,7 @@ final class PrometheusMetrics implements FanoutMetrics {
   }
 
   /** Refused handshakes by status and reason, and closes by code, of this endpoint. */
-  void bind(FanoutWebSocket ws) {
+  void bind(FanoutProtocol ws) {
     this.endpoint = ws;
   }
 
@@ -137,7 +138,7 @@ final class PrometheusMetrics implements FanoutMetrics {
    * (at most {@value #MAX_REFUSAL_SERIES} reasons: an authenticator's reasons are free text).
    */
   String scrape() {
-    FanoutWebSocket ws = endpoint;
+    FanoutProtocol ws = endpoint;
     if (ws != null) {
       for (String key : ws.refusedHandshakes().keySet()) {
         if (refusalSeries.size() < MAX_REFUSAL_SERIES && refusalSeries.add(key)) {

@@ -1,6 +1,7 @@
 package dev.fanout.example;
 
 import dev.fanout.jakarta.FanoutWebSocket;
+import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.jakarta.HandshakeFilter;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
@@ -119,17 +120,17 @@ final class WebServer {
    * refused handshake gets its exact status (401, 403, 426, 503) and a one-line body, and starts
    * serving; call after {@link #listen()}.
    */
-  void deploy(FanoutWebSocket ws, String path) throws Exception {
+  void deploy(FanoutWebSocket ws, FanoutProtocol protocol) throws Exception {
     JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
       container.addEndpoint(ws.endpointConfig());
     });
     server.start();
     // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
-    FilterHolder holder = new FilterHolder(new HandshakeFilter(ws));
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(protocol));
     FilterMapping mapping = new FilterMapping();
     mapping.setFilterName(holder.getName());
-    mapping.setPathSpec(path);
+    mapping.setPathSpec(ws.endpointConfig().getPath());
     mapping.setDispatcherTypes(EnumSet.of(DispatcherType.REQUEST));
     context.getServletHandler().prependFilter(holder);
     context.getServletHandler().prependFilterMapping(mapping);

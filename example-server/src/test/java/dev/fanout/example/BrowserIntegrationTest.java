@@ -149,7 +149,8 @@ class BrowserIntegrationTest {
         ((JavascriptExecutor) driver).executeScript(
             "const rows = Array.from(document.querySelectorAll('#rows tr'));"
                 + "return rows.length > 0 && rows.every(tr =>"
-                + " tr.cells[2].textContent === 'mch_04' && tr.cells[3].textContent === 'card');")));
+                + " tr.cells[2].textContent === 'mch_04'"
+                + " && tr.cells[3].textContent === 'card');")));
     // read counters and rows in one script: page scripts cannot run in between
     List<?> counts = (List<?>) ((JavascriptExecutor) driver).executeScript(
         "const n = ['authorized','captured','failed','refunded']"

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
+import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
@@ -48,8 +49,8 @@ class ExampleServerIntegrationTest {
     return s;
   }
 
-  private WsProbe client(FeedServer s, String query) throws Exception {
-    WsProbe p = WsProbe.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query));
+  private WsClient client(FeedServer s, String query) throws Exception {
+    WsClient p = WsClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query));
     open.add(p);
     return p;
   }
@@ -68,10 +69,10 @@ class ExampleServerIntegrationTest {
     assertThat(get(s, "/fanout-client.js").body()).contains("class FanoutClient");
     assertThat(get(s, "/dashboard.js").statusCode()).isEqualTo(200);
 
-    WsProbe c = client(s, "");
+    WsClient c = client(s, "");
     c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_03\"]}");
     await().until(() -> c.eventIds().size() >= 5);
-    assertThat(c.merchants()).containsOnly("mch_03");
+    assertThat(c.dataValues("merchantId")).containsOnly("mch_03");
 
     String health = get(s, "/health").body();
     assertThat(health).contains("\"status\":\"UP\"", "\"mode\":\"embedded\"",
@@ -97,10 +98,10 @@ class ExampleServerIntegrationTest {
     });
     HmacTokens tokens = new HmacTokens(SECRET, Clock.systemUTC());
     String good = tokens.mint("ops-a", List.of("mch_01", "mch_02"), Duration.ofMinutes(5));
-    WsProbe c = client(s, "?token=" + good);
+    WsClient c = client(s, "?token=" + good);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.eventIds().size() >= 10);
-    assertThat(c.merchants()).isSubsetOf("mch_01", "mch_02");
+    assertThat(c.dataValues("merchantId")).isSubsetOf("mch_01", "mch_02");
 
     c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_05\"]}");
     await().until(() -> c.sawFrame("\"code\":\"forbidden\""));
@@ -124,7 +125,7 @@ class ExampleServerIntegrationTest {
     });
     String shortLived = new HmacTokens(SECRET, Clock.systemUTC())
         .mint("ops-c", List.of(), Duration.ofSeconds(2));
-    WsProbe c = client(s, "?token=" + shortLived);
+    WsClient c = client(s, "?token=" + shortLived);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.eventIds().size() >= 5);
     long t0 = System.nanoTime();
@@ -138,7 +139,7 @@ class ExampleServerIntegrationTest {
 
   private static boolean upgrades(FeedServer s, String query) {
     try {
-      WsProbe.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query)).close();
+      WsClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query)).close();
       return true;
     } catch (Exception e) {
       return false;
@@ -159,8 +160,8 @@ class ExampleServerIntegrationTest {
     await().until(() -> get(a, "/health").body().contains("\"redis\":\"UP\"")
         && get(b, "/health").body().contains("\"redis\":\"UP\""));
 
-    WsProbe onA = client(a, "");
-    WsProbe onB = client(b, "");
+    WsClient onA = client(a, "");
+    WsClient onB = client(b, "");
     onA.send("{\"type\":\"subscribe\"}");
     onB.send("{\"type\":\"subscribe\"}");
     await().until(() -> onA.sawFrame("subscribed") && onB.sawFrame("subscribed"));
@@ -177,10 +178,10 @@ class ExampleServerIntegrationTest {
     for (int i = 30; i < 45; i++) {
       missed.add(publishOne(publisher, i));
     }
-    WsProbe back = client(b, ""); // ...and comes back on B, no sticky sessions
+    WsClient back = client(b, ""); // ...and comes back on B, no sticky sessions
     back.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + first.get(29) + "\"}");
     await().until(() -> back.eventIds().size() == 15);
-    assertThat(back.frames.get(0)) // then the newest id B had routed, which races the publishes
+    assertThat(back.texts.get(0)) // then the newest id B had routed, which races the publishes
         .startsWith("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":15,"
             + "\"replay\":15,\"position\":");
     assertThat(back.eventIds()).isEqualTo(missed);

@@ -3,7 +3,8 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.fanout.jakarta.RawWs;
+import dev.fanout.protocol.RawWs;
+import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -149,20 +150,20 @@ class ProcessIntegrationTest {
     Process server = run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
         "--shutdown-spread", "500ms");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
-    List<WsProbe> clients = new ArrayList<>();
+    List<WsClient> clients = new ArrayList<>();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> clients.add(WsProbe.connect(ws)));
+        .until(() -> clients.add(WsClient.connect(ws)));
     for (int i = 0; i < 9; i++) {
-      clients.add(WsProbe.connect(ws));
+      clients.add(WsClient.connect(ws));
     }
-    for (WsProbe c : clients) {
+    for (WsClient c : clients) {
       c.send("{\"type\":\"subscribe\"}");
     }
     await().until(() -> clients.stream().allMatch(c -> c.eventIds().size() > 0));
 
     long t0 = System.nanoTime();
     server.destroy(); // SIGTERM
-    for (WsProbe c : clients) {
+    for (WsClient c : clients) {
       assertThat(c.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1001);
     }
     assertThat(server.waitFor(15, TimeUnit.SECONDS)).as("exits within 15 s").isTrue();
@@ -178,10 +179,10 @@ class ProcessIntegrationTest {
     run(serverLog, "--host", "127.0.0.1", "--port", Integer.toString(port), "--redis",
         redis.uri().toString(), "--namespace", "proc");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
-    List<WsProbe> holder = new ArrayList<>();
+    List<WsClient> holder = new ArrayList<>();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> holder.add(WsProbe.connect(ws)));
-    WsProbe c = holder.get(0);
+        .until(() -> holder.add(WsClient.connect(ws)));
+    WsClient c = holder.get(0);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.sawFrame("subscribed"));
 

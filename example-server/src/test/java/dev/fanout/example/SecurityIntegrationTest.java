@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
-import dev.fanout.jakarta.RawWs;
+import dev.fanout.protocol.RawWs;
+import dev.fanout.protocol.WsClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,7 +33,7 @@ class SecurityIntegrationTest {
   private static final String SECRET = "security-test-secret-0123456789";
   private final List<AutoCloseable> open = new ArrayList<>();
   private FeedServer server;
-  private WsProbe honest;
+  private WsClient honest;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -54,7 +55,7 @@ class SecurityIntegrationTest {
     settings.accept(c);
     server = FeedServer.start(c);
     open.add(server);
-    honest = WsProbe.connect(ws("?token=" + token(List.of())),
+    honest = WsClient.connect(ws("?token=" + token(List.of())),
         Map.of("Origin", "https://ops.example.com")); // a browser on the allowed page
     open.add(honest);
     honest.send("{\"type\":\"subscribe\"}");
@@ -69,8 +70,8 @@ class SecurityIntegrationTest {
     return URI.create("ws://127.0.0.1:" + server.port() + "/ws" + query);
   }
 
-  private WsProbe probe(String query) throws Exception {
-    WsProbe p = WsProbe.connect(ws(query));
+  private WsClient probe(String query) throws Exception {
+    WsClient p = WsClient.connect(ws(query));
     open.add(p);
     return p;
   }
@@ -113,17 +114,18 @@ class SecurityIntegrationTest {
   @Test
   void aClientNeverSeesMerchantsOutsideItsScope() throws Exception {
     start(c -> {});
-    await().until(() -> honest.merchants().contains("mch_02") && honest.eventIds().size() > 60);
+    await().until(() -> honest.dataValues("merchantId").contains("mch_02")
+        && honest.eventIds().size() > 60);
     String early = honest.eventIds().get(0);
-    WsProbe narrow = probe("?token=" + token(List.of("mch_01")));
+    WsClient narrow = probe("?token=" + token(List.of("mch_01")));
     narrow.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_02\"]}");
     await().until(() -> narrow.sawFrame("\"code\":\"forbidden\""));
     narrow.send("{\"type\":\"subscribe\"}"); // snapshot path
     narrow.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + early + "\"}"); // resume path
-    await().until(() -> narrow.frames.stream().filter(f -> f.contains("subscribed")).count() == 2);
+    await().until(() -> narrow.texts.stream().filter(f -> f.contains("subscribed")).count() == 2);
     int after = narrow.eventIds().size();
     await().until(() -> narrow.eventIds().size() > after + 3); // live path
-    assertThat(narrow.merchants()).isNotEmpty().containsOnly("mch_01");
+    assertThat(narrow.dataValues("merchantId")).isNotEmpty().containsOnly("mch_01");
     assertHonestClientUnharmed();
   }
 
@@ -131,16 +133,17 @@ class SecurityIntegrationTest {
   void oversizedMalformedAndFloodingClientsAreClosedWithTheirCodes() throws Exception {
     start(c -> {});
     String t = "?token=" + token(List.of());
-    WsProbe big = probe(t);
+    WsClient big = probe(t);
     big.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(10_000) + "\"]}");
     assertThat(big.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1009);
 
-    WsProbe garbage = probe(t);
+    WsClient garbage = probe(t);
     garbage.send("{\"type\":\"subscribe\",\"merchants\":[[[[[[[[1]]]]]]]]}");
     garbage.send("\u0000\u0001 not json");
-    await().until(() -> garbage.frames.stream().filter(f -> f.contains("bad_request")).count() == 2);
+    await().until(() ->
+        garbage.texts.stream().filter(f -> f.contains("bad_request")).count() == 2);
 
-    WsProbe flood = probe(t);
+    WsClient flood = probe(t);
     for (int i = 0; i < 200 && !flood.closed.isDone(); i++) {
       flood.trySend("{\"type\":\"subscribe\"}");
     }
@@ -211,7 +214,7 @@ class SecurityIntegrationTest {
     String farBack = ids.get(ids.size() - 8_000);
     String attackerToken = new HmacTokens(SECRET, Clock.systemUTC()).mint("attacker", List.of(),
         Duration.ofMinutes(5));
-    List<WsProbe> attackers = new ArrayList<>();
+    List<WsClient> attackers = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       attackers.add(probe("?token=" + attackerToken));
     }

@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
 @Command(name = "load", mixinStandardHelpOptions = true,
     description = "Connect clients, publish through Redis, measure deliveries and latency.")
 class Load implements Callable<Integer> {
-  @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080/ws", description = "server WebSocket")
+  @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080/ws",
+      description = "server WebSocket")
   URI url;
 
   @Option(names = "--redis", defaultValue = "redis://127.0.0.1:6379", description = "Redis")
@@ -38,7 +39,8 @@ class Load implements Callable<Integer> {
   @Option(names = {"-m", "--merchants"}, defaultValue = "20")
   int merchants;
 
-  @Option(names = "--ops", defaultValue = "0", description = "fraction subscribed to all (0.01 = 1%)")
+  @Option(names = "--ops", defaultValue = "0",
+      description = "fraction subscribed to all (0.01 = 1%)")
   double ops;
 
   @Option(names = {"-r", "--rate"}, defaultValue = "200", description = "events per second")

@@ -60,7 +60,8 @@ final class LocalClients implements Clients {
       connectUntilSubscribed(c, done, 0);
       subscribed.add(done);
     }
-    CompletableFuture.allOf(subscribed.toArray(new CompletableFuture[0])).get(300, TimeUnit.SECONDS);
+    CompletableFuture.allOf(subscribed.toArray(new CompletableFuture[0]))
+        .get(300, TimeUnit.SECONDS);
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
   }
 

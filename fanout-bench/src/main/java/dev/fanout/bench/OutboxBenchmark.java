@@ -36,8 +36,8 @@ public class OutboxBenchmark {
   @Param({"drop_newest", "drop_oldest", "conflate"})
   String policy;
 
-  private Hub flowing;
-  private Hub stalled;
+  private final DirectBus flowing = new DirectBus();
+  private final DirectBus stalled = new DirectBus();
   private long seq;
 
   /** Never completes a send: the client stopped reading. */
@@ -56,12 +56,12 @@ public class OutboxBenchmark {
       case "drop_oldest" -> Backpressure.dropOldest();
       default -> Backpressure.conflate(e -> e.attribute("paymentId"));
     };
-    flowing = Hub.builder().snapshotSize(0).backpressure(p).build();
-    flowing.connect(new NullTransport(), Scope.all()).subscribe(Subscription.all());
-    stalled = Hub.builder().snapshotSize(0).backpressure(p).outboxCapacity(1024).build();
-    stalled.connect(new StalledTransport(), Scope.all()).subscribe(Subscription.all());
+    Hub.builder().bus(flowing).snapshotSize(0).backpressure(p).build()
+        .connect(new NullTransport(), Scope.all()).subscribe(Subscription.all());
+    Hub.builder().bus(stalled).snapshotSize(0).backpressure(p).outboxCapacity(1024).build()
+        .connect(new StalledTransport(), Scope.all()).subscribe(Subscription.all());
     for (int i = 0; i < 2048; i++) {
-      stalled.publish(next());
+      stalled.deliver(next());
     }
   }
 
@@ -74,11 +74,11 @@ public class OutboxBenchmark {
 
   @Benchmark
   public void flowing() {
-    flowing.publish(next());
+    flowing.deliver(next());
   }
 
   @Benchmark
   public void stalled() {
-    stalled.publish(next());
+    stalled.deliver(next());
   }
 }

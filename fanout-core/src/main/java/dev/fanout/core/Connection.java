@@ -121,9 +121,6 @@ public final class Connection {
     History history = hub.history();
     try {
       Recovery recovery = lastEventId == null ? null : history.since(lastEventId, effective);
-      if (recovery != null && recovery.reason() == Recovery.Reason.UNAVAILABLE) {
-        throw new FanoutException(recovery.detail());
-      }
       if (recovery != null) {
         recovered = recovery.recovered();
         hub.metrics().resumed(recovered);
@@ -202,7 +199,7 @@ public final class Connection {
   }
 
   /** See {@link Outbox#offer}: whether and when the caller must run the claimed pump. */
-  int offer(Event event, String frame, long receivedNanos) {
+  Outbox.Pump offer(Event event, String frame, long receivedNanos) {
     return outbox.offer(event, frame, receivedNanos);
   }
 

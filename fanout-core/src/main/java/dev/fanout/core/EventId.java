@@ -80,7 +80,8 @@ public final class EventId implements Comparable<EventId> {
     try {
       seq = Long.parseLong(digits);
     } catch (NumberFormatException e) {
-      throw new MalformedEventIdException("event id sequence is too large: '" + abbreviate(text) + "'");
+      throw new MalformedEventIdException(
+          "event id sequence is too large: '" + abbreviate(text) + "'");
     }
     return of(epoch, seq);
   }
@@ -118,7 +119,7 @@ public final class EventId implements Comparable<EventId> {
   }
 
   /** The id right after this one in the same epoch. */
-  public EventId next() {
+  EventId next() {
     return new EventId(epoch, seq + 1);
   }
 

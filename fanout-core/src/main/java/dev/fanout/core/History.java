@@ -12,12 +12,17 @@ public interface History {
   /**
    * The last {@code limit} events matching {@code subscription}, oldest first. Implementations
    * scan a bounded number of entries, so a narrow subscription may get fewer.
+   *
+   * @throws FanoutException when the history cannot be read (for example, Redis is unreachable):
+   *     the hub then closes the connection with 1013 so the client retries, losing nothing
    */
   List<Event> latest(int limit, Subscription subscription);
 
   /**
    * Exactly the events after {@code after} that match {@code subscription}, oldest first; or not
    * recovered when {@code after} is unknown, trimmed, or of another epoch. Never a partial answer.
+   *
+   * @throws FanoutException when the history cannot be read, as for {@link #latest}
    */
   Recovery since(EventId after, Subscription subscription);
 

@@ -85,7 +85,7 @@ public final class Hub implements AutoCloseable {
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
       public void onEvent(Event event) {
-        publish(event);
+        route(event);
       }
 
       @Override
@@ -111,7 +111,10 @@ public final class Hub implements AutoCloseable {
     return new Builder();
   }
 
-  /** Registers a connection with the hub's default backpressure policy; it receives nothing until it subscribes. */
+  /**
+   * Registers a connection with the hub's default backpressure policy; it receives nothing until
+   * it subscribes.
+   */
   public Connection connect(Transport transport, Scope scope) {
     return connect(transport, scope, backpressure);
   }
@@ -129,11 +132,11 @@ public final class Hub implements AutoCloseable {
   }
 
   /**
-   * Delivers an event that already has its id to every local connection whose subscription
-   * matches. The bus calls this for every event it carries; to publish a new event to all nodes,
-   * use {@link Bus#publish}.
+   * Routes an event that already has its id to every local connection whose subscription
+   * matches: what the bus's listener does for every event it carries. To publish, use {@link
+   * Bus#publish}.
    */
-  public void publish(Event event) {
+  void route(Event event) {
     // Before routing: a subscribe that reads this after indexing its connection is offered the
     // event, or has it in the history it reads (see Connection#sendHistory).
     lastRouted = event.id();
@@ -193,10 +196,10 @@ public final class Hub implements AutoCloseable {
           }
           frame = Frames.event(event);
         }
-        int pump = c.offer(event, frame, receivedNanos);
-        if (pump == Outbox.PUMP_NOW) {
+        Outbox.Pump pump = c.offer(event, frame, receivedNanos);
+        if (pump == Outbox.Pump.NOW) {
           pumpNow = add(pumpNow, c);
-        } else if (pump == Outbox.PUMP_AFTER_LINGER) {
+        } else if (pump == Outbox.Pump.AFTER_LINGER) {
           pumpAfterLinger = add(pumpAfterLinger, c);
         }
         recipients++;
@@ -472,7 +475,10 @@ public final class Hub implements AutoCloseable {
       return this;
     }
 
-    /** The policy for connections that do not name their own; default {@link Backpressure#disconnect()}. */
+    /**
+     * The policy for connections that do not name their own; default {@link
+     * Backpressure#disconnect()}.
+     */
     public Builder backpressure(Backpressure backpressure) {
       this.backpressure = Objects.requireNonNull(backpressure, "backpressure");
       return this;
@@ -513,7 +519,8 @@ public final class Hub implements AutoCloseable {
     /** Events sent on a fresh subscribe; default 50, 0 for none. */
     public Builder snapshotSize(int snapshotSize) {
       if (snapshotSize < 0) {
-        throw new IllegalArgumentException("snapshot size must not be negative, got " + snapshotSize);
+        throw new IllegalArgumentException(
+            "snapshot size must not be negative, got " + snapshotSize);
       }
       this.snapshotSize = snapshotSize;
       return this;

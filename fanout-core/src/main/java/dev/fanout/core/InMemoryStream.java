@@ -113,7 +113,7 @@ public final class InMemoryStream implements Bus, History {
   }
 
   /** The id of the newest event, or null when empty. */
-  public synchronized EventId lastId() {
+  synchronized EventId lastId() {
     return lastSeq == 0 ? null : EventId.of(epoch, lastSeq);
   }
 

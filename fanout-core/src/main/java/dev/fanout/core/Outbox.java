@@ -24,9 +24,14 @@ final class Outbox {
   private static final Logger log = LoggerFactory.getLogger(Outbox.class);
 
   /** What {@link #offer} asks of its caller. */
-  static final int NO_PUMP = 0;
-  static final int PUMP_NOW = 1;
-  static final int PUMP_AFTER_LINGER = 2;
+  enum Pump {
+    /** Nothing: the pump is running or the event was not queued. */
+    NONE,
+    /** Run {@link #runClaimedPump()} on the send executor now. */
+    NOW,
+    /** Run {@link #runClaimedPump()} on the send executor after the batch linger. */
+    AFTER_LINGER
+  }
 
   /**
    * One queued event with its frame (encoded once, shared by every recipient), when it reached
@@ -73,8 +78,8 @@ final class Outbox {
   /**
    * Queues a live event unless it is a duplicate or older than what was already accepted.
    *
-   * <p>Without a send executor the send starts here and this returns {@link #NO_PUMP}. With
-   * one, this returns {@link #PUMP_NOW} or {@link #PUMP_AFTER_LINGER} when this call claimed
+   * <p>Without a send executor the send starts here and this returns {@link #Pump.NONE}. With
+   * one, this returns {@link #Pump.NOW} or {@link #Pump.AFTER_LINGER} when this call claimed
    * the pump: the caller must then run {@link #runClaimedPump()} on the send executor, at once or
    * after the linger (the hub hands one task many outboxes, so a publish costs a few tasks, not
    * one per recipient). The linger applies to a hot connection, one whose previous event came
@@ -82,17 +87,17 @@ final class Outbox {
    * and larger writes for the same deliveries, while a connection that hears an event now and
    * then still gets it at once.
    */
-  int offer(Event event, String frame, long receivedNanos) {
+  Pump offer(Event event, String frame, long receivedNanos) {
     boolean hot;
     int disconnectCode = 0;
     String disconnectReason = null;
     synchronized (this) {
       if (closed) {
-        return NO_PUMP;
+        return Pump.NONE;
       }
       EventId id = event.id();
       if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
-        return NO_PUMP;
+        return Pump.NONE;
       }
       lastAccepted = id;
       hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
@@ -141,13 +146,13 @@ final class Outbox {
     }
     if (disconnectCode != 0) {
       owner.close(disconnectCode, disconnectReason);
-      return NO_PUMP;
+      return Pump.NONE;
     }
     if (settings.sendExecutor() == null) {
       pump();
-      return NO_PUMP;
+      return Pump.NONE;
     }
-    return claimPump() ? (hot ? PUMP_AFTER_LINGER : PUMP_NOW) : NO_PUMP;
+    return claimPump() ? (hot ? Pump.AFTER_LINGER : Pump.NOW) : Pump.NONE;
   }
 
   /**

@@ -18,9 +18,7 @@ public final class Recovery {
     /** The id belongs to another incarnation of the stream. */
     OTHER_EPOCH,
     /** More events were missed than a recovery may replay. */
-    TOO_MANY,
-    /** The history could not be read (for example, Redis is unreachable). */
-    UNAVAILABLE
+    TOO_MANY
   }
 
   private final List<Event> events; // null when not recovered

@@ -32,7 +32,8 @@ public final class Subscription {
   private final Map<String, Set<String>> constraints;
   private final EventFilter filter; // nullable
 
-  private Subscription(Set<String> topics, Map<String, Set<String>> constraints, EventFilter filter) {
+  private Subscription(Set<String> topics, Map<String, Set<String>> constraints,
+      EventFilter filter) {
     this.topics = topics;
     this.constraints = constraints;
     this.filter = filter;
@@ -57,7 +58,10 @@ public final class Subscription {
     return topics == null ? Set.of() : topics;
   }
 
-  /** Attribute name to the values allowed for it; an attribute not named here is not constrained. */
+  /**
+   * Attribute name to the values allowed for it; an attribute not named here is not
+   * constrained.
+   */
   public Map<String, Set<String>> constraints() {
     return constraints;
   }

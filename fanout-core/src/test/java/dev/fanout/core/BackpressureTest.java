@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /** Each policy against a client that stopped reading (a stalled transport). */
 class BackpressureTest {
   private static final int CAPACITY = 8;
-  private static final Pattern DROPPED = Pattern.compile("\\{\"type\":\"dropped\",\"count\":(\\d+)}");
+  private static final Pattern DROPPED =
+      Pattern.compile("\\{\"type\":\"dropped\",\"count\":(\\d+)}");
 
   private final InMemoryStream stream = InMemoryStream.create();
   private final RecordingMetrics metrics = new RecordingMetrics();
@@ -144,7 +145,8 @@ class BackpressureTest {
     List<EventId> ids = publish(30, 1000);
     assertThat(c.queueSize()).isEqualTo(CAPACITY);
     slow.resume();
-    assertThat(slow.eventIds()).endsWith(strings(ids.subList(30 - CAPACITY, 30)).toArray(new String[0]));
+    assertThat(slow.eventIds())
+        .endsWith(strings(ids.subList(30 - CAPACITY, 30)).toArray(new String[0]));
   }
 
   @Test

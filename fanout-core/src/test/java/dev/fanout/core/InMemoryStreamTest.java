@@ -119,7 +119,8 @@ class InMemoryStreamTest {
     assertThat(fresh.epoch()).isNotEqualTo(old.epoch());
     assertThat(fresh.seq()).isEqualTo(1);
     assertThat(told).hasSize(1);
-    assertThat(stream.since(old, Subscription.all()).reason()).isEqualTo(Recovery.Reason.OTHER_EPOCH);
+    assertThat(stream.since(old, Subscription.all()).reason())
+        .isEqualTo(Recovery.Reason.OTHER_EPOCH);
   }
 
   @Test

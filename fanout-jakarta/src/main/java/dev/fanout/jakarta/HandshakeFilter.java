@@ -7,8 +7,12 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import jakarta.websocket.server.HandshakeRequest;
+import dev.fanout.protocol.Authentication;
+import dev.fanout.protocol.Authenticator;
+import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.Handshake;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
@@ -27,19 +31,19 @@ import java.util.Map;
  * <p>Map it to the endpoint's path, for example on Jetty:
  *
  * <pre>{@code
- * context.addFilter(new FilterHolder(new HandshakeFilter(ws)), "/ws",
+ * context.addFilter(new FilterHolder(new HandshakeFilter(protocol)), "/ws",
  *     EnumSet.of(DispatcherType.REQUEST));
  * }</pre>
  *
- * <p>Refusals are counted and logged by the endpoint at most once every few seconds, so a flood
+ * <p>Refusals are counted, and logged at most once every few seconds, by the protocol, so a flood
  * of bad handshakes costs little log. The endpoint still checks every handshake again, so the
  * filter is an addition, never a replacement.
  */
 public final class HandshakeFilter implements Filter {
-  private final FanoutWebSocket ws;
+  private final FanoutProtocol protocol;
 
-  public HandshakeFilter(FanoutWebSocket ws) {
-    this.ws = ws;
+  public HandshakeFilter(FanoutProtocol protocol) {
+    this.protocol = protocol;
   }
 
   @Override
@@ -54,10 +58,11 @@ public final class HandshakeFilter implements Filter {
     String version = request.getHeader("Sec-WebSocket-Version");
     if (!"13".equals(version)) { // RFC 6455 4.4: say which version this server speaks
       response.setHeader("Sec-WebSocket-Version", "13");
+      protocol.refused(426, "WebSocket version 13 required");
       refuse(response, 426, "WebSocket version 13 required");
       return;
     }
-    Authentication auth = ws.precheck(request.getHeader("Origin"), handshakeRequest(request));
+    Authentication auth = protocol.check(handshake(request));
     if (!auth.allowed()) {
       refuse(response, auth.status(), auth.reason());
       return;
@@ -66,22 +71,23 @@ public final class HandshakeFilter implements Filter {
   }
 
   /**
-   * What an {@link Authenticator} sees of a plain HTTP request: its path, headers and query
-   * parameters. For a page that asks the server who its token is before it connects.
+   * What an {@link Authenticator} sees of an HTTP request: its URI, headers, query parameters,
+   * authenticated user and peer. For a page that asks the server who its token is before it
+   * connects, and for this filter.
    */
-  public static HandshakeRequest handshakeRequest(HttpServletRequest request) {
+  public static Handshake handshake(HttpServletRequest request) {
     Map<String, List<String>> headers = new LinkedHashMap<>();
     for (String name : Collections.list(request.getHeaderNames())) {
       headers.put(name, Collections.list(request.getHeaders(name)));
     }
-    Map<String, List<String>> params = new LinkedHashMap<>();
-    request.getParameterMap().forEach((k, v) -> params.put(k, List.of(v)));
-    return FanoutWebSocket.handshakeRequest(URI.create(request.getRequestURI()), headers, params);
+    String query = request.getQueryString();
+    URI uri = URI.create(request.getRequestURI() + (query == null ? "" : "?" + query));
+    return Handshake.of(uri, headers, request.getUserPrincipal(),
+        new InetSocketAddress(request.getRemoteAddr(), request.getRemotePort()));
   }
 
   private void refuse(HttpServletResponse response, int status, String reason)
       throws IOException {
-    ws.refusals.count(status, reason);
     byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
     response.setStatus(status);
     response.setContentType("text/plain;charset=utf-8");

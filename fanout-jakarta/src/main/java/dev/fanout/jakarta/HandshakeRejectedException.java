@@ -13,7 +13,7 @@ public final class HandshakeRejectedException extends FanoutException {
 
   private final int status;
 
-  public HandshakeRejectedException(int status, String reason) {
+  HandshakeRejectedException(int status, String reason) {
     super(status + " " + reason);
     this.status = status;
   }

@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
 import dev.fanout.jakarta.sample.JettyFeed;
+import dev.fanout.protocol.Authenticator;
+import dev.fanout.protocol.RawWs;
+import dev.fanout.protocol.WsClient;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
+import dev.fanout.protocol.Authentication;
+import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.RawWs;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Map;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.FilterMapping;
@@ -23,25 +25,26 @@ import org.junit.jupiter.api.Test;
 /** With {@link HandshakeFilter} in front, refusals get their exact HTTP status (Jetty 12). */
 class HandshakeFilterIntegrationTest {
   private Server server;
-  private FanoutWebSocket ws;
+  private FanoutProtocol protocol;
   private URI uri;
 
   @BeforeEach
   void start() throws Exception {
     InMemoryStream stream = InMemoryStream.create();
     Hub hub = Hub.builder().bus(stream).history(stream).build();
-    ws = FanoutWebSocket.builder(hub)
+    protocol = FanoutProtocol.builder(hub)
         .allowedOrigins("https://ops.example.com")
         .maxConnections(2)
         .authenticator(req -> {
-          List<String> token = req.getParameterMap().get("token");
+          String token = req.parameter("token");
           if (token == null) {
             return Authentication.unauthorized("token missing");
           }
-          return token.get(0).equals("ops") ? Authentication.allow("ops", Scope.all())
+          return token.equals("ops") ? Authentication.allow("ops", Scope.all())
               : Authentication.forbidden("not an operator");
         })
         .build();
+    FanoutWebSocket ws = FanoutWebSocket.builder(protocol).build();
     server = new Server();
     ServerConnector connector = new ServerConnector(server);
     connector.setHost("127.0.0.1");
@@ -52,7 +55,7 @@ class HandshakeFilterIntegrationTest {
     server.setHandler(context);
     server.start();
     // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
-    FilterHolder holder = new FilterHolder(new HandshakeFilter(ws));
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(protocol));
     FilterMapping mapping = new FilterMapping();
     mapping.setFilterName(holder.getName());
     mapping.setPathSpec("/ws");
@@ -64,7 +67,7 @@ class HandshakeFilterIntegrationTest {
 
   @AfterEach
   void stop() throws Exception {
-    ws.close();
+    protocol.close();
     server.stop();
   }
 
@@ -93,12 +96,12 @@ class HandshakeFilterIntegrationTest {
       assertThat(answer.status()).isEqualTo(403);
       assertThat(answer.body()).isEqualTo("not an operator\n");
     }
-    assertThat(ws.refusedHandshakes()).containsEntry("403 not an operator", 50L);
+    assertThat(protocol.refusedHandshakes()).containsEntry("403 not an operator", 50L);
   }
 
   @Test
   void aShuttingDownNodeAnswers503() throws Exception {
-    ws.close();
+    protocol.close();
     assertThat(RawWs.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);
   }
 }

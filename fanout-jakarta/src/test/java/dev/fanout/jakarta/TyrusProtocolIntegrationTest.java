@@ -1,9 +1,12 @@
 package dev.fanout.jakarta;
 
+import dev.fanout.protocol.ProtocolSuite;
+import dev.fanout.protocol.ServerFixture;
+
 /** The protocol suite on Tyrus (Grizzly). */
 class TyrusProtocolIntegrationTest extends ProtocolSuite {
   @Override
-  ContainerFixture newContainer() {
-    return new TyrusFixture();
+  protected ServerFixture newServer() {
+    return new JakartaServer(new TyrusFixture());
   }
 }

@@ -7,7 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Decodes the Pub/Sub message the publish function sends: netstrings ({@code <byte length>:<bytes>})
+ * Decodes the Pub/Sub message the publish function sends: netstrings
+ * ({@code <byte length>:<bytes>})
  * for id, topic, data, then attribute name/value pairs, and last the publish time (epoch
  * milliseconds) as a pair with an empty name. Lengths are in bytes, so any UTF-8 text passes
  * unescaped.

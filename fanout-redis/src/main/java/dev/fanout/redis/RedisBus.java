@@ -36,7 +36,8 @@ import redis.clients.jedis.util.Pool;
  * that answers again is used again within about a second. Clients stay connected throughout.
  *
  * <pre>{@code
- * RedisBus bus = RedisBus.builder(URI.create("redis://127.0.0.1:6379"), RedisStream.named("payments"))
+ * RedisBus bus = RedisBus.builder(URI.create("redis://127.0.0.1:6379"),
+ *         RedisStream.named("payments"))
  *     .build();
  * Hub hub = Hub.builder().bus(bus).history(bus.history()).build();
  * }</pre>

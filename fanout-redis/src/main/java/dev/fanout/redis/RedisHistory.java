@@ -152,7 +152,7 @@ public final class RedisHistory implements History, AutoCloseable {
       read = read(stream.streamKey(), after.seq(), maxRecovery + 1);
     } catch (JedisException e) {
       RedisEndpoint.forgetIdleAfter(e, pool);
-      return unavailable(e);
+      throw unavailable(e);
     }
     if (read.top == null) {
       return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
@@ -205,7 +205,7 @@ public final class RedisHistory implements History, AutoCloseable {
       floor = meta.get().get(4);
     } catch (JedisException e) {
       RedisEndpoint.forgetIdleAfter(e, pool);
-      return unavailable(e);
+      throw unavailable(e);
     }
     if (top == null) {
       return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
@@ -256,6 +256,8 @@ public final class RedisHistory implements History, AutoCloseable {
    * For the bus catching up: adds to {@code out} the events after {@code afterSeq} of {@code
    * epoch} (0 = from the start of the epoch), in order, at most {@code max} (call again for
    * more). Returns null on success, else why not: never some of them with a hole.
+   *
+   * @throws FanoutRedisException when the stream cannot be read
    */
   Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
     Read read;
@@ -263,7 +265,7 @@ public final class RedisHistory implements History, AutoCloseable {
       read = read(stream.streamKey(), afterSeq, max);
     } catch (JedisException e) {
       RedisEndpoint.forgetIdleAfter(e, pool);
-      return unavailable(e);
+      throw unavailable(e);
     }
     if (read.top == null) {
       return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
@@ -317,9 +319,9 @@ public final class RedisHistory implements History, AutoCloseable {
     return null;
   }
 
-  private Recovery unavailable(JedisException e) {
-    return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE,
-        "reading " + stream + " failed: " + e.getMessage());
+  /** History that cannot be read is an exception on every path, snapshot, resume and catch-up. */
+  private FanoutRedisException unavailable(JedisException e) {
+    return new FanoutRedisException("reading " + stream + " failed: " + e.getMessage(), e);
   }
 
   static Event toEvent(StreamEntry entry) {

@@ -214,9 +214,6 @@ final class Sequencer {
         }
         continue;
       }
-      if (failure.reason() == Recovery.Reason.UNAVAILABLE) {
-        throw new FanoutRedisException("catching up failed: " + failure.detail());
-      }
       Position top = source.position();
       if (!repositioned) {
         out.discontinuity("events after " + epoch + ":" + seq + " cannot be read back: "

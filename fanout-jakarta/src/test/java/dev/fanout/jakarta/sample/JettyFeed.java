@@ -3,9 +3,10 @@ package dev.fanout.jakarta.sample;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.jakarta.Authenticator;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.protocol.Authenticator;
+import dev.fanout.protocol.FanoutProtocol;
 import jakarta.servlet.DispatcherType;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -34,15 +35,17 @@ public final class JettyFeed implements AutoCloseable {
       .bus(stream).history(stream)
       .sendExecutor(senders) // the bus thread only queues; these write, batching hot clients
       .build();
-  private final FanoutWebSocket ws;
+  private final FanoutProtocol protocol;
   private final Server jetty = new Server();
 
   public JettyFeed(int port, String allowedOrigin, Authenticator authenticator)
       throws Exception {
-    ws = FanoutWebSocket.builder(hub).path("/ws")
+    protocol = FanoutProtocol.builder(hub)
         .allowedOrigins(allowedOrigin)
         .authenticator(authenticator)
+        .closeOnShutdown(hub, stream, senders::shutdown) // after the 1001s, in this order
         .build();
+    FanoutWebSocket ws = FanoutWebSocket.builder(protocol).path("/ws").build();
     ServerConnector connector = new ServerConnector(jetty);
     connector.setPort(port);
     jetty.addConnector(connector);
@@ -55,7 +58,7 @@ public final class JettyFeed implements AutoCloseable {
     jetty.start();
     // Refused handshakes get their exact status (401, 403, 426, 503). Jetty puts its own
     // upgrade filter first when the context starts, so ours goes in front of it afterwards.
-    FilterHolder filter = new FilterHolder(new HandshakeFilter(ws));
+    FilterHolder filter = new FilterHolder(new HandshakeFilter(protocol));
     FilterMapping mapping = new FilterMapping();
     mapping.setFilterName(filter.getName());
     mapping.setPathSpec("/ws");
@@ -70,17 +73,14 @@ public final class JettyFeed implements AutoCloseable {
   }
 
   /**
-   * In this order: every client gets 1001 Going Away (paced over 2 s, so they do not all come
-   * back at once), then Jetty stops, then the hub and the bus, then the send threads. Nothing
-   * is left running, so the JVM can exit.
+   * Every client gets 1001 Going Away (paced over 2 s, so they do not all come back at once)
+   * while Jetty still writes; then the protocol closes the hub, the bus and the send threads;
+   * then Jetty stops. Nothing is left running, so the JVM can exit.
    */
   @Override
   public void close() throws Exception {
-    ws.shutdown(Duration.ofSeconds(2));
+    protocol.shutdown(Duration.ofSeconds(2));
     jetty.stop();
-    hub.close();
-    stream.close();
-    senders.shutdown();
   }
   // ---- embedding.md: to here ----
 

@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

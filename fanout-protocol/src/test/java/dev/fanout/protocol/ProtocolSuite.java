@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -34,29 +34,30 @@ import org.junit.jupiter.api.Test;
  * Protocol v1 against a real container over loopback, with real WebSocket clients. One suite for
  * every container: a subclass names the container.
  */
-abstract class ProtocolSuite {
+public abstract class ProtocolSuite {
   static final String ORIGIN = "https://ops.example.com";
 
   InMemoryStream stream;
   Hub hub;
-  FanoutWebSocket ws;
+  FanoutProtocol protocol;
   URI uri;
-  ContainerFixture container;
+  ServerFixture server;
   final List<WsClient> clients = new ArrayList<>();
 
-  abstract ContainerFixture newContainer();
+  /** The transport under test, not started yet. */
+  protected abstract ServerFixture newServer();
 
-  void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutWebSocket.Builder> wsSettings)
+  void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutProtocol.Builder> wsSettings)
       throws Exception {
     stream = InMemoryStream.create(1000);
     Hub.Builder hb = Hub.builder().bus(stream).history(stream).snapshotSize(5);
     hubSettings.accept(hb);
     hub = hb.build();
-    FanoutWebSocket.Builder wb = FanoutWebSocket.builder(hub).allowedOrigins(ORIGIN);
-    wsSettings.accept(wb);
-    ws = wb.build();
-    container = newContainer();
-    uri = container.start(ws.endpointConfig());
+    FanoutProtocol.Builder pb = FanoutProtocol.builder(hub).allowedOrigins(ORIGIN);
+    wsSettings.accept(pb);
+    protocol = pb.build();
+    server = newServer();
+    uri = server.start(protocol);
   }
 
   void start() throws Exception {
@@ -82,17 +83,18 @@ abstract class ProtocolSuite {
   @AfterEach
   void stopAll() {
     clients.forEach(WsClient::close);
-    if (ws != null) {
-      ws.close();
+    if (protocol != null) {
+      protocol.close();
     }
-    if (container != null) {
-      container.close();
+    if (server != null) {
+      server.close();
     }
   }
 
   EventId pay(String merchant, String method) {
     return stream.publish(merchant, Map.of("method", method),
-        "{\"merchantId\":\"" + merchant + "\",\"method\":\"" + method + "\",\"status\":\"captured\"}");
+        "{\"merchantId\":\"" + merchant + "\",\"method\":\"" + method
+            + "\",\"status\":\"captured\"}");
   }
 
   static boolean isType(JsonObject frame, String type) {
@@ -106,7 +108,7 @@ abstract class ProtocolSuite {
     start();
     EventId old = pay("mch_1", "card");
     WsClient c = client();
-    c.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\"]}");
+    c.subscribe("{\"type\":\"subscribe\",\"topics\":[\"mch_1\"]}");
     JsonObject subscribed = c.nextOfType("subscribed");
     assertThat(subscribed.get("recovered").getAsBoolean()).isFalse();
     EventId live = pay("mch_1", "card");
@@ -121,12 +123,13 @@ abstract class ProtocolSuite {
   void methodsFilterAndANewSubscribeReplacesTheOld() throws Exception {
     start(h -> h.snapshotSize(0), w -> {});
     WsClient c = client();
-    c.subscribe("{\"type\":\"subscribe\",\"methods\":[\"sepa\"]}");
+    c.subscribe("{\"type\":\"subscribe\",\"filters\":{\"method\":[\"sepa\"]}}");
     c.nextOfType("subscribed");
     pay("mch_1", "card");
     EventId sepa = pay("mch_2", "sepa");
     await().until(() -> c.eventIds().size() >= 1);
-    c.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\"],\"methods\":[\"card\"]}");
+    c.subscribe("{\"type\":\"subscribe\",\"topics\":[\"mch_1\"],"
+        + "\"filters\":{\"method\":[\"card\"]}}");
     c.nextOfType("subscribed");
     pay("mch_2", "sepa");
     EventId card = pay("mch_1", "card");
@@ -171,7 +174,7 @@ abstract class ProtocolSuite {
   void aPerConnectionFilterChosenFromThePrincipalApplies() throws Exception {
     start(h -> h.snapshotSize(0), w -> w
         .authenticator(req -> Authentication.allow(
-            req.getParameterMap().get("who").get(0), Scope.all()))
+            req.parameter("who"), Scope.all()))
         .filter(auth -> auth.principal().equals("support")
             ? e -> !e.topic().equals("mch_2") : null));
     WsClient support = client(URI.create(uri + "?who=support"));
@@ -213,14 +216,14 @@ abstract class ProtocolSuite {
   @Test
   void refusedAuthenticationNeverUpgrades() throws Exception {
     start(h -> {}, w -> w.authenticator(req -> {
-      List<String> token = req.getParameterMap().get("token");
+      String token = req.parameter("token");
       if (token == null) {
         return Authentication.unauthorized("token missing");
       }
-      if (token.get(0).equals("boom")) {
+      if (token.equals("boom")) {
         throw new IllegalStateException("authenticator bug");
       }
-      return token.get(0).equals("good") ? Authentication.allow("u", Scope.all())
+      return token.equals("good") ? Authentication.allow("u", Scope.all())
           : Authentication.forbidden("token not valid");
     }));
     URI base = uri;
@@ -238,18 +241,18 @@ abstract class ProtocolSuite {
   void connectionCapsHold() throws Exception {
     start(h -> {}, w -> w.maxConnections(3).maxConnectionsPerPrincipal(2)
         .authenticator(req -> Authentication.allow(
-            req.getParameterMap().get("who").get(0), Scope.all())));
+            req.parameter("who"), Scope.all())));
     WsClient a1 = WsClient.connect(URI.create(uri + "?who=a"));
     WsClient a2 = WsClient.connect(URI.create(uri + "?who=a"));
     WsClient a3 = WsClient.connect(URI.create(uri + "?who=a"));
     assertThat(a3.awaitClose()).isEqualTo(1013);
     WsClient b1 = WsClient.connect(URI.create(uri + "?who=b"));
-    await().until(() -> ws.connectionCount() == 3);
+    await().until(() -> protocol.connectionCount() == 3);
     assertThat(RawWs.status(URI.create(uri + "?who=c"), Map.of())).isNotEqualTo(101);
     a1.close();
-    await().until(() -> ws.connectionCount() == 2);
+    await().until(() -> protocol.connectionCount() == 2);
     WsClient c1 = WsClient.connect(URI.create(uri + "?who=c"));
-    await().until(() -> ws.connectionCount() == 3);
+    await().until(() -> protocol.connectionCount() == 3);
     List.of(a2, b1, c1).forEach(WsClient::close);
   }
 
@@ -262,7 +265,7 @@ abstract class ProtocolSuite {
   void noClientEverSeesAMerchantOutsideItsScope() throws Exception {
     Map<String, Set<String>> scopes = new ConcurrentHashMap<>();
     start(h -> h.snapshotSize(10), w -> w.authenticator(req -> {
-      String token = req.getParameterMap().get("token").get(0);
+      String token = req.parameter("token");
       Set<String> scope = scopes.get(token);
       return scope == null ? Authentication.allow(token, Scope.all())
           : Authentication.allow(token, Scope.of(scope));
@@ -307,7 +310,7 @@ abstract class ProtocolSuite {
         clients.add(c);
         String resume = r.nextInt(3) == 0 ? ",\"lastEventId\":\"" + early.get(r.nextInt(30)) + "\""
             : r.nextInt(3) == 0 ? ",\"lastEventId\":\"gone:5\"" : "";
-        c.subscribe("{\"type\":\"subscribe\",\"merchants\":" + new Gson().toJson(wanted)
+        c.subscribe("{\"type\":\"subscribe\",\"topics\":" + new Gson().toJson(wanted)
             + resume + "}");
         c.nextOfType("subscribed");
         cs.add(c);
@@ -341,7 +344,7 @@ abstract class ProtocolSuite {
 
   @Test
   void badMessagesGetErrorFramesAndTheConnectionStaysUsable() throws Exception {
-    start(h -> {}, w -> w.maxMerchants(3).subscribeRate(1000, 1000));
+    start(h -> {}, w -> w.maxTopics(3).subscribeRate(1000, 1000));
     WsClient healthy = client();
     healthy.subscribe("{\"type\":\"subscribe\"}");
     healthy.nextOfType("subscribed");
@@ -351,12 +354,12 @@ abstract class ProtocolSuite {
         {"{\"type\":\"subscribe\"", "bad_request"},
         {"[1,2]", "bad_request"},
         {"{\"type\":42}", "bad_request"},
-        {"{\"merchants\":[\"a\"]}", "bad_request"},
+        {"{\"topics\":[\"a\"]}", "bad_request"},
         {"{\"type\":\"publish\"}", "unknown_type"},
-        {"{\"type\":\"subscribe\",\"merchants\":\"mch_1\"}", "bad_request"},
-        {"{\"type\":\"subscribe\",\"merchants\":[1e999999]}", "bad_request"},
-        {"{\"type\":\"subscribe\",\"merchants\":[\"a\",\"b\",\"c\",\"d\"]}", "too_many"},
-        {"{\"type\":\"subscribe\",\"merchants\":[\"\"]}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"topics\":\"mch_1\"}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"topics\":[1e999999]}", "bad_request"},
+        {"{\"type\":\"subscribe\",\"topics\":[\"a\",\"b\",\"c\",\"d\"]}", "too_many"},
+        {"{\"type\":\"subscribe\",\"topics\":[\"\"]}", "bad_request"},
         {"{\"type\":\"subscribe\",\"lastEventId\":\"abc\"}", "bad_request"},
         {"{\"type\":\"subscribe\",\"lastEventId\":7}", "bad_request"},
         {"{\"type\":\"subscribe\",\"x\":[[[[[[[[[[1]]]]]]]]]]}", "bad_request"},
@@ -369,10 +372,12 @@ abstract class ProtocolSuite {
       assertThat(error.get("code").getAsString()).as(bad[0]).isEqualTo(bad[1]);
       assertThat(error.get("message").getAsString()).isNotBlank();
     }
-    c.send("{\"type\":\"subscribe\",\"huge\":123456789012345678901234567890e99999,\"merchants\":[\"mch_1\"]}");
+    c.send("{\"type\":\"subscribe\",\"huge\":123456789012345678901234567890e99999,"
+        + "\"topics\":[\"mch_1\"]}");
     c.nextOfType("subscribed");
     EventId e = pay("mch_1", "card");
-    await().until(() -> c.eventIds().contains(e.toString()) && healthy.eventIds().contains(e.toString()));
+    await().until(() -> c.eventIds().contains(e.toString())
+        && healthy.eventIds().contains(e.toString()));
     c.assertOpen();
   }
 
@@ -383,11 +388,11 @@ abstract class ProtocolSuite {
     healthy.subscribe("{\"type\":\"subscribe\"}");
     healthy.nextOfType("subscribed");
     WsClient c = client();
-    c.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(2000) + "\"]}");
+    c.send("{\"type\":\"subscribe\",\"topics\":[\"" + "x".repeat(2000) + "\"]}");
     assertThat(c.awaitClose()).isEqualTo(1009);
     assertThat(c.closeReason).isEqualTo("message larger than 1024 bytes"); // on every container
     WsClient huge = client(); // over 4x the limit: the container refuses it, in its own words
-    huge.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(5000) + "\"]}");
+    huge.send("{\"type\":\"subscribe\",\"topics\":[\"" + "x".repeat(5000) + "\"]}");
     assertThat(huge.awaitClose()).isEqualTo(1009);
     EventId e = pay("mch_1", "card");
     await().until(() -> healthy.eventIds().contains(e.toString()));
@@ -421,11 +426,11 @@ abstract class ProtocolSuite {
   }
 
   @Test
-  void merchantsOutsideTheScopeAreForbidden() throws Exception {
+  void topicsOutsideTheScopeAreForbidden() throws Exception {
     start(h -> {}, w -> w.authenticator(req -> Authentication.allow("u", Scope.of("mch_1"))));
     pay("mch_2", "card");
     WsClient c = client();
-    c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\",\"mch_2\"]}");
+    c.send("{\"type\":\"subscribe\",\"topics\":[\"mch_1\",\"mch_2\"]}");
     assertThat(c.nextOfType("error").get("code").getAsString()).isEqualTo("forbidden");
     c.send("{\"type\":\"subscribe\"}");
     c.nextOfType("subscribed");
@@ -433,6 +438,25 @@ abstract class ProtocolSuite {
     EventId mine = pay("mch_1", "card");
     await().until(() -> c.eventIds().contains(mine.toString()));
     assertThat(c.eventIds()).containsExactly(mine.toString());
+  }
+
+  @Test
+  void aDeploymentsOwnWordsMeanTheGenericFields() throws Exception {
+    start(h -> {}, w -> w.topicAlias("merchants").filterAlias("methods", "method"));
+    WsClient payment = client();
+    payment.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\"],\"methods\":[\"card\"]}");
+    WsClient generic = client();
+    generic.subscribe("{\"type\":\"subscribe\",\"topics\":[\"mch_1\"],"
+        + "\"filters\":{\"method\":[\"card\"]}}");
+    pay("mch_2", "card");
+    pay("mch_1", "sepa");
+    EventId wanted = pay("mch_1", "card");
+    await().until(() -> payment.eventIds().contains(wanted.toString())
+        && generic.eventIds().contains(wanted.toString()));
+    assertThat(payment.eventIds()).containsExactly(wanted.toString());
+    assertThat(generic.eventIds()).containsExactly(wanted.toString());
+    payment.send("{\"type\":\"subscribe\",\"merchants\":[\"a\"],\"topics\":[\"b\"]}");
+    assertThat(payment.nextOfType("error").get("code").getAsString()).isEqualTo("bad_request");
   }
 
   // ---- backpressure over a real socket ----
@@ -476,7 +500,7 @@ abstract class ProtocolSuite {
       await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 1);
       slow.resume();
       // Tomcat cannot write the close frame behind the message the client stopped reading
-      assertThat(slow.awaitClose()).isIn(container.closesUnresponsivePeers()
+      assertThat(slow.awaitClose()).isIn(server.closesUnresponsivePeers()
           ? List.of(1013) : List.of(1013, 1006));
       return;
     }
@@ -539,7 +563,7 @@ abstract class ProtocolSuite {
     try (RawWs silent = RawWs.handshake(uri, Map.of())) { // reads nothing, never pongs
       assertThat(silent.status).isEqualTo(101);
       await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 1);
-      if (container.closesUnresponsivePeers()) {
+      if (server.closesUnresponsivePeers()) {
         await().atMost(Duration.ofSeconds(10)).until(silent::serverClosed);
       }
     }
@@ -611,7 +635,7 @@ abstract class ProtocolSuite {
       c.nextOfType("subscribed");
       all.add(c);
     }
-    ws.shutdown(Duration.ofMillis(200));
+    protocol.shutdown(Duration.ofMillis(200));
     for (WsClient c : all) {
       assertThat(c.awaitClose()).isEqualTo(1001);
     }

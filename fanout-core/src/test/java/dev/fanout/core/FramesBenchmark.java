@@ -14,7 +14,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-/** Encoding an event frame once, and joining 64 encoded frames into a batch. */
+/**
+ * Encoding an event frame once, and joining 64 encoded frames into a batch. Lives in the core's
+ * tests, beside the package-private {@code Frames} it measures; docs/benchmarks.md runs it.
+ */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 2, time = 1)

@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 /** A token bucket: {@code perSecond} sustained, {@code burst} at once. Not thread-safe. */
 final class RateLimiter {

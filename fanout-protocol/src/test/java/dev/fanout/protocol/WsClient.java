@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -27,22 +28,25 @@ import java.util.function.Predicate;
  * A recorder-style WebSocket test client (JDK HttpClient): records every server frame, unpacks
  * {@code batch} frames into events, and can stop reading to play a stalled client.
  */
-final class WsClient implements WebSocket.Listener, AutoCloseable {
+public final class WsClient implements WebSocket.Listener, AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  final BlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
-  final List<JsonObject> events = Collections.synchronizedList(new ArrayList<>());
-  final CompletableFuture<int[]> closed = new CompletableFuture<>();
-  volatile String closeReason;
+  public final BlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
+  public final List<JsonObject> events = Collections.synchronizedList(new ArrayList<>());
+  /** Every text frame as received, parseable or not. */
+  public final List<String> texts = new CopyOnWriteArrayList<>();
+  /** Completes with the close code (1006 when the connection failed). */
+  public final CompletableFuture<Integer> closed = new CompletableFuture<>();
+  public volatile String closeReason;
   private final StringBuilder partial = new StringBuilder();
   private volatile boolean stalled;
   private volatile WebSocket socket;
 
-  static WsClient connect(URI uri) throws Exception {
+  public static WsClient connect(URI uri) throws Exception {
     return connect(uri, Map.of());
   }
 
-  static WsClient connect(URI uri, Map<String, String> headers) throws Exception {
+  public static WsClient connect(URI uri, Map<String, String> headers) throws Exception {
     WsClient client = new WsClient();
     WebSocket.Builder b = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
     headers.forEach(b::header);
@@ -59,8 +63,18 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
   public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
     partial.append(data);
     if (last) {
-      JsonObject frame = JsonParser.parseString(partial.toString()).getAsJsonObject();
+      String text = partial.toString();
       partial.setLength(0);
+      texts.add(text);
+      JsonObject frame;
+      try {
+        frame = JsonParser.parseString(text).getAsJsonObject();
+      } catch (RuntimeException notAJsonObject) { // kept in texts, for tests that check frames
+        if (!stalled) {
+          webSocket.request(1);
+        }
+        return null;
+      }
       String type = frame.get("type").getAsString();
       if (type.equals("event")) {
         events.add(frame);
@@ -80,32 +94,32 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
   @Override
   public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
     closeReason = reason;
-    closed.complete(new int[] {statusCode});
+    closed.complete(statusCode);
     return null;
   }
 
   @Override
   public void onError(WebSocket webSocket, Throwable error) {
-    closed.complete(new int[] {1006});
+    closed.complete(1006);
   }
 
   /** Stops reading: the server's writes back up into the socket buffers. */
-  void stall() {
+  public void stall() {
     stalled = true;
   }
 
   /** Reads again. */
-  void resume() {
+  public void resume() {
     stalled = false;
     socket.request(1);
   }
 
-  void send(String text) {
+  public void send(String text) {
     socket.sendText(text, true).join();
   }
 
   /** Sends unless the connection is already closed; false when it is. */
-  boolean trySend(String text) {
+  public boolean trySend(String text) {
     try {
       socket.sendText(text, true).join();
       return true;
@@ -114,16 +128,16 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
   }
 
-  void sendBinary(byte[] bytes) {
+  public void sendBinary(byte[] bytes) {
     socket.sendBinary(ByteBuffer.wrap(bytes), true).join();
   }
 
-  void subscribe(String json) {
+  public void subscribe(String json) {
     send(json);
   }
 
   /** The next frame matching {@code which}, skipping others; fails after 10 s. */
-  JsonObject next(Predicate<JsonObject> which) throws InterruptedException {
+  public JsonObject next(Predicate<JsonObject> which) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
       long left = deadline - System.nanoTime();
@@ -137,11 +151,11 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
   }
 
-  JsonObject nextOfType(String type) throws InterruptedException {
+  public JsonObject nextOfType(String type) throws InterruptedException {
     return next(f -> f.get("type").getAsString().equals(type));
   }
 
-  List<String> eventIds() {
+  public List<String> eventIds() {
     synchronized (events) {
       List<String> ids = new ArrayList<>();
       for (JsonObject e : events) {
@@ -151,18 +165,35 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
   }
 
-  List<JsonObject> eventsSnapshot() {
+  /** The string field {@code field} of every event's data, in order (absent ones skipped). */
+  public List<String> dataValues(String field) {
+    List<String> out = new ArrayList<>();
+    for (JsonObject e : eventsSnapshot()) {
+      JsonElement data = e.get("data");
+      if (data != null && data.isJsonObject() && data.getAsJsonObject().has(field)) {
+        out.add(data.getAsJsonObject().get(field).getAsString());
+      }
+    }
+    return out;
+  }
+
+  /** Whether any frame received so far contains {@code fragment}. */
+  public boolean sawFrame(String fragment) {
+    return texts.stream().anyMatch(f -> f.contains(fragment));
+  }
+
+  public List<JsonObject> eventsSnapshot() {
     synchronized (events) {
       return new ArrayList<>(events);
     }
   }
 
   /** Waits for the server's close and returns its code. */
-  int awaitClose() throws InterruptedException, ExecutionException, TimeoutException {
-    return closed.get(15, TimeUnit.SECONDS)[0];
+  public int awaitClose() throws InterruptedException, ExecutionException, TimeoutException {
+    return closed.get(15, TimeUnit.SECONDS);
   }
 
-  void assertOpen() {
+  public void assertOpen() {
     assertThat(closed).isNotDone();
   }
 

@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -70,7 +70,8 @@ public final class RawWs implements AutoCloseable {
         .append("Upgrade: websocket\r\nConnection: Upgrade\r\n")
         .append(headers.containsKey("Sec-WebSocket-Version") ? "" : "Sec-WebSocket-Version: 13\r\n")
         .append("Sec-WebSocket-Key: ")
-        .append(Base64.getEncoder().encodeToString("fanout-test-key!".getBytes(StandardCharsets.US_ASCII)))
+        .append(Base64.getEncoder()
+            .encodeToString("fanout-test-key!".getBytes(StandardCharsets.US_ASCII)))
         .append("\r\n");
     headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
     req.append("\r\n");

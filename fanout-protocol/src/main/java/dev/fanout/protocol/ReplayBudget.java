@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * must cost a counter increment each, not a log line (or a stack trace) each.
  */
 final class Refusals {
-  private static final Logger log = LoggerFactory.getLogger(FanoutWebSocket.class);
+  private static final Logger log = LoggerFactory.getLogger(FanoutProtocol.class);
   static final long LOG_EVERY_SECONDS = 10;
 
   private final Map<String, LongAdder> total = new ConcurrentHashMap<>();

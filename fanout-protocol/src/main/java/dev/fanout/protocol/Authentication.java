@@ -1,4 +1,4 @@
-package dev.fanout.jakarta;
+package dev.fanout.protocol;
 
 import dev.fanout.core.Scope;
 import java.time.Instant;
@@ -12,7 +12,7 @@ import java.util.Objects;
 public final class Authentication {
   /**
    * The principal of {@link Authenticator#allowAll()}: connections that did not say who they are
-   * (per-principal limits then apply per client address, where the container tells it).
+   * (per-principal limits then apply per client address, where the transport tells it).
    */
   public static final String ANONYMOUS = "anonymous";
 
@@ -41,7 +41,7 @@ public final class Authentication {
   /**
    * Lets the connection in as {@code principal}, limited to {@code scope}, until {@code
    * expiresAt} (a token's expiry): then the server closes it with {@value
-   * FanoutEndpoint#CREDENTIALS_EXPIRED} "credentials expired", and the client must connect again
+   * ProtocolSession#CREDENTIALS_EXPIRED} "credentials expired", and the client must connect again
    * with fresh credentials.
    */
   public static Authentication allowUntil(String principal, Scope scope, Instant expiresAt) {

@@ -1,0 +1,310 @@
+package dev.fanout.protocol;
+
+import com.google.gson.JsonObject;
+import dev.fanout.core.Connection;
+import dev.fanout.core.EventFilter;
+import dev.fanout.core.Scope;
+import dev.fanout.core.Subscription;
+import dev.fanout.core.Transport;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection speaking protocol v1, whatever the transport: obtained from {@link
+ * FanoutProtocol#open}, it is told what arrived on the socket and decides everything else
+ * (subscribes, errors, pings, heartbeat timeouts, closes). An adapter calls {@link
+ * #textReceived} and {@link #pongReceived} from one thread at a time (its message thread), and
+ * {@link #closed} once when the socket is gone.
+ */
+public final class ProtocolSession {
+  private static final Logger log = LoggerFactory.getLogger(ProtocolSession.class);
+
+  /** Close code for a connection whose pong is late; an application code (4000-4999). */
+  public static final int HEARTBEAT_TIMEOUT = 4001;
+
+  /** Close code for a connection whose credentials expired (see Authentication#allowUntil). */
+  public static final int CREDENTIALS_EXPIRED = 4003;
+
+  private static final int MAX_REASON_BYTES = 123; // RFC 6455: a close reason fits in 125 bytes
+
+  private final FanoutProtocol protocol;
+  private final ProtocolSocket socket;
+  private final String principal; // null: refused at open, never admitted
+  private final String replayKey; // whose budget this connection's replays spend
+  /** What this connection's pings carry: a pong counts only when it carries it back. */
+  private final byte[] pingPayload = new byte[8];
+  private final AtomicBoolean pinging = new AtomicBoolean(); // a ping is being written
+  private final AtomicBoolean socketClosed = new AtomicBoolean();
+  private volatile Connection connection;
+  private volatile long lastPong;
+  private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
+  private ScheduledFuture<?> expiry; // closes the connection when its credentials expire
+  private EventFilter filter; // the consumer's per-connection filter, or null
+  private RateLimiter limiter; // used on the message thread only
+  private int protocolErrors;
+
+  ProtocolSession(FanoutProtocol protocol, ProtocolSocket socket, String principal,
+      InetSocketAddress remote) {
+    this.protocol = protocol;
+    this.socket = socket;
+    this.principal = principal;
+    this.replayKey = principal == null ? null : replayKey(principal, remote);
+    ThreadLocalRandom.current().nextBytes(pingPayload);
+  }
+
+  /** Called by {@link FanoutProtocol#open} once admitted; false when the session closed itself. */
+  boolean start(Authentication auth) {
+    try {
+      filter = protocol.filters.apply(auth);
+    } catch (RuntimeException e) {
+      log.warn("the per-connection filter factory threw for {}; closing", principal, e);
+      closeSocket(1011, "internal error");
+      return false;
+    }
+    long now = System.nanoTime();
+    lastPong = now;
+    limiter = new RateLimiter(protocol.subscribesPerSecond, protocol.subscribeBurst, now);
+    Transport transport = new Transport() {
+      @Override
+      public void send(String frame, SendCallback done) {
+        socket.send(frame, done);
+      }
+
+      @Override
+      public void close(int code, String reason) {
+        closeSocket(code, reason);
+      }
+    };
+    connection = protocol.backpressure == null
+        ? protocol.hub.connect(transport, auth.scope())
+        : protocol.hub.connect(transport, auth.scope(), protocol.backpressure);
+    if (auth.expiresAt() != null) {
+      long delay = Math.max(0, Duration.between(Instant.now(), auth.expiresAt()).toMillis());
+      try {
+        expiry = protocol.scheduler.schedule(this::expire, delay, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException shuttingDown) {
+        expire();
+      }
+    }
+    return true;
+  }
+
+  /** A text frame arrived. */
+  public void textReceived(String text) {
+    Connection c = connection;
+    if (c == null || !c.isOpen()) {
+      return;
+    }
+    int max = protocol.maxMessageBytes;
+    if (text.length() > max || text.getBytes(StandardCharsets.UTF_8).length > max) {
+      c.close(1009, "message larger than " + max + " bytes");
+      return;
+    }
+    if (!limiter.tryAcquire(System.nanoTime())) {
+      reject(c, ErrorCode.RATE_LIMITED, "too many subscribes; slow down");
+      return;
+    }
+    ClientMessage msg;
+    try {
+      msg = ClientMessage.parse(text, protocol.limits, protocol.vocabulary);
+    } catch (ClientMessage.ProtocolError e) {
+      reject(c, e.code, e.getMessage());
+      return;
+    }
+    Scope scope = c.scope();
+    if (!scope.isAll()) {
+      for (String t : msg.topics) {
+        if (!scope.allows(t)) {
+          reject(c, ErrorCode.FORBIDDEN, "topic '" + ClientMessage.abbreviate(t)
+              + "' is not in your scope");
+          return;
+        }
+      }
+    }
+    Subscription.Builder sub = Subscription.builder().topics(msg.topics).filter(filter);
+    for (Map.Entry<String, List<String>> f : msg.filters.entrySet()) {
+      sub.attribute(f.getKey(), f.getValue());
+    }
+    if (msg.lastEventId == null) { // a snapshot: bounded by its size and the subscribe rate
+      c.subscribe(sub.build(), null);
+      return;
+    }
+    String refused = protocol.replays.tryBegin(replayKey, System.nanoTime());
+    if (refused != null) {
+      c.close(1013, refused);
+      return;
+    }
+    long before = c.replayedEvents();
+    try {
+      c.subscribe(sub.build(), msg.lastEventId);
+    } finally {
+      protocol.replays.end(replayKey, c.replayedEvents() - before, System.nanoTime());
+    }
+  }
+
+  /** A binary frame arrived: protocol v1 has none, so the connection is closed with 1003. */
+  public void binaryReceived() {
+    close(1003, "binary messages are not supported");
+  }
+
+  /**
+   * A pong arrived. Only one that answers this session's ping proves the client reads: one sent
+   * unasked (or echoing anything else) leaves the heartbeat where it was.
+   */
+  public void pongReceived(ByteBuffer data) {
+    if (data != null && data.remaining() == pingPayload.length
+        && data.equals(ByteBuffer.wrap(pingPayload))) {
+      lastPong = System.nanoTime();
+    }
+  }
+
+  /** The socket is gone, closed with {@code code} by either side or the network (1006). */
+  public void closed(int code) {
+    socketClosed.set(true);
+    if (principal != null) { // an admitted connection, not a refused or capped one
+      protocol.closed(code);
+    }
+    ScheduledFuture<?> e = expiry;
+    if (e != null) {
+      e.cancel(false);
+    }
+    Connection c = connection;
+    if (c != null) {
+      c.transportClosed();
+    }
+    if (principal != null) {
+      protocol.release(this, principal);
+    }
+  }
+
+  /** Closes the connection from the server's side (the hub forgets it first). */
+  void close(int code, String reason) {
+    Connection c = connection;
+    if (c != null) {
+      c.close(code, reason);
+    } else {
+      closeSocket(code, reason);
+    }
+  }
+
+  /** Writes the close on the protocol's close threads: a socket may block in it. */
+  void closeSocket(int code, String reason) {
+    String why = truncate(reason);
+    try {
+      protocol.closer.execute(() -> {
+        try {
+          socket.close(code, why);
+        } catch (Exception e) {
+          log.debug("{}: close failed", this, e);
+        }
+      });
+    } catch (RejectedExecutionException shutDown) {
+      log.debug("{}: not closed with {}: the protocol is shut down", this, code);
+    }
+  }
+
+  /**
+   * The principal, or for anonymous clients (everyone has the same principal then) the client's
+   * address, where the transport tells it.
+   */
+  private static String replayKey(String principal, InetSocketAddress remote) {
+    if (Authentication.ANONYMOUS.equals(principal) && remote != null
+        && remote.getAddress() != null) {
+      return "address:" + remote.getAddress().getHostAddress();
+    }
+    return "principal:" + principal;
+  }
+
+  private void reject(Connection c, ErrorCode code, String message) {
+    JsonObject error = new JsonObject();
+    error.addProperty("type", "error");
+    error.addProperty("code", code.wire());
+    error.addProperty("message", message);
+    c.sendControl(error.toString());
+    if (++protocolErrors > protocol.maxProtocolErrors) {
+      c.close(1008, "too many bad messages");
+    }
+  }
+
+  /**
+   * One heartbeat tick, on the shared heartbeat thread: it must never wait on this connection.
+   * Some sockets block in a ping while the peer is not reading (Jetty 12 does, behind unread
+   * data), so the ping is written on the ping threads, one at a time per connection, and the
+   * timeout counts from when a ping actually left. A connection whose data has waited longer
+   * than the timeout to be written is not reading: it is closed without pinging it.
+   */
+  void heartbeat(long now, long timeoutNanos) {
+    if (socketClosed.get()) {
+      return;
+    }
+    Connection c = connection;
+    if (c != null && c.sendWaitingNanos(now) > timeoutNanos) {
+      timeout("not reading: a frame has waited " + c.sendWaitingNanos(now) / 1_000_000
+          + " ms to be written");
+      return;
+    }
+    long since = unansweredSince;
+    if (since != 0 && lastPong < since && now - since > timeoutNanos) {
+      timeout("no pong " + (now - since) / 1_000_000 + " ms after a ping");
+      return;
+    }
+    if (!pinging.compareAndSet(false, true)) {
+      return; // the last ping is still being written: this connection is busy, not the thread
+    }
+    try {
+      protocol.pinger.execute(() -> {
+        try {
+          socket.ping(pingPayload.clone());
+          long sent = System.nanoTime();
+          if (lastPong >= unansweredSince) { // answered (or none yet): the wait starts here
+            unansweredSince = sent;
+          }
+        } catch (Exception e) {
+          log.debug("{}: ping failed", this, e);
+        } finally {
+          pinging.set(false);
+        }
+      });
+    } catch (RejectedExecutionException shuttingDown) {
+      pinging.set(false);
+    }
+  }
+
+  private void expire() {
+    close(CREDENTIALS_EXPIRED, "credentials expired");
+  }
+
+  private void timeout(String why) {
+    log.debug("{}: {}; closing", this, why);
+    close(HEARTBEAT_TIMEOUT, "heartbeat timeout");
+  }
+
+  static String truncate(String reason) {
+    if (reason.getBytes(StandardCharsets.UTF_8).length <= MAX_REASON_BYTES) {
+      return reason;
+    }
+    String cut = reason;
+    while (cut.getBytes(StandardCharsets.UTF_8).length > MAX_REASON_BYTES) {
+      cut = cut.substring(0, cut.length() - 1);
+    }
+    return cut;
+  }
+
+  @Override
+  public String toString() {
+    Connection c = connection;
+    return "ProtocolSession{" + (c == null ? "-" : c.id()) + ", " + principal + "}";
+  }
+}

@@ -1,0 +1,30 @@
+package dev.fanout.protocol;
+
+import dev.fanout.core.Transport;
+
+/**
+ * The socket glue a transport adapter gives a {@link ProtocolSession}: the only part of protocol
+ * v1 that knows the WebSocket library. Frames are text; everything else (what to send, when to
+ * ping, when and why to close) is decided by the session.
+ */
+public interface ProtocolSocket {
+
+  /**
+   * Starts writing one text frame; calls {@code done} exactly once, from any thread, possibly
+   * before returning: with null when written, or with the failure. The session never has more
+   * than one send in flight, so the adapter needs no queue of its own.
+   */
+  void send(String frame, Transport.SendCallback done);
+
+  /**
+   * Writes a ping carrying {@code payload}. May block (some containers do while the peer is not
+   * reading): the session calls it on its own ping threads, one at a time per socket.
+   */
+  void ping(byte[] payload) throws Exception;
+
+  /**
+   * Closes the WebSocket with {@code code} and {@code reason} (at most 123 UTF-8 bytes). May
+   * block: the session calls it on its own close threads.
+   */
+  void close(int code, String reason) throws Exception;
+}
