@@ -111,6 +111,21 @@ test('a drop notice inside the replay keeps the resume point at the last event d
   assert.strictEqual(socket().sent[0].lastEventId, 'e:9');
 });
 
+test('across epochs the last event processed wins over the position', () => {
+  const {socket} = client({});
+  socket().open();
+  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 0});
+  socket().frame({type: 'event', id: 'a:500', data: {}});
+  socket().drop();
+  reconnect();
+  socket().open(); // a node that lagged behind answers in the epoch after a failover
+  socket().frame({type: 'subscribed', recovered: true, missed: 0, replay: 0, position: 'b:495'});
+  socket().drop();
+  reconnect();
+  socket().open();
+  assert.strictEqual(socket().sent[0].lastEventId, 'a:500');
+});
+
 test('a resume that is not recovered forgets the old resume point', () => {
   const {socket, resets} = client({});
   socket().open();

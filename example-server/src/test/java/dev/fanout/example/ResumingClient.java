@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A dashboard as fanout-client.js behaves, in Java, for reliability tests: connects to a random
  * node, subscribes to its merchants, reconnects with backoff and jitter after any close or drop,
- * resumes from the last event it processed, and records what it saw in segments (a segment
+ * resumes by fanout-client.js's rule (the last event it processed, or the server's position once
+ * its replay arrived, whichever is newer), and records what it saw in segments (a segment
  * restarts whenever the server says the client must rebuild its state).
  */
 final class ResumingClient implements WebSocket.Listener {
@@ -53,6 +54,11 @@ final class ResumingClient implements WebSocket.Listener {
   private final List<Long> latencies = new ArrayList<>(); // guarded by lock
   private final StringBuilder partial = new StringBuilder();
   private volatile String lastEventId;
+  // fanout-client.js's resume rule: the position of the latest 'subscribed' counts once the
+  // 'replay' events that follow it arrived, and not after a 'dropped'. Guarded by lock.
+  private String position;
+  private String pendingPosition;
+  private int pendingReplay;
   private volatile WebSocket socket;
   private volatile boolean running;
   private volatile boolean reading = true;
@@ -138,12 +144,13 @@ final class ResumingClient implements WebSocket.Listener {
   public void onOpen(WebSocket ws) {
     socket = ws;
     connects.incrementAndGet();
-    boolean resume = lastEventId != null;
+    String from;
     synchronized (lock) {
+      from = resumeFrom();
       attempt = 0;
-      pending.add(resume);
+      pending.add(from != null);
     }
-    ws.sendText(resume ? subscribeJson + ",\"lastEventId\":\"" + lastEventId + "\"}"
+    ws.sendText(from != null ? subscribeJson + ",\"lastEventId\":\"" + from + "\"}"
         : subscribeJson + "}", true);
     ws.request(1);
   }
@@ -187,7 +194,17 @@ final class ResumingClient implements WebSocket.Listener {
             // (an unsolicited 'subscribed' that recovered exactly goes on with the same state)
             resets.add(resumed == null ? "server-resync" : !resumed ? "fresh" : "not-recovered");
             segments.add(new ArrayList<>());
+            lastEventId = null; // what follows rebuilds the view, and the resume point
           }
+          position = null;
+          pendingPosition = frame.has("position") ? frame.get("position").getAsString() : null;
+          pendingReplay = frame.has("replay") ? frame.get("replay").getAsInt() : 0;
+          adoptPositionIfReplayed();
+        }
+        break;
+      case "dropped":
+        synchronized (lock) {
+          pendingPosition = null; // events are missing: resume from the last one received
         }
         break;
       default:
@@ -205,8 +222,36 @@ final class ResumingClient implements WebSocket.Listener {
       if (published != 0) {
         latencies.add(nowMicros - published);
       }
+      lastEventId = id;
+      if (pendingPosition != null) {
+        pendingReplay--;
+        adoptPositionIfReplayed();
+      }
     }
-    lastEventId = id;
+  }
+
+  private void adoptPositionIfReplayed() {
+    if (pendingPosition != null && pendingReplay <= 0) {
+      position = pendingPosition;
+      pendingPosition = null;
+    }
+  }
+
+  /**
+   * Where a reconnect resumes from, as fanout-client.js decides: the last event received, or the
+   * adopted position when it is newer in the same epoch; across epochs the last event received.
+   */
+  private String resumeFrom() {
+    String last = lastEventId;
+    if (last == null || position == null) {
+      return last == null ? position : last;
+    }
+    String[] l = last.split(":");
+    String[] p = position.split(":");
+    if (!l[0].equals(p[0])) {
+      return last;
+    }
+    return Long.parseLong(l[1]) >= Long.parseLong(p[1]) ? last : position;
   }
 
   @Override

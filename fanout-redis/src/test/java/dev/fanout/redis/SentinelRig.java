@@ -93,7 +93,10 @@ public final class SentinelRig implements AutoCloseable {
         "port " + port, "bind 127.0.0.1", "dir " + dir,
         "sentinel monitor " + MASTER + " 127.0.0.1 " + primary.port() + " 2",
         "sentinel down-after-milliseconds " + MASTER + " 1000",
-        "sentinel failover-timeout " + MASTER + " 10000",
+        // Also how long Sentinel lets a replica replicate from another address (the proxy)
+        // before it "fixes" it to the primary's own, which would end the black hole: far longer
+        // than any test.
+        "sentinel failover-timeout " + MASTER + " 600000",
         "sentinel parallel-syncs " + MASTER + " 1", ""));
     sentinels.add(new ProcessBuilder("redis-server", conf.toString(), "--sentinel")
         .redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile()).start());

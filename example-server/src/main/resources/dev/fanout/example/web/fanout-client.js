@@ -193,8 +193,11 @@
      * Where a reconnect resumes from: the last event processed, or the position the server gave
      * with 'subscribed' when that is newer (a quiet subscription may hear nothing for a long
      * time; without the position it would have nothing to resume from, or an id so old that
-     * history no longer covers it). Ids compare by sequence within one epoch; across epochs the
-     * position, which came with the latest 'subscribed', wins.
+     * history no longer covers it). Ids compare by sequence within one epoch. Across epochs the
+     * last event processed wins: only the server knows how epochs relate, and a position from a
+     * node that lagged behind, in a newer epoch, could be older than what was processed (resuming
+     * from it would replay events twice); the server answers the last event exactly, or says it
+     * cannot.
      */
     resumeFrom() {
       const last = this.lastEventId;
@@ -205,7 +208,7 @@
       const [lastEpoch, lastSeq] = last.split(':');
       const [posEpoch, posSeq] = pos.split(':');
       if (lastEpoch !== posEpoch) {
-        return pos;
+        return last;
       }
       return Number(lastSeq) >= Number(posSeq) ? last : pos;
     }
