@@ -148,7 +148,7 @@ public final class Connection {
         hub.rejectInvalid(e); // in history from an old publisher: never framed
         continue;
       }
-      entries.add(new Outbox.Entry(e, Frames.event(e), now, true));
+      entries.add(Outbox.Entry.fromHistory(e, Frames.event(e), now));
     }
     replayed.addAndGet(entries.size());
     outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,

@@ -37,7 +37,15 @@ final class Outbox {
    * One queued event with its frame (encoded once, shared by every recipient), when it reached
    * the hub, and whether it came from history at a subscribe rather than live.
    */
-  record Entry(Event event, String frame, long receivedNanos, boolean replay) {}
+  record Entry(Event event, String frame, long receivedNanos, boolean replay) {
+    static Entry live(Event event, String frame, long receivedNanos) {
+      return new Entry(event, frame, receivedNanos, false);
+    }
+
+    static Entry fromHistory(Event event, String frame, long readNanos) {
+      return new Entry(event, frame, readNanos, true);
+    }
+  }
 
   private final Connection owner;
   private final Transport transport;
@@ -102,7 +110,7 @@ final class Outbox {
       lastAccepted = id;
       hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
       lastOfferNanos = receivedNanos;
-      Entry entry = new Entry(event, frame, receivedNanos, false);
+      Entry entry = Entry.live(event, frame, receivedNanos);
       // A resume may queue more history than the cap; the cap bounds what arrives on top of it,
       // so a client catching up is not thrown out by its own backlog.
       if (events.size() - replaying < settings.capacity()) {

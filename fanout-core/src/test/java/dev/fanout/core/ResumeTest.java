@@ -2,6 +2,10 @@ package dev.fanout.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,17 +122,9 @@ class ResumeTest {
 
   @Test
   void anUnavailableHistoryClosesWith1013SoTheClientRetriesInsteadOfLosingItsPlace() {
-    History broken = new History() {
-      @Override
-      public List<Event> latest(int limit, Subscription subscription) {
-        throw new FanoutException("redis down");
-      }
-
-      @Override
-      public Recovery since(EventId after, Subscription subscription) {
-        return Recovery.notRecovered(Recovery.Reason.UNAVAILABLE, "redis down");
-      }
-    };
+    History broken = mock(History.class);
+    when(broken.latest(anyInt(), any())).thenThrow(new FanoutException("redis down"));
+    when(broken.since(any(), any())).thenThrow(new FanoutException("redis down"));
     Hub h = Hub.builder().bus(stream).history(broken).build();
     InMemoryTransport resuming = new InMemoryTransport();
     Connection c = h.connect(resuming, Scope.all());
