@@ -95,11 +95,14 @@ final class FeedServer implements AutoCloseable {
       bus = stream;
       history = stream;
     }
-    hub = Hub.builder().bus(bus).history(history).metrics(metrics).sendExecutor(senders)
+    hub = Hub.builder().bus(bus).history(history).metrics(metrics.fanout).sendExecutor(senders)
         .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
         .batchLinger(c.batchLinger)
         .snapshotSize(c.snapshotSize).build();
-    metrics.bind(hub, redisBus);
+    metrics.fanout.bind(hub);
+    if (redisBus != null) {
+      metrics.fanout.bind(redisBus);
+    }
 
     Authenticator auth;
     if (c.authSecret == null) {
@@ -132,9 +135,9 @@ final class FeedServer implements AutoCloseable {
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
         .maxConcurrentReplays(c.maxConcurrentReplays)
+        .metrics(metrics.fanout)
         .closeOnShutdown(hub, bus, senders::shutdown) // after the last 1001, in this order
         .build();
-    metrics.bind(protocol);
     web.deploy(FanoutWebSocket.builder(protocol).path("/ws").compression(c.compression).build(),
         protocol);
     log.info("allowed origins: {}", origins);

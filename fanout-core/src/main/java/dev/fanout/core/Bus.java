@@ -1,7 +1,5 @@
 package dev.fanout.core;
 
-import java.util.Map;
-
 /**
  * Carries events between nodes: {@link #publish} on any node reaches the {@link BusListener}s of
  * every node. The in-memory implementation ({@link InMemoryStream}) serves one node; the Redis bus
@@ -12,16 +10,7 @@ import java.util.Map;
  * some events (a gap it cannot fill, a stream that was created afresh), it says so with {@link
  * BusListener#onDiscontinuity} instead of skipping silently.
  */
-public interface Bus extends AutoCloseable {
-
-  /**
-   * Publishes an event to all nodes.
-   *
-   * @param data the payload as one JSON value, sent to clients verbatim
-   * @return the id assigned to the event
-   * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
-   */
-  EventId publish(String topic, Map<String, String> attributes, String data);
+public interface Bus extends Publisher, AutoCloseable {
 
   /**
    * Starts delivering events published from now on to {@code listener}, on a thread of the bus.

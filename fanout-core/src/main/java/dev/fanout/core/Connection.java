@@ -198,13 +198,9 @@ public final class Connection {
     return true;
   }
 
-  /** See {@link Outbox#offer}: whether and when the caller must run the claimed pump. */
-  Outbox.Pump offer(Event event, String frame, long receivedNanos) {
-    return outbox.offer(event, frame, receivedNanos);
-  }
-
-  void runClaimedPump() {
-    outbox.runClaimedPump();
+  /** The hub routes into it directly. */
+  Outbox outbox() {
+    return outbox;
   }
 
   /** The subscription in force, already restricted to the scope; null before the first. */

@@ -158,7 +158,7 @@ public final class Hub implements AutoCloseable {
       dispatchPumps(r.pumpNow);
     }
     if (r.pumpAfterLinger != null) {
-      List<Connection> hot = r.pumpAfterLinger;
+      List<Outbox> hot = r.pumpAfterLinger;
       afterLinger.execute(() -> dispatchPumps(hot));
     }
   }
@@ -173,8 +173,8 @@ public final class Hub implements AutoCloseable {
     String frame;
     boolean invalid; // the data is not one JSON value: framed, it would corrupt the frame
     int recipients;
-    List<Connection> pumpNow; // connections whose pump this publish claimed
-    List<Connection> pumpAfterLinger; // the same, hot ones
+    List<Outbox> pumpNow; // outboxes whose pump this publish claimed
+    List<Outbox> pumpAfterLinger; // the same, hot ones
 
     Routing(Event event) {
       this.event = event;
@@ -196,28 +196,29 @@ public final class Hub implements AutoCloseable {
           }
           frame = Frames.event(event);
         }
-        Outbox.Pump pump = c.offer(event, frame, receivedNanos);
+        Outbox outbox = c.outbox();
+        Outbox.Pump pump = outbox.offer(event, frame, receivedNanos);
         if (pump == Outbox.Pump.NOW) {
-          pumpNow = add(pumpNow, c);
+          pumpNow = add(pumpNow, outbox);
         } else if (pump == Outbox.Pump.AFTER_LINGER) {
-          pumpAfterLinger = add(pumpAfterLinger, c);
+          pumpAfterLinger = add(pumpAfterLinger, outbox);
         }
         recipients++;
       }
     }
 
-    private static List<Connection> add(List<Connection> list, Connection c) {
-      List<Connection> l = list == null ? new ArrayList<>() : list;
-      l.add(c);
+    private static List<Outbox> add(List<Outbox> list, Outbox o) {
+      List<Outbox> l = list == null ? new ArrayList<>() : list;
+      l.add(o);
       return l;
     }
   }
 
   /** Hands the claimed pumps to the send executor, {@value #PUMPS_PER_TASK} to a task. */
-  private void dispatchPumps(List<Connection> toPump) {
+  private void dispatchPumps(List<Outbox> toPump) {
     for (int from = 0; from < toPump.size(); from += PUMPS_PER_TASK) {
-      List<Connection> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
-      Runnable task = () -> chunk.forEach(Connection::runClaimedPump);
+      List<Outbox> chunk = toPump.subList(from, Math.min(toPump.size(), from + PUMPS_PER_TASK));
+      Runnable task = () -> chunk.forEach(Outbox::runClaimedPump);
       try {
         outboxSettings.sendExecutor().execute(task);
       } catch (RuntimeException rejected) { // the executor is shut down: send from here

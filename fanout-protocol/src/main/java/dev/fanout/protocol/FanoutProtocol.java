@@ -73,6 +73,7 @@ public final class FanoutProtocol implements AutoCloseable {
   final ReplayBudget replays;
   private final Duration heartbeatTimeout;
   private final List<AutoCloseable> closeOnShutdown;
+  private final ProtocolMetrics metrics;
 
   final ScheduledExecutorService scheduler; // heartbeat ticks, credential expiries
   final ExecutorService closer;
@@ -104,6 +105,7 @@ public final class FanoutProtocol implements AutoCloseable {
     this.replays = new ReplayBudget(b.replayPerSecond, b.replayBurst, b.maxConcurrentReplays);
     this.heartbeatTimeout = b.heartbeatTimeout;
     this.closeOnShutdown = List.copyOf(b.closeOnShutdown);
+    this.metrics = b.metrics;
     ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, daemon("heartbeat"));
     timer.setRemoveOnCancelPolicy(true); // an expiry cancelled on close must not linger for hours
     this.scheduler = timer;
@@ -133,7 +135,7 @@ public final class FanoutProtocol implements AutoCloseable {
   public boolean allowsOrigin(String origin) {
     boolean ok = origins.allows(origin);
     if (!ok) {
-      refusals.count(403, "origin not allowed");
+      refusedHandshake(403, "origin not allowed");
     }
     return ok;
   }
@@ -155,7 +157,7 @@ public final class FanoutProtocol implements AutoCloseable {
       auth = authenticate(handshake);
     }
     if (!auth.allowed()) {
-      refusals.count(auth.status(), auth.reason());
+      refusedHandshake(auth.status(), auth.reason());
     }
     return auth;
   }
@@ -165,7 +167,16 @@ public final class FanoutProtocol implements AutoCloseable {
    * WebSocket version other than 13), so that {@link #refusedHandshakes()} tells every refusal.
    */
   public void refused(int status, String reason) {
+    refusedHandshake(status, reason);
+  }
+
+  private void refusedHandshake(int status, String reason) {
     refusals.count(status, reason);
+    try {
+      metrics.handshakeRefused(status, reason);
+    } catch (RuntimeException e) {
+      log.debug("metrics failed on a refused handshake", e);
+    }
   }
 
   private Authentication authenticate(Handshake handshake) {
@@ -242,6 +253,11 @@ public final class FanoutProtocol implements AutoCloseable {
 
   void closed(int code) {
     closes.computeIfAbsent(code, c -> new LongAdder()).increment();
+    try {
+      metrics.connectionClosed(code);
+    } catch (RuntimeException e) {
+      log.debug("metrics failed on a close", e);
+    }
   }
 
   /** Open connections of this protocol instance. */
@@ -363,6 +379,7 @@ public final class FanoutProtocol implements AutoCloseable {
     private Duration heartbeatInterval = Duration.ofSeconds(30);
     private Duration heartbeatTimeout = Duration.ofSeconds(60);
     private final List<AutoCloseable> closeOnShutdown = new ArrayList<>();
+    private ProtocolMetrics metrics = new ProtocolMetrics() {};
 
     private Builder(Hub hub) {
       this.hub = Objects.requireNonNull(hub, "hub");
@@ -542,6 +559,12 @@ public final class FanoutProtocol implements AutoCloseable {
       }
       this.heartbeatInterval = interval;
       this.heartbeatTimeout = timeout;
+      return this;
+    }
+
+    /** Where refused handshakes and closes are reported as they happen; default nowhere. */
+    public Builder metrics(ProtocolMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
       return this;
     }
 

@@ -2,6 +2,7 @@ package dev.fanout.redis;
 
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
+import dev.fanout.core.Publisher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -36,7 +37,7 @@ import redis.clients.jedis.exceptions.JedisException;
  *
  * <p>Thread-safe.
  */
-public final class RedisPublisher implements AutoCloseable {
+public final class RedisPublisher implements Publisher, AutoCloseable {
   static final String FUNCTION_SOURCE = loadFunctionSource();
 
   private final Pool<Jedis> pool;
@@ -69,6 +70,7 @@ public final class RedisPublisher implements AutoCloseable {
    *     (checked by the publish function, which then writes nothing)
    * @throws FanoutRedisException when Redis cannot be reached or refuses
    */
+  @Override
   public EventId publish(String topic, Map<String, String> attributes, String data) {
     List<String> args = arguments(topic, attributes, data);
     List<String> keys = List.of(stream.streamKey(), stream.metaKey(), stream.topicKey(topic),

@@ -1,0 +1,232 @@
+package dev.fanout.micrometer;
+
+import dev.fanout.core.Event;
+import dev.fanout.core.FanoutMetrics;
+import dev.fanout.core.Hub;
+import dev.fanout.protocol.ProtocolMetrics;
+import dev.fanout.redis.RedisBus;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * fanout's metrics on a Micrometer {@link MeterRegistry}: pass it to the hub ({@code
+ * Hub.Builder.metrics}) and the protocol ({@code FanoutProtocol.Builder.metrics}), then {@link
+ * #bind(Hub)} (and {@link #bind(RedisBus)} on Redis) for the gauges. docs/example-server.md lists
+ * every meter; in Prometheus, counters get the suffix {@code _total}.
+ *
+ * <p>Every series that can be known in advance exists from the start, at zero, so a rate or an
+ * alert has its zero. Refusal reasons are an {@code Authenticator}'s free text: at most {@value
+ * #MAX_REASONS} distinct reasons get a series of their own, the rest count as {@code other}.
+ */
+public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
+  static final int MAX_REASONS = 50;
+
+  private final MeterRegistry registry;
+  private final Counter opened;
+  private final Counter closed;
+  private final Counter eventsIn;
+  private final DistributionSummary recipients;
+  private final Counter framesOut;
+  private final Counter eventsOut;
+  private final Timer latency;
+  private final Timer age;
+  private final Counter recovered;
+  private final Counter notRecovered;
+  private final Counter filterFailures;
+  private final Counter sendFailures;
+  private final Counter invalidEvents;
+  private final Counter discontinuities;
+  private final Counter resyncs;
+  private final AtomicInteger aboveHigh = new AtomicInteger();
+  private final Map<String, Counter> dropped = new ConcurrentHashMap<>();
+  private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+  private final Map<Integer, Counter> closedByCode = new ConcurrentHashMap<>();
+
+  public FanoutMeters(MeterRegistry registry) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+    opened = counter("fanout_connections_opened", "WebSocket connections opened");
+    closed = counter("fanout_connections_closed", "WebSocket connections closed");
+    eventsIn = counter("fanout_events_in", "events received by this node's hub");
+    recipients = DistributionSummary.builder("fanout_event_recipients")
+        .description("connections each event was routed to").register(registry);
+    framesOut = counter("fanout_frames_out", "frames written to clients");
+    eventsOut = counter("fanout_events_out",
+        "events written to clients (a batch frame carries several)");
+    latency = Timer.builder("fanout_delivery_latency")
+        .description("from the event reaching this node's hub to its frame being written")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+    age = Timer.builder("fanout_event_age")
+        .description("from the event's publish (the stream's clock) to its frame being written: "
+            + "what a user sees, outages and catch-up included")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
+        .register(registry);
+    recovered = resumes("true");
+    notRecovered = resumes("false");
+    filterFailures = counter("fanout_filter_failures", "custom event filters that threw");
+    sendFailures = counter("fanout_send_failures", "sends the transport reported failed");
+    invalidEvents = counter("fanout_events_invalid",
+        "events dropped because their data is not one JSON value");
+    discontinuities = counter("fanout_bus_discontinuities",
+        "times the bus reported lost events (failover, trim, stream created afresh)");
+    resyncs = counter("fanout_resyncs", "connections resynchronized after a discontinuity");
+    Gauge.builder("fanout_outboxes_above_high_watermark", aboveHigh, AtomicInteger::get)
+        .description("connections whose outbox is above its high watermark").register(registry);
+    for (String policy : List.of("drop-oldest", "drop-newest", "disconnect", "conflate")) {
+      dropped(policy);
+    }
+  }
+
+  private Counter counter(String name, String description) {
+    return Counter.builder(name).description(description).register(registry);
+  }
+
+  private Counter resumes(String value) {
+    return Counter.builder("fanout_resumes").tag("recovered", value)
+        .description("clients that asked to resume, by whether history could answer exactly")
+        .register(registry);
+  }
+
+  private Counter dropped(String policy) {
+    return dropped.computeIfAbsent(policy, p -> Counter.builder("fanout_events_dropped")
+        .tag("policy", p).description("events dropped by backpressure").register(registry));
+  }
+
+  /** Gauges read from the hub: connections, queued events, newest event's age, bus state. */
+  public FanoutMeters bind(Hub hub) {
+    Gauge.builder("fanout_connections_active", hub, Hub::connectionCount)
+        .description("open WebSocket connections").register(registry);
+    Gauge.builder("fanout_queue_depth", hub, Hub::queuedEvents)
+        .description("events queued in all outboxes").register(registry);
+    Gauge.builder("fanout_newest_event_age_seconds", hub,
+            h -> h.newestEventAgeMillis() < 0 ? Double.NaN : h.newestEventAgeMillis() / 1000.0)
+        .description("age of the newest event this node routed, from its publish time: grows "
+            + "while nothing is published or nothing reaches this node").register(registry);
+    Gauge.builder("fanout_bus_up", hub, h -> h.busUp() ? 1 : 0)
+        .description("1 while this node's bus is up (clients are told when it is not)")
+        .register(registry);
+    return this;
+  }
+
+  /** The Redis link: up, times down, time down, stray messages. */
+  public FanoutMeters bind(RedisBus redis) {
+    Gauge.builder("fanout_redis_link_up", redis, r -> r.linkState().isUp() ? 1 : 0)
+        .description("1 while the Redis Pub/Sub link is up").register(registry);
+    FunctionCounter.builder("fanout_redis_link_downs", redis, RedisBus::linkDowns)
+        .description("times the Redis Pub/Sub link went down").register(registry);
+    FunctionCounter.builder("fanout_redis_link_downtime_seconds", redis,
+            r -> r.linkDowntime().toNanos() / 1e9)
+        .description("time the Redis Pub/Sub link was down").register(registry);
+    FunctionCounter.builder("fanout_redis_stray_messages", redis, RedisBus::strayMessages)
+        .description("messages on the channel the stream does not hold (dropped): something "
+            + "else publishes on it").register(registry);
+    return this;
+  }
+
+  @Override
+  public void handshakeRefused(int status, String reason) {
+    String key = status + " " + reason;
+    Counter c = refused.get(key);
+    if (c == null) {
+      boolean own = refused.size() < MAX_REASONS; // racy: a few more at most
+      c = Counter.builder("fanout_handshakes_refused")
+          .tag("status", Integer.toString(status)).tag("reason", own ? reason : "other")
+          .description("handshakes refused, by HTTP status and reason").register(registry);
+      if (own) {
+        refused.putIfAbsent(key, c); // the registry returns the same counter for the same tags
+      }
+    }
+    c.increment();
+  }
+
+  @Override
+  public void connectionClosed(int code) {
+    closedByCode.computeIfAbsent(code, k -> Counter.builder("fanout_connections_closed_by_code")
+        .tag("code", Integer.toString(k))
+        .description("connections closed, by close code (4001 heartbeat timeout, 4003 "
+            + "credentials expired, 1013 try again...)").register(registry)).increment();
+  }
+
+  @Override
+  public void connectionOpened() {
+    opened.increment();
+  }
+
+  @Override
+  public void connectionClosed() {
+    closed.increment();
+  }
+
+  @Override
+  public void eventRouted(Event event, int n) {
+    eventsIn.increment();
+    recipients.record(n);
+  }
+
+  @Override
+  public void frameSent(int events) {
+    framesOut.increment();
+    eventsOut.increment(events);
+  }
+
+  @Override
+  public void eventDelivered(long nanos) {
+    latency.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void eventAge(long millis) {
+    age.record(millis, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void eventsDropped(String policy, int count) {
+    dropped(policy).increment(count);
+  }
+
+  @Override
+  public void outboxWatermark(boolean high) {
+    aboveHigh.addAndGet(high ? 1 : -1);
+  }
+
+  @Override
+  public void discontinuity(int connections) {
+    discontinuities.increment();
+    resyncs.increment(connections);
+  }
+
+  @Override
+  public void resumed(boolean wasRecovered) {
+    (wasRecovered ? recovered : notRecovered).increment();
+  }
+
+  @Override
+  public void filterFailed(Throwable failure) {
+    filterFailures.increment();
+  }
+
+  @Override
+  public void sendFailed(Throwable failure) {
+    sendFailures.increment();
+  }
+
+  @Override
+  public void invalidEvent(Event event) {
+    invalidEvents.increment();
+  }
+}
