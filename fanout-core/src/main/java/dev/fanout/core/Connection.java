@@ -2,6 +2,7 @@ package dev.fanout.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,6 +29,9 @@ public final class Connection {
   private final AtomicBoolean open = new AtomicBoolean(true);
   private final AtomicReference<Resync> pendingResync = new AtomicReference<>();
   private final AtomicLong replayed = new AtomicLong();
+  private final Object subscribeChain = new Object();
+  /** The last subscribe asked for; the next one runs after it. Guarded by subscribeChain. */
+  private CompletableFuture<Boolean> lastSubscribe = CompletableFuture.completedFuture(false);
   private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
 
   Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
@@ -46,7 +50,8 @@ public final class Connection {
 
   /**
    * Replaces this connection's subscription and sends, in order: a {@code subscribed} frame, the
-   * events from history, then live events, without duplicates or gaps between them.
+   * events from history, then live events, without duplicates or gaps between them. Waits for
+   * the history read; {@link #subscribeAsync} does not.
    *
    * <p>With {@code lastEventId}, history is asked for exactly the events after it; if it can
    * answer, the client gets them ({@code recovered:true}, {@code missed} = how many), otherwise
@@ -57,7 +62,44 @@ public final class Connection {
    * @return whether a resume was asked for and recovered exactly
    */
   public boolean subscribe(Subscription subscription, EventId lastEventId) {
+    return subscribeAsync(subscription, lastEventId).join();
+  }
+
+  /**
+   * {@link #subscribe(Subscription, EventId)} without waiting: the subscribe runs on the hub's
+   * history threads, never the caller's, so a transport's threads never wait on the store. A
+   * connection's subscribes run one after the other, in the order they were asked, each answered
+   * with its own {@code subscribed}. Under a burst they queue; one that waited longer than the
+   * hub's history deadline closes the connection with 1013 "history busy, try again" (clients
+   * retry with backoff) instead of reading.
+   *
+   * @return completes with whether a resume was asked for and recovered exactly
+   */
+  public CompletableFuture<Boolean> subscribeAsync(Subscription subscription,
+      EventId lastEventId) {
     Subscription effective = hub.effective(subscription, scope);
+    long queued = System.nanoTime();
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    synchronized (subscribeChain) {
+      CompletableFuture<Boolean> previous = lastSubscribe;
+      lastSubscribe = done;
+      previous.whenComplete((r, e) -> hub.readHistory(() -> {
+        if (System.nanoTime() - queued > hub.historyDeadlineNanos() && open.get()) {
+          log.warn("connection {}: its subscribe waited past the history deadline; closing "
+              + "with 1013", id);
+          close(1013, "history busy, try again");
+        }
+        try {
+          done.complete(subscribeNow(effective, lastEventId));
+        } catch (RuntimeException failure) {
+          done.completeExceptionally(failure);
+        }
+      }, () -> done.complete(false)));
+    }
+    return done;
+  }
+
+  private boolean subscribeNow(Subscription effective, EventId lastEventId) {
     synchronized (subscribeLock) {
       if (!open.get()) {
         return false;

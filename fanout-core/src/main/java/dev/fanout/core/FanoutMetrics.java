@@ -49,6 +49,9 @@ public interface FanoutMetrics {
   /** A client asked to resume; {@code recovered} says whether history could answer exactly. */
   default void resumed(boolean recovered) {}
 
+  /** A resume's history was read from the node's memory ({@code true}) or from the store. */
+  default void resumeRead(boolean fromMemory) {}
+
   /** A consumer's {@link EventFilter} threw; the event was treated as not matching. */
   default void filterFailed(Throwable failure) {}
 

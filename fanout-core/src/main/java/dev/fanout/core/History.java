@@ -26,6 +26,16 @@ public interface History {
    */
   Recovery since(EventId after, Subscription subscription);
 
+  /**
+   * The most events a resume may have missed and still be recovered: beyond it {@link #since}
+   * answers not recovered (too many to replay, or trimmed from retention). The hub answers
+   * resumes from the events it routed recently only within this limit, so both give the same
+   * answer. Default: no limit.
+   */
+  default long recoveryLimit() {
+    return Long.MAX_VALUE;
+  }
+
   /** A history that retains nothing: every snapshot is empty and no resume is recovered. */
   static History none() {
     return NoHistory.INSTANCE;

@@ -39,6 +39,7 @@ public final class Hub implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Hub.class);
 
   private final History history;
+  private final RecentHistory recent; // the recent past in memory, in front of history; or null
   private final FanoutMetrics metrics;
   private final Backpressure backpressure;
   private final OutboxSettings outboxSettings;
@@ -51,6 +52,8 @@ public final class Hub implements AutoCloseable {
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
   private final ExecutorService resyncs;
+  private final ExecutorService historyReads; // subscribes' history reads, off transport threads
+  private final long historyDeadlineNanos;
   private volatile EventId lastRouted;
   private volatile long lastInvalidLog;
   private volatile long newestPublishedAt; // of the events routed here; 0 before the first
@@ -62,6 +65,9 @@ public final class Hub implements AutoCloseable {
    */
   static final int PUMPS_PER_TASK = 32;
 
+  /** Events the hub keeps in memory for resumes, by default ({@link Builder#recentEvents}). */
+  public static final int DEFAULT_RECENT_EVENTS = 10_000;
+
   /** Events a connection may have queued before its backpressure policy acts, by default. */
   public static final int DEFAULT_OUTBOX_CAPACITY = 1024;
 
@@ -69,14 +75,22 @@ public final class Hub implements AutoCloseable {
   static final int RESYNC_THREADS = 2;
 
   private Hub(Builder b) {
-    this.history = b.history;
     this.metrics = SafeMetrics.wrap(b.metrics);
+    this.recent = b.history == History.none() || b.recentEvents == 0 ? null
+        : new RecentHistory(b.history, b.recentEvents, metrics);
+    this.history = recent == null ? b.history : recent;
     this.backpressure = b.backpressure;
     this.outboxSettings = new OutboxSettings(b.outboxCapacity, b.lowWatermark, b.highWatermark,
         b.maxBatch, b.sendExecutor, b.batchLinger.toNanos());
     this.afterLinger = CompletableFuture.delayedExecutor(b.batchLinger.toNanos(),
         TimeUnit.NANOSECONDS, Runnable::run); // the JDK's delay thread only hands over
     this.snapshotSize = b.snapshotSize;
+    this.historyReads = Executors.newFixedThreadPool(b.historyThreads, r -> {
+      Thread t = new Thread(r, "fanout-history");
+      t.setDaemon(true);
+      return t;
+    });
+    this.historyDeadlineNanos = b.historyDeadline.toNanos();
     this.resyncs = Executors.newFixedThreadPool(RESYNC_THREADS, r -> {
       Thread t = new Thread(r, "fanout-resync");
       t.setDaemon(true);
@@ -137,8 +151,11 @@ public final class Hub implements AutoCloseable {
    * Bus#publish}.
    */
   void route(Event event) {
+    if (recent != null) { // first: a subscribe that reads lastRouted finds this event in memory
+      recent.add(event);
+    }
     // Before routing: a subscribe that reads this after indexing its connection is offered the
-    // event, or has it in the history it reads (see Connection#sendHistory).
+    // event, or has it in the history it reads (see Connection#subscribeAsync).
     lastRouted = event.id();
     if (event.publishedAtMillis() > newestPublishedAt) {
       newestPublishedAt = event.publishedAtMillis();
@@ -323,6 +340,7 @@ public final class Hub implements AutoCloseable {
   @Override
   public void close() {
     resyncs.shutdownNow();
+    historyReads.shutdown(); // queued reads find their connection closed and end at once
     if (busRegistration != null) {
       try {
         busRegistration.close();
@@ -386,6 +404,9 @@ public final class Hub implements AutoCloseable {
     log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
         connections.size());
     lastRouted = null; // the stream may be a new epoch: no position to offer until the next event
+    if (recent != null) {
+      recent.clear(); // what it holds may no longer be the stream's
+    }
     int resynced = 0;
     for (Connection c : connections) {
       if (c.beginResync()) {
@@ -402,6 +423,19 @@ public final class Hub implements AutoCloseable {
 
   History history() {
     return history;
+  }
+
+  /** Runs a subscribe's history read on the history threads; {@code rejected} once closed. */
+  void readHistory(Runnable read, Runnable rejected) {
+    try {
+      historyReads.execute(read);
+    } catch (RejectedExecutionException closed) {
+      rejected.run();
+    }
+  }
+
+  long historyDeadlineNanos() {
+    return historyDeadlineNanos;
   }
 
   FanoutMetrics metrics() {
@@ -423,6 +457,9 @@ public final class Hub implements AutoCloseable {
     private int highWatermark = -1;
     private int maxBatch = 64;
     private int snapshotSize = 50;
+    private int recentEvents = DEFAULT_RECENT_EVENTS;
+    private int historyThreads = 8;
+    private Duration historyDeadline = Duration.ofSeconds(10);
     private Executor sendExecutor;
     private Duration batchLinger = Duration.ofMillis(2);
     private boolean lingerSet;
@@ -468,6 +505,41 @@ public final class Hub implements AutoCloseable {
     /** Where snapshots and resumes are read; default {@link History#none()}. */
     public Builder history(History history) {
       this.history = Objects.requireNonNull(history, "history");
+      return this;
+    }
+
+    /**
+     * Subscribes read history on {@code threads} threads of the hub, never on the caller's (a
+     * transport's): under a burst the reads queue, and one that waited longer than {@code
+     * deadline} closes its connection with 1013 "history busy, try again" instead of reading.
+     * Default 8 threads (keep it at most the Redis pool size, so reads never wait for a
+     * connection) and 10 s.
+     */
+    public Builder historyReads(int threads, Duration deadline) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("history threads must be at least 1, got " + threads);
+      }
+      Objects.requireNonNull(deadline, "deadline");
+      if (deadline.isNegative() || deadline.isZero()) {
+        throw new IllegalArgumentException("history deadline must be positive, got " + deadline);
+      }
+      this.historyThreads = threads;
+      this.historyDeadline = deadline;
+      return this;
+    }
+
+    /**
+     * How many of the events it routed the hub keeps in memory to answer resumes without asking
+     * the history (0: none); default {@value #DEFAULT_RECENT_EVENTS}. A client that reconnects
+     * within that many events of where it left is answered from memory, exactly as the history
+     * would answer it, so a reconnect storm costs the history (Redis) nothing for it. Memory:
+     * that many events, shared with the clients' queues.
+     */
+    public Builder recentEvents(int events) {
+      if (events < 0) {
+        throw new IllegalArgumentException("recent events must not be negative, got " + events);
+      }
+      this.recentEvents = events;
       return this;
     }
 

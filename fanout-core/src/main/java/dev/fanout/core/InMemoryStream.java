@@ -155,6 +155,12 @@ public final class InMemoryStream implements Bus, History {
     return Recovery.recovered(out);
   }
 
+  /** Resumes that missed more than the retention find their events trimmed. */
+  @Override
+  public long recoveryLimit() {
+    return ring.length;
+  }
+
   private long oldestSeq() {
     return Math.max(1, lastSeq - ring.length + 1);
   }

@@ -68,6 +68,11 @@ final class SafeMetrics implements FanoutMetrics {
   }
 
   @Override
+  public void resumeRead(boolean fromMemory) {
+    guard(() -> delegate.resumeRead(fromMemory));
+  }
+
+  @Override
   public void filterFailed(Throwable failure) {
     guard(() -> delegate.filterFailed(failure));
   }

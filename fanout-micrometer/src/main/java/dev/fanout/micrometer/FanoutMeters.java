@@ -43,6 +43,8 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
   private final Timer age;
   private final Counter recovered;
   private final Counter notRecovered;
+  private final Counter resumeReadsFromMemory;
+  private final Counter resumeReadsFromStore;
   private final Counter filterFailures;
   private final Counter sendFailures;
   private final Counter invalidEvents;
@@ -78,6 +80,8 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
         .register(registry);
     recovered = resumes("true");
     notRecovered = resumes("false");
+    resumeReadsFromMemory = resumeReads("memory");
+    resumeReadsFromStore = resumeReads("store");
     filterFailures = counter("fanout_filter_failures", "custom event filters that threw");
     sendFailures = counter("fanout_send_failures", "sends the transport reported failed");
     invalidEvents = counter("fanout_events_invalid",
@@ -100,6 +104,12 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     return Counter.builder("fanout_resumes").tag("recovered", value)
         .description("clients that asked to resume, by whether history could answer exactly")
         .register(registry);
+  }
+
+  private Counter resumeReads(String source) {
+    return Counter.builder("fanout_resume_reads").tag("source", source)
+        .description("resumes answered from the events this node routed recently (memory) or "
+            + "from the history store (Redis)").register(registry);
   }
 
   private Counter dropped(String policy) {
@@ -213,6 +223,11 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
   @Override
   public void resumed(boolean wasRecovered) {
     (wasRecovered ? recovered : notRecovered).increment();
+  }
+
+  @Override
+  public void resumeRead(boolean fromMemory) {
+    (fromMemory ? resumeReadsFromMemory : resumeReadsFromStore).increment();
   }
 
   @Override

@@ -138,7 +138,7 @@ public final class ProtocolSession {
       sub.attribute(f.getKey(), f.getValue());
     }
     if (msg.lastEventId == null) { // a snapshot: bounded by its size and the subscribe rate
-      c.subscribe(sub.build(), null);
+      c.subscribeAsync(sub.build(), null);
       return;
     }
     String refused = protocol.replays.tryBegin(replayKey, System.nanoTime());
@@ -147,11 +147,9 @@ public final class ProtocolSession {
       return;
     }
     long before = c.replayedEvents();
-    try {
-      c.subscribe(sub.build(), msg.lastEventId);
-    } finally {
-      protocol.replays.end(replayKey, c.replayedEvents() - before, System.nanoTime());
-    }
+    // History is read on the hub's threads; the replay counts once it is queued to the client.
+    c.subscribeAsync(sub.build(), msg.lastEventId).whenComplete((recovered, failure) ->
+        protocol.replays.end(replayKey, c.replayedEvents() - before, System.nanoTime()));
   }
 
   /** A binary frame arrived: protocol v1 has none, so the connection is closed with 1003. */

@@ -141,6 +141,15 @@ public final class RedisHistory implements History, AutoCloseable {
     }
   }
 
+  /**
+   * A resume that missed more than {@code maxRecovery} events is TOO_MANY, and one that missed
+   * more than the retention finds them trimmed.
+   */
+  @Override
+  public long recoveryLimit() {
+    return Math.min(maxRecovery, stream.retention());
+  }
+
   @Override
   public Recovery since(EventId after, Subscription subscription) {
     Objects.requireNonNull(after, "after");
