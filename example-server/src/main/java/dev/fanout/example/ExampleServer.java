@@ -156,6 +156,13 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_SHUTDOWN_SPREAD; default ${DEFAULT-VALUE}).")
   Duration shutdownSpread;
 
+  @Option(names = "--warmup-connections",
+      defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS:-0}",
+      description = "At startup, before /health/ready says ready, open this many loopback "
+          + "connections (3 rounds) that handshake and subscribe, so the first real burst meets "
+          + "a warm JIT; 0 = off (env FANOUT_WARMUP_CONNECTIONS; default ${DEFAULT-VALUE}).")
+  int warmupConnections;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -220,6 +227,11 @@ public final class ExampleServer implements Callable<Integer> {
             "--generator must be on, off or auto, got '" + generator + "'");
     }
     c.shutdownSpread = shutdownSpread;
+    if (warmupConnections < 0) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--warmup-connections must not be negative, got " + warmupConnections);
+    }
+    c.warmupConnections = warmupConnections;
     return c;
   }
 

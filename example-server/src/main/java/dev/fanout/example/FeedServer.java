@@ -59,10 +59,12 @@ final class FeedServer implements AutoCloseable {
     double rate = 20;
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
+    int warmupConnections; // 0: none
   }
 
   private final Config config;
   private volatile boolean draining;
+  private volatile boolean warming;
   private final PrometheusMetrics metrics = new PrometheusMetrics();
   private final Bus bus;
   private final RedisBus redisBus; // null when embedded
@@ -141,12 +143,35 @@ final class FeedServer implements AutoCloseable {
     web.deploy(FanoutWebSocket.builder(protocol).path("/ws").compression(c.compression).build(),
         protocol);
     log.info("allowed origins: {}", origins);
+    if (c.warmupConnections > 0) {
+      warmUp(c.warmupConnections, origins.get(0), auth);
+    }
     generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;
     if (generator != null) {
       generator.start();
     }
     log.info("fanout example server on http://{}:{}/ ({} mode); WebSocket at /ws",
         c.host, port(), redisBus == null ? "embedded" : "Redis " + c.redis);
+  }
+
+  /**
+   * Until it is done, /health/ready says "warming up": a load balancer sends the first burst
+   * only to a node whose handshake and subscribe path the JIT has compiled.
+   */
+  private void warmUp(int connections, String origin, Authenticator auth) {
+    String token = auth instanceof HmacTokens tokens
+        ? "?token=" + tokens.mint("warmup", List.of(), Duration.ofMinutes(5)) : "";
+    URI ws = URI.create("ws://127.0.0.1:" + port() + "/ws" + token);
+    warming = true;
+    Thread t = new Thread(() -> {
+      try {
+        Warmup.run(ws, origin.equals("*") ? null : origin, connections);
+      } finally {
+        warming = false;
+      }
+    }, "fanout-warmup");
+    t.setDaemon(true);
+    t.start();
   }
 
   static FeedServer start(Config c) throws Exception {
@@ -274,7 +299,8 @@ final class FeedServer implements AutoCloseable {
   }
 
   private WebServer.Answer readiness() {
-    String why = draining ? "draining" : redisBus != null && !redisBus.linkState().isUp()
+    String why = draining ? "draining" : warming ? "warming up"
+        : redisBus != null && !redisBus.linkState().isUp()
         ? "redis link " + redisBus.linkState().name().toLowerCase() : null;
     return why == null ? new WebServer.Answer(200, "{\"ready\":true}")
         : new WebServer.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");

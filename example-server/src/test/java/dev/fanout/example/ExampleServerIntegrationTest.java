@@ -192,4 +192,21 @@ class ExampleServerIntegrationTest {
         "paymentId", "pay_" + i), "{\"merchantId\":\"mch_0" + (1 + i % 9) + "\",\"i\":" + i + "}");
     return id.toString();
   }
+
+  @Test
+  void aNodeThatWarmsUpSaysSoUntilDoneAndKeepsNoConnection() throws Exception {
+    FeedServer s = server(c -> {
+      c.authSecret = SECRET; // the warm-up mints its own token
+      c.warmupConnections = 200;
+    });
+    HttpResponse<String> first = get(s, "/health/ready");
+    assertThat(first.statusCode()).isEqualTo(503);
+    assertThat(first.body()).contains("warming up");
+    await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
+    await().until(() -> s.hub().connectionCount() == 0);
+    assertThat(get(s, "/metrics").body()) // every warm-up subscribe was let in, then closed
+        .contains("fanout_connections_opened_total " + 3 * 200 + ".0",
+            "fanout_connections_closed_total " + 3 * 200 + ".0")
+        .doesNotContain("fanout_handshakes_refused_total{");
+  }
 }
