@@ -50,7 +50,7 @@ public final class ProtocolSession {
   private volatile Connection connection;
   private volatile long lastPong;
   private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
-  private ScheduledFuture<?> expiry; // closes the connection when its credentials expire
+  private volatile ScheduledFuture<?> expiry; // closes the connection when credentials expire
   private EventFilter filter; // the consumer's per-connection filter, or null
   private RateLimiter limiter; // used on the message thread only
   private int protocolErrors;
