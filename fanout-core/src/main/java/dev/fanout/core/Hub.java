@@ -11,6 +11,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -85,17 +86,9 @@ public final class Hub implements AutoCloseable {
     this.afterLinger = CompletableFuture.delayedExecutor(b.batchLinger.toNanos(),
         TimeUnit.NANOSECONDS, Runnable::run); // the JDK's delay thread only hands over
     this.snapshotSize = b.snapshotSize;
-    this.historyReads = Executors.newFixedThreadPool(b.historyThreads, r -> {
-      Thread t = new Thread(r, "fanout-history");
-      t.setDaemon(true);
-      return t;
-    });
+    this.historyReads = Executors.newFixedThreadPool(b.historyThreads, daemon("fanout-history"));
     this.historyDeadlineNanos = b.historyDeadline.toNanos();
-    this.resyncs = Executors.newFixedThreadPool(RESYNC_THREADS, r -> {
-      Thread t = new Thread(r, "fanout-resync");
-      t.setDaemon(true);
-      return t;
-    });
+    this.resyncs = Executors.newFixedThreadPool(RESYNC_THREADS, daemon("fanout-resync"));
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
       public void onEvent(Event event) {
@@ -119,6 +112,14 @@ public final class Hub implements AutoCloseable {
         }
       }
     });
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   public static Builder builder() {
