@@ -137,6 +137,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   int snapshotSize;
 
+  @Option(names = "--snapshot-cache-mb", defaultValue = "${env:FANOUT_SNAPSHOT_CACHE_MB:-64}",
+      description = "Redis mode: memory for snapshots answered from this node, exactly as Redis "
+          + "would (0: read every snapshot from Redis) (env FANOUT_SNAPSHOT_CACHE_MB; default "
+          + "${DEFAULT-VALUE}).")
+  int snapshotCacheMb;
+
   @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
       description = "Events kept for resume (env FANOUT_RETENTION; default ${DEFAULT-VALUE}).")
   int retention;
@@ -210,6 +216,11 @@ public final class ExampleServer implements Callable<Integer> {
     FeedServer.policy(backpressure); // fail fast with the list of valid names
     c.backpressure = backpressure;
     c.snapshotSize = snapshotSize;
+    if (snapshotCacheMb < 0 || snapshotCacheMb > 1 << 20) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--snapshot-cache-mb must be between 0 and 1048576, got " + snapshotCacheMb);
+    }
+    c.snapshotCacheMb = snapshotCacheMb;
     c.retention = retention;
     c.rate = rate;
     switch (generator) {
@@ -266,7 +277,13 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Events per second (default ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
+    @Option(names = "--snapshot-cache-mb", defaultValue = "${env:FANOUT_SNAPSHOT_CACHE_MB:-64}",
+      description = "Redis mode: memory for snapshots answered from this node, exactly as Redis "
+          + "would (0: read every snapshot from Redis) (env FANOUT_SNAPSHOT_CACHE_MB; default "
+          + "${DEFAULT-VALUE}).")
+  int snapshotCacheMb;
+
+  @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
         description = "Events Redis keeps for resume (default ${DEFAULT-VALUE}).")
     int retention;
 

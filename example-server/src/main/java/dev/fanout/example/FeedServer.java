@@ -55,6 +55,7 @@ final class FeedServer implements AutoCloseable {
     Duration batchLinger = Duration.ofMillis(2);
     String backpressure = "disconnect";
     int snapshotSize = 50;
+    int snapshotCacheMb = 64; // 0: off
     int retention = RedisStream.DEFAULT_RETENTION; // the library's, and the redis-cli example's
     double rate = 20;
     boolean generator = true;
@@ -87,6 +88,9 @@ final class FeedServer implements AutoCloseable {
       RedisStream stream = RedisStream.named(c.namespace).withRetention(c.retention);
       redisBus = RedisBus.builder(c.redis, stream)
           .poolSize(c.redisPoolSize)
+          .snapshotCache(c.snapshotCacheMb == 0 ? 0
+              : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, c.snapshotSize),
+              Math.max(1, c.snapshotCacheMb) << 20)
           .onLinkChange(state -> log.info("Redis link {}", state))
           .build();
       bus = redisBus;

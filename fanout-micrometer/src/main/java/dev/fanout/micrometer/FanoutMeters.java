@@ -133,7 +133,7 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     return this;
   }
 
-  /** The Redis link: up, times down, time down, stray messages. */
+  /** The Redis link (up, times down, time down, stray messages) and the snapshot cache. */
   public FanoutMeters bind(RedisBus redis) {
     Gauge.builder("fanout_redis_link_up", redis, r -> r.linkState().isUp() ? 1 : 0)
         .description("1 while the Redis Pub/Sub link is up").register(registry);
@@ -145,6 +145,26 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     FunctionCounter.builder("fanout_redis_stray_messages", redis, RedisBus::strayMessages)
         .description("messages on the channel the stream does not hold (dropped): something "
             + "else publishes on it").register(registry);
+    Gauge.builder("fanout_snapshot_cache_topics", redis, r -> r.snapshotCacheStats().topics())
+        .description("topics whose newest events this node keeps for snapshots")
+        .register(registry);
+    Gauge.builder("fanout_snapshot_cache_events", redis, r -> r.snapshotCacheStats().events())
+        .description("events the snapshot cache holds").register(registry);
+    Gauge.builder("fanout_snapshot_cache_bytes", redis, r -> r.snapshotCacheStats().bytes())
+        .description("approximate heap the snapshot cache's events take").register(registry);
+    FunctionCounter.builder("fanout_snapshot_reads", redis, r -> r.snapshotCacheStats().hits())
+        .tag("source", "memory").description("snapshots answered from this node's memory, or "
+            + "read from Redis").register(registry);
+    FunctionCounter.builder("fanout_snapshot_reads", redis, r -> r.snapshotCacheStats().misses())
+        .tag("source", "store").description("snapshots answered from this node's memory, or "
+            + "read from Redis").register(registry);
+    FunctionCounter.builder("fanout_snapshot_cache_fills", redis,
+            r -> r.snapshotCacheStats().fills())
+        .description("topics read from Redis into the snapshot cache").register(registry);
+    FunctionCounter.builder("fanout_snapshot_cache_fill_waits", redis,
+            r -> r.snapshotCacheStats().waits())
+        .description("snapshots that waited for another's read of the same topic (single "
+            + "flight)").register(registry);
     return this;
   }
 

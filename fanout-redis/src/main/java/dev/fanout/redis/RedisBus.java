@@ -57,10 +57,16 @@ public final class RedisBus implements Bus {
     }
   }
 
+  /** Events the snapshot cache keeps per topic by default ({@link Builder#snapshotCache}). */
+  public static final int DEFAULT_CACHE_PER_TOPIC = 100;
+  /** The snapshot cache's default memory bound, 64 MiB. */
+  public static final long DEFAULT_CACHE_BYTES = 64L << 20;
+
   private final RedisStream stream;
   private final Pool<Jedis> pool;
   private final RedisPublisher publisher;
   private final RedisHistory history;
+  private final SnapshotCache cache; // or null
   private final RedisLink link;
   private final Sequencer sequencer; // subscriber thread only
   private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
@@ -72,7 +78,9 @@ public final class RedisBus implements Bus {
     this.stream = b.stream;
     this.pool = b.endpoint.newPool(b.poolSize);
     this.publisher = new RedisPublisher(pool, PoolOwner.SHARED, stream);
-    this.history = new RedisHistory(pool, PoolOwner.SHARED, stream, b.maxScan, b.maxRecovery);
+    this.history = new RedisHistory(pool, PoolOwner.SHARED, stream, b.maxScan, b.maxRecovery,
+        b.cachePerTopic, b.cacheBytes);
+    this.cache = history.cache();
     this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
     String node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     this.link = new RedisLink(b.endpoint, pool, stream, node, new RedisLink.Liveness(
@@ -207,10 +215,26 @@ public final class RedisBus implements Bus {
     }
   }
 
+  /**
+   * The snapshot cache's sizes and counters: topics and events held, their approximate bytes,
+   * snapshots answered from memory (hits) or from Redis (misses), topic reads (fills) and
+   * snapshots that waited for another's topic read; all zero when the cache is off.
+   */
+  public SnapshotCacheStats snapshotCacheStats() {
+    return cache == null ? new SnapshotCacheStats(0, 0, 0, 0, 0, 0, 0) : cache.stats();
+  }
+
+  /** See {@link #snapshotCacheStats()}. */
+  public record SnapshotCacheStats(long topics, long events, long bytes, long hits, long misses,
+      long fills, long waits) {}
+
   /** Where the sequence goes: the listeners, and the stray counter. */
   private final class SequenceOutput implements Sequencer.Output {
     @Override
     public void deliver(Event event) {
+      if (cache != null) { // first: a snapshot asked after the hub routes it finds it in memory
+        cache.add(event);
+      }
       for (BusListener l : listeners) {
         try {
           l.onEvent(event);
@@ -223,6 +247,9 @@ public final class RedisBus implements Bus {
     @Override
     public void discontinuity(String reason) {
       log.warn("events lost on {}: {}", stream, reason);
+      if (cache != null) {
+        cache.forget();
+      }
       for (BusListener l : listeners) {
         try {
           l.onDiscontinuity(reason);
@@ -247,6 +274,9 @@ public final class RedisBus implements Bus {
   }
 
   private void busState(boolean up) {
+    if (!up && cache != null) { // what Redis holds when it is back may not be what we saw
+      cache.forget();
+    }
     for (BusListener l : listeners) {
       try {
         l.onBusState(up);
@@ -280,6 +310,8 @@ public final class RedisBus implements Bus {
     private int poolSize = 16;
     private int maxScan = RedisHistory.DEFAULT_MAX_SCAN;
     private int maxRecovery = RedisHistory.DEFAULT_MAX_RECOVERY;
+    private int cachePerTopic = DEFAULT_CACHE_PER_TOPIC;
+    private long cacheBytes = DEFAULT_CACHE_BYTES;
     private Consumer<LinkState> onLinkChange = s -> {};
 
     private Builder(URI redis, RedisStream stream) {
@@ -333,6 +365,30 @@ public final class RedisBus implements Bus {
       }
       this.maxScan = maxScan;
       this.maxRecovery = maxRecovery;
+      return this;
+    }
+
+    /**
+     * Snapshots from memory: the bus keeps the newest {@code eventsPerTopic} events of each topic
+     * a snapshot asked for (read from Redis once, then kept current from what the bus delivers)
+     * and the last {@code maxScan} events of the stream, within about {@code maxBytes} (topics
+     * least recently asked for are dropped first). A snapshot the cache can answer exactly, with
+     * the answer Redis would give, costs Redis nothing; concurrent snapshots of a topic share one
+     * read. Keep {@code eventsPerTopic} at or above the hub's snapshot size. Default {@value
+     * #DEFAULT_CACHE_PER_TOPIC} events per topic and 64 MiB; {@code eventsPerTopic} 0 turns it
+     * off.
+     */
+    public Builder snapshotCache(int eventsPerTopic, long maxBytes) {
+      if (eventsPerTopic < 0) {
+        throw new IllegalArgumentException("snapshot cache events per topic must not be "
+            + "negative, got " + eventsPerTopic);
+      }
+      if (maxBytes < 1) {
+        throw new IllegalArgumentException("snapshot cache bytes must be at least 1, got "
+            + maxBytes);
+      }
+      this.cachePerTopic = eventsPerTopic;
+      this.cacheBytes = maxBytes;
       return this;
     }
 

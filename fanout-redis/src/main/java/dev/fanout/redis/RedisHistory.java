@@ -41,14 +41,28 @@ public final class RedisHistory implements History, AutoCloseable {
   private final RedisStream stream;
   private final int maxScan;
   private final int maxRecovery;
+  private final SnapshotCache cache; // fed by the bus that owns this history; or null
 
   RedisHistory(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream, int maxScan,
       int maxRecovery) {
+    this(pool, poolOwner, stream, maxScan, maxRecovery, 0, 0);
+  }
+
+  /** With a snapshot cache of {@code perTopic} events per topic (0: none) the bus feeds. */
+  RedisHistory(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream, int maxScan,
+      int maxRecovery, int perTopic, long cacheBytes) {
     this.pool = pool;
     this.poolOwner = poolOwner;
     this.stream = stream;
     this.maxScan = maxScan;
     this.maxRecovery = maxRecovery;
+    this.cache = perTopic == 0 ? null : new SnapshotCache(perTopic, cacheBytes, maxScan,
+        MAX_TOPIC_READS, stream.retention(), this::newestOfTopic);
+  }
+
+  /** The snapshot cache the owning bus feeds, or null. */
+  SnapshotCache cache() {
+    return cache;
   }
 
   /** A history with its own connection pool and the default limits. */
@@ -87,13 +101,18 @@ public final class RedisHistory implements History, AutoCloseable {
    * <p>A subscription to at most {@value #MAX_TOPIC_READS} named topics reads those topics'
    * streams, so a quiet merchant's snapshot holds its last events however much else was
    * published since; others scan the newest entries of the stream. Each scan reads at most
-   * {@code maxScan} entries.
+   * {@code maxScan} entries. A history of a {@link RedisBus} answers from the bus's memory when
+   * it holds the same answer (see the bus's {@code snapshotCache} setting).
    */
   @Override
   public List<Event> latest(int limit, Subscription subscription) {
     List<Event> out = new ArrayList<>();
     if (limit <= 0) {
       return out;
+    }
+    List<Event> cached = cache == null ? null : cache.latest(limit, subscription);
+    if (cached != null) {
+      return cached;
     }
     try (Jedis jedis = pool.getResource()) {
       if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
@@ -109,6 +128,22 @@ public final class RedisHistory implements History, AutoCloseable {
     }
     out.sort(Comparator.comparingLong(e -> e.id().seq()));
     return out.size() <= limit ? out : new ArrayList<>(out.subList(out.size() - limit, out.size()));
+  }
+
+  /** The newest {@code count} events of a topic's stream, newest first (one XREVRANGE). */
+  List<Event> newestOfTopic(String topic, int count) {
+    try (Jedis jedis = pool.getResource()) {
+      List<Event> out = new ArrayList<>();
+      for (StreamEntry entry : jedis.xrevrange(stream.topicKey(topic), StreamEntryID.MAXIMUM_ID,
+          StreamEntryID.MINIMUM_ID, count)) {
+        out.add(toEvent(entry));
+      }
+      return out;
+    } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
+      throw new FanoutRedisException("reading the newest events of topic " + topic + " of "
+          + stream + " failed", e);
+    }
   }
 
   /** Adds the newest events of {@code key} that match, at most {@code limit}, newest first. */

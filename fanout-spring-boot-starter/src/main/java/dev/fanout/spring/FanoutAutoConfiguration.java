@@ -79,8 +79,13 @@ public class FanoutAutoConfiguration {
       return InMemoryStream.create(props.getRetention());
     }
     RedisBus.check(props.getRedisUri()); // one clear line if it cannot work at all
+    long cacheBytes = props.getSnapshotCache().toBytes();
     return RedisBus.builder(props.getRedisUri(),
-        RedisStream.named(props.getNamespace()).withRetention(props.getRetention())).build();
+        RedisStream.named(props.getNamespace()).withRetention(props.getRetention()))
+        .snapshotCache(cacheBytes == 0 ? 0
+            : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, props.getSnapshotSize()),
+            Math.max(1, cacheBytes))
+        .build();
   }
 
   /** The hub; its send threads and the bus are closed by {@link FanoutLifecycle}. */

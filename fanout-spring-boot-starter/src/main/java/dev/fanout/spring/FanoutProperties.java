@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
 
 /**
  * fanout's settings under {@code fanout.*}. Each setter checks its value, so a bad one fails
@@ -28,6 +29,12 @@ public class FanoutProperties {
 
   /** Events a fresh subscribe receives from history before live ones. */
   private int snapshotSize = 50;
+
+  /**
+   * Memory for snapshots answered from this node, exactly as Redis would answer them (Redis
+   * only); 0 reads every snapshot from Redis.
+   */
+  private DataSize snapshotCache = DataSize.ofMegabytes(64);
 
   /** Events a connection may have queued before the backpressure policy acts. */
   private int queueSize = 1024; // Hub.DEFAULT_OUTBOX_CAPACITY (a literal, for IDEs)
@@ -96,6 +103,18 @@ public class FanoutProperties {
 
   public void setSnapshotSize(int snapshotSize) {
     this.snapshotSize = atLeast("fanout.snapshot-size", 0, snapshotSize);
+  }
+
+  public DataSize getSnapshotCache() {
+    return snapshotCache;
+  }
+
+  public void setSnapshotCache(DataSize snapshotCache) {
+    if (snapshotCache == null || snapshotCache.isNegative()) {
+      throw new IllegalArgumentException("fanout.snapshot-cache must not be negative, got "
+          + snapshotCache);
+    }
+    this.snapshotCache = snapshotCache;
   }
 
   public int getQueueSize() {
