@@ -1,6 +1,7 @@
 package dev.fanout.bench;
 
 import com.google.gson.JsonObject;
+import dev.fanout.core.Publisher;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
 import java.net.URI;
@@ -14,6 +15,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import redis.clients.jedis.JedisPooled;
 
 /**
  * The end-to-end load: C WebSocket clients against a server, client i subscribed to merchant
@@ -64,6 +66,15 @@ class Load implements Callable<Integer> {
           + "open-file limit)")
   int workers;
 
+  @Option(names = "--plain", description = "speak the seed's plain protocol, for the Go "
+      + "reference (../shared/reference/go-seed): a client counts as subscribed once its subscribe "
+      + "frame is sent (no 'subscribed' answer), event ids are plain numbers, no resumes")
+  boolean plain;
+
+  @Option(names = "--publish-channel", description = "publish with PUBLISH <channel> <event JSON> "
+      + "(the Go reference's way) instead of through fanout's stream")
+  String publishChannel;
+
   /** Clients per worker process when --workers is not given: well inside a 20,000-file limit. */
   static final int CLIENTS_PER_WORKER = 10_000;
 
@@ -104,8 +115,10 @@ class Load implements Callable<Integer> {
    * subscribe, as it does in production (and the server can give them a resume position).
    */
   Clients openClients() throws Exception {
-    try (RedisPublisher seed = RedisPublisher.create(redis, RedisStream.named(namespace))) {
-      seed.publish("bench_seed", Map.of(), "{}");
+    if (publishChannel == null) {
+      try (RedisPublisher seed = RedisPublisher.create(redis, RedisStream.named(namespace))) {
+        seed.publish("bench_seed", Map.of(), "{}");
+      }
     }
     subscribers = new int[merchants];
     for (int i = 0; i < clients; i++) {
@@ -116,8 +129,8 @@ class Load implements Callable<Integer> {
         subscribers[i % merchants]++;
       }
     }
-    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads)
-        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads);
+    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads, plain)
+        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads, plain);
   }
 
   int processes() {
@@ -132,7 +145,20 @@ class Load implements Callable<Integer> {
   }
 
   Thread startPublisher() {
-    RedisPublisher p = RedisPublisher.create(redis, RedisStream.named(namespace));
+    Publisher p;
+    AutoCloseable closing;
+    if (publishChannel == null) {
+      RedisPublisher fanout = RedisPublisher.create(redis, RedisStream.named(namespace));
+      p = fanout;
+      closing = fanout;
+    } else { // the seed's way: the JSON on a channel, nothing kept
+      JedisPooled jedis = new JedisPooled(redis);
+      p = (topic, attributes, data) -> {
+        jedis.publish(publishChannel, data);
+        return null;
+      };
+      closing = jedis;
+    }
     Thread t = new Thread(() -> {
       Random random = new Random(1);
       long period = TimeUnit.SECONDS.toNanos(1) / rate;
@@ -157,7 +183,11 @@ class Load implements Callable<Integer> {
           LockSupport.parkNanos(wait); // open-loop pacing
         }
       }
-      p.close();
+      try {
+        closing.close();
+      } catch (Exception e) {
+        System.err.println("closing the publisher failed: " + e.getMessage());
+      }
     }, "publisher");
     t.start();
     return t;

@@ -33,6 +33,7 @@ final class LoadClient {
   private final URI uri;
   private final String merchant; // null = all
   private final Tally tally;
+  private final boolean plain; // the Go reference's protocol: no 'subscribed', ids without epoch
 
   // Touched only on the io thread.
   private SocketChannel channel;
@@ -54,11 +55,12 @@ final class LoadClient {
   /** Called when the server or the network ends a subscribed connection (not on {@link #drop}). */
   volatile Runnable onLost = () -> { };
 
-  LoadClient(LeanSockets io, URI uri, String merchant, Tally tally) {
+  LoadClient(LeanSockets io, URI uri, String merchant, Tally tally, boolean plain) {
     this.io = io;
     this.uri = uri;
     this.merchant = merchant;
     this.tally = tally;
+    this.plain = plain;
   }
 
   private static byte[] ascii(String s) {
@@ -180,10 +182,13 @@ final class LoadClient {
     }
     upgraded = true;
     opened.complete(null);
-    String from = resumeFrom();
+    String from = plain ? null : resumeFrom();
     String resume = from == null ? "" : ",\"lastEventId\":\"" + from + "\"";
     sendText("{\"type\":\"subscribe\",\"merchants\":["
         + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resume + "}");
+    if (plain) { // no answer comes: subscribed once the frame is on its way
+      subscribed.complete(false);
+    }
     int used = end + HEADER_END.length;
     System.arraycopy(in, used, in, 0, inLength - used);
     inLength -= used;
@@ -319,7 +324,7 @@ final class LoadClient {
         }
         idEnd++;
       }
-      long seq = number(b, colon + 1, idEnd);
+      long seq = number(b, colon < 0 ? idStart : colon + 1, idEnd); // plain ids: a number
       int p = indexOf(b, idEnd, to, PUBLISHED);
       long published = 0;
       if (p >= 0) {

@@ -38,8 +38,8 @@ final class WorkerClients implements Clients {
 
   private final List<Worker> workers = new ArrayList<>();
 
-  WorkerClients(int processes, URI url, int clients, int merchants, double ops, int ioThreads)
-      throws IOException {
+  WorkerClients(int processes, URI url, int clients, int merchants, double ops, int ioThreads,
+      boolean plain) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     String jar;
     try {
@@ -54,7 +54,7 @@ final class WorkerClients implements Clients {
       Process p = new ProcessBuilder(java, "-cp", jar, Bench.class.getName(), "load-worker",
           "--url", url.toString(), "--from", Integer.toString(from), "--to", Integer.toString(to),
           "--merchants", Integer.toString(merchants), "--ops", Double.toString(ops),
-          "--io-threads", Integer.toString(ioThreads))
+          "--io-threads", Integer.toString(ioThreads), "--plain=" + plain)
           .redirectError(ProcessBuilder.Redirect.INHERIT)
           .start();
       workers.add(new Worker(p));
@@ -189,11 +189,15 @@ final class WorkerClients implements Clients {
     @Option(names = "--io-threads", defaultValue = "2")
     int ioThreads;
 
+    @Option(names = "--plain", arity = "1", defaultValue = "false")
+    boolean plain;
+
     @Override
     public Integer call() throws Exception {
       BufferedReader commands = new BufferedReader(
           new InputStreamReader(System.in, StandardCharsets.UTF_8));
-      try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, ioThreads)) {
+      try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, ioThreads,
+          plain)) {
         String line;
         while ((line = commands.readLine()) != null) {
           String[] f = line.split(" ");
