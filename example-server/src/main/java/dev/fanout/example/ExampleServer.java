@@ -100,9 +100,9 @@ public final class ExampleServer implements Callable<Integer> {
   int replayBurst;
 
   @Option(names = "--max-concurrent-replays",
-      defaultValue = "${env:FANOUT_MAX_CONCURRENT_REPLAYS:-128}",
-      description = "Resumes reading history at once on this node; one more gets 1013 "
-          + "(env FANOUT_MAX_CONCURRENT_REPLAYS; default ${DEFAULT-VALUE}).")
+      defaultValue = "${env:FANOUT_MAX_CONCURRENT_REPLAYS:-10000}",
+      description = "Resumes waiting for or reading history at once on this node; one more "
+          + "gets 1013 (env FANOUT_MAX_CONCURRENT_REPLAYS; default ${DEFAULT-VALUE}).")
   int maxConcurrentReplays;
 
   @Option(names = "--compression", defaultValue = "${env:FANOUT_COMPRESSION:-false}",

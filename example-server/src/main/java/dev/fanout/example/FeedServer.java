@@ -49,7 +49,7 @@ final class FeedServer implements AutoCloseable {
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
     int replayPerSecond = 20_000;
     int replayBurst = 100_000;
-    int maxConcurrentReplays = 128;
+    int maxConcurrentReplays = 10_000;
     int redisPoolSize = 16;
     boolean compression;
     Duration batchLinger = Duration.ofMillis(2);

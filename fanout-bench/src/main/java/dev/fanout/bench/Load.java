@@ -8,6 +8,7 @@ import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -253,19 +254,45 @@ class Load implements Callable<Integer> {
         windowStartMicros = Tally.nowMicros() + TimeUnit.MILLISECONDS.toMicros(500);
         all.window(windowStartMicros, Long.MAX_VALUE);
         sleepUntil(windowStartMicros);
+        Map<String, Long> before = commandStats();
         Clients.StormResult back = all.storm(jitterMs);
+        Map<String, Long> after = commandStats();
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(duration));
         // The publisher stops before the window closes, so every event it counted is in it.
         stopPublishing(publisher);
         windowEndMicros = Tally.nowMicros();
         all.window(windowStartMicros, windowEndMicros);
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
+        long commands = 0;
+        for (Map.Entry<String, Long> e : after.entrySet()) {
+          commands += e.getValue() - before.getOrDefault(e.getKey(), 0L);
+        }
+        long publishes = after.getOrDefault("fcall", 0L) - before.getOrDefault("fcall", 0L);
         report(all.seen(), connectMs, null, 0, Map.of("all_resumed_ms", back.allBackMs(),
             "recovered", back.recovered(), "fresh_no_resume_point", back.noResumePoint(),
-            "not_recovered_with_an_id", clients - back.recovered() - back.noResumePoint()));
+            "not_recovered_with_an_id", clients - back.recovered() - back.noResumePoint(),
+            "redis_commands_during_storm", commands,
+            "redis_publishes_during_storm", publishes,
+            // each fanout_publish runs 9 commands inside its FCALL (fanout.lua); the INFO is ours
+            "redis_commands_not_publishing", commands - 10 * publishes - 1));
       }
       return 0;
     }
+  }
+
+  /** Calls per command so far (INFO commandstats), functions' inner commands included. */
+  Map<String, Long> commandStats() {
+    Map<String, Long> calls = new TreeMap<>();
+    try (JedisPooled jedis = new JedisPooled(redis)) {
+      for (String line : jedis.info("commandstats").split("\r?\n")) {
+        if (line.startsWith("cmdstat_")) {
+          String name = line.substring(8, line.indexOf(':'));
+          int at = line.indexOf("calls=") + 6;
+          calls.put(name, Long.parseLong(line.substring(at, line.indexOf(',', at))));
+        }
+      }
+    }
+    return calls;
   }
 
   void stopPublishing(Thread publisher) throws InterruptedException {

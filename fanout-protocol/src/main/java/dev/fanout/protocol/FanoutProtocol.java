@@ -375,7 +375,7 @@ public final class FanoutProtocol implements AutoCloseable {
     private int maxProtocolErrors = 20;
     private int replayPerSecond = 20_000;
     private int replayBurst = 100_000;
-    private int maxConcurrentReplays = 128;
+    private int maxConcurrentReplays = 10_000;
     private Duration heartbeatInterval = Duration.ofSeconds(30);
     private Duration heartbeatTimeout = Duration.ofSeconds(60);
     private final List<AutoCloseable> closeOnShutdown = new ArrayList<>();
@@ -536,7 +536,10 @@ public final class FanoutProtocol implements AutoCloseable {
     }
 
     /**
-     * Resumes reading and replaying history at once; one more is closed with 1013. Default 128.
+     * Resumes waiting for or reading history at once; one more is closed with 1013. Resumes
+     * queue on the hub's history threads (each waits at most the hub's history deadline) and most
+     * are answered from the node's memory in microseconds, so this bounds memory, not Redis load.
+     * Default 10,000.
      */
     public Builder maxConcurrentReplays(int max) {
       this.maxConcurrentReplays = positive(max, "max concurrent replays");
