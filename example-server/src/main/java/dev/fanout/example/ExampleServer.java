@@ -277,13 +277,7 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Events per second (default ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--snapshot-cache-mb", defaultValue = "${env:FANOUT_SNAPSHOT_CACHE_MB:-64}",
-      description = "Redis mode: memory for snapshots answered from this node, exactly as Redis "
-          + "would (0: read every snapshot from Redis) (env FANOUT_SNAPSHOT_CACHE_MB; default "
-          + "${DEFAULT-VALUE}).")
-  int snapshotCacheMb;
-
-  @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
+    @Option(names = "--retention", defaultValue = "${env:FANOUT_RETENTION:-100000}",
         description = "Events Redis keeps for resume (default ${DEFAULT-VALUE}).")
     int retention;
 

@@ -60,7 +60,8 @@ class ProcessIntegrationTest {
     for (String flag : new String[] {"--port", "--redis", "--allowed-origins", "--auth-secret",
         "--heartbeat-interval", "--heartbeat-timeout", "--queue-size", "--batch-linger-ms",
         "--backpressure",
-        "--snapshot-size", "--rate", "--generator", "--shutdown-spread", "publish", "token"}) {
+        "--snapshot-size", "--snapshot-cache-mb", "--rate", "--generator", "--shutdown-spread",
+        "publish", "token"}) {
       assertThat(help).contains(flag);
     }
     assertThat(p.exitValue()).isZero();
@@ -73,6 +74,16 @@ class ProcessIntegrationTest {
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).isNotZero();
     assertThat(Files.readString(log)).contains("drop-oldest, drop-newest, disconnect, conflate");
+  }
+
+  @Test
+  void aNegativeSnapshotCacheIsRefusedWithItsRange() throws Exception {
+    Path log = Files.createTempFile("bad", ".log");
+    Process p = run(log, "--snapshot-cache-mb", "-1");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isNotZero();
+    assertThat(Files.readString(log))
+        .contains("--snapshot-cache-mb must be between 0 and 1048576, got -1");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.fanout.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.BusListener;
@@ -21,9 +22,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Snapshots from the bus's memory against Redis's own answer, over random histories on a real
@@ -239,5 +240,30 @@ class SnapshotCacheIntegrationTest {
       assertThat(cache.latest(20, sub)).as("m%d", t).isEqualTo(expected.latest(20, sub));
     }
     assertThat(cache.stats().fills()).isEqualTo(7);
+  }
+
+  @Test
+  void badCacheSettingsAreRefusedWhenBuilt() {
+    RedisBus.Builder b = RedisBus.builder(redis.uri(), RedisStream.named("bad"));
+    assertThatThrownBy(() -> b.snapshotCache(-1, 1 << 20))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("snapshot cache events per topic must not be negative, got -1");
+    assertThatThrownBy(() -> b.snapshotCache(100, 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("snapshot cache bytes must be at least 1, got 0");
+  }
+
+  @Test
+  void aBusWithTheCacheOffReadsEverySnapshotFromRedis() throws Exception {
+    RedisStream stream = RedisStream.named("off");
+    RedisBus bus = bus(stream, 0, 1);
+    RedisPublisher publisher = track(RedisPublisher.create(redis.uri(), stream));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    awaitRouted(publisher.publish("m0", Map.of(), "{}"));
+    Subscription sub = Subscription.builder().topics("m0").build();
+    assertThat(bus.history().latest(5, sub)).hasSize(1);
+    assertThat(bus.history().cache()).isNull();
+    assertThat(bus.snapshotCacheStats()).isEqualTo(new RedisBus.SnapshotCacheStats(0, 0, 0, 0, 0,
+        0, 0));
   }
 }
