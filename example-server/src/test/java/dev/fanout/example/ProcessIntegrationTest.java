@@ -69,21 +69,17 @@ class ProcessIntegrationTest {
 
   @Test
   void aBadFlagValueFailsWithAClearMessage() throws Exception {
-    Path log = Files.createTempFile("bad", ".log");
-    Process p = run(log, "--backpressure", "yolo");
-    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).isNotZero();
-    assertThat(Files.readString(log)).contains("drop-oldest, drop-newest, disconnect, conflate");
+    assertRefused("drop-oldest, drop-newest, disconnect, conflate", "--backpressure", "yolo");
+    assertRefused("--snapshot-cache-mb must be between 0 and 1048576, got -1",
+        "--snapshot-cache-mb", "-1");
   }
 
-  @Test
-  void aNegativeSnapshotCacheIsRefusedWithItsRange() throws Exception {
+  private void assertRefused(String message, String... args) throws Exception {
     Path log = Files.createTempFile("bad", ".log");
-    Process p = run(log, "--snapshot-cache-mb", "-1");
+    Process p = run(log, args);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).isNotZero();
-    assertThat(Files.readString(log))
-        .contains("--snapshot-cache-mb must be between 0 and 1048576, got -1");
+    assertThat(Files.readString(log)).contains(message);
   }
 
   @Test
