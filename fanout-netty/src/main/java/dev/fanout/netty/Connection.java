@@ -1,0 +1,126 @@
+package dev.fanout.netty;
+
+import dev.fanout.core.Transport;
+import dev.fanout.protocol.ProtocolSession;
+import dev.fanout.protocol.ProtocolSocket;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One upgraded connection: the only handler after the frame codec. Hands what arrives to its
+ * {@link ProtocolSession}, and is the session's {@link ProtocolSocket}.
+ */
+final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
+    implements ProtocolSocket {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
+  /** A peer that does not answer a close within this long is dropped. */
+  static final long CLOSE_TIMEOUT_SECONDS = 3;
+
+  private final Channel channel;
+  private volatile ProtocolSession session;
+  private volatile int closeCode; // the code of the first close frame either side sent; 0: none
+  private volatile boolean closeSent;
+
+  Connection(Channel channel) {
+    this.channel = channel;
+  }
+
+  /** Called on the event loop right after the upgrade, before any frame is read. */
+  void open(ProtocolSession session) {
+    this.session = session;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+    ProtocolSession s = session;
+    if (frame instanceof TextWebSocketFrame text) {
+      s.textReceived(text.text());
+    } else if (frame instanceof BinaryWebSocketFrame) {
+      s.binaryReceived();
+    } else if (frame instanceof PongWebSocketFrame pong) {
+      s.pongReceived(pong.content().nioBuffer());
+    } else if (frame instanceof PingWebSocketFrame ping) {
+      ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+    } else if (frame instanceof CloseWebSocketFrame close) {
+      int code = close.statusCode() < 0 ? 1005 : close.statusCode();
+      if (closeCode == 0) {
+        closeCode = code;
+      }
+      if (closeSent) {
+        ctx.close(); // the peer answered ours
+      } else { // echo it, then end the connection (RFC 6455 5.5.1)
+        closeSent = true;
+        ctx.writeAndFlush(new CloseWebSocketFrame(code == 1005 ? 1000 : code, ""))
+            .addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    ProtocolSession s = session;
+    if (s != null) {
+      s.closed(closeCode == 0 ? 1006 : closeCode);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof TooLongFrameException) {
+      close(1009, "message too big");
+    } else if (cause instanceof CorruptedWebSocketFrameException) {
+      close(1002, "protocol error"); // the codec has usually answered already
+    } else {
+      log.debug("connection {}: {}", channel.remoteAddress(), cause.toString());
+      ctx.close();
+    }
+  }
+
+  @Override
+  public void send(String frame, Transport.SendCallback done) {
+    channel.writeAndFlush(new TextWebSocketFrame(frame)).addListener(f ->
+        done.completed(f.isSuccess() ? null : f.cause()));
+  }
+
+  @Override
+  public void ping(byte[] payload) {
+    channel.writeAndFlush(new PingWebSocketFrame(Unpooled.wrappedBuffer(payload)));
+  }
+
+  /**
+   * Sends a close frame and ends the connection once it is written; a peer that is not reading
+   * (so the frame never leaves) is dropped after {@value #CLOSE_TIMEOUT_SECONDS} s.
+   */
+  @Override
+  public void close(int code, String reason) {
+    if (closeSent || !channel.isActive()) {
+      return;
+    }
+    closeSent = true;
+    if (closeCode == 0) {
+      closeCode = code;
+    }
+    channel.writeAndFlush(new CloseWebSocketFrame(code, reason))
+        .addListener(ChannelFutureListener.CLOSE);
+    channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public String toString() {
+    return "Connection{" + channel.remoteAddress() + "}";
+  }
+}

@@ -1,0 +1,189 @@
+package dev.fanout.netty;
+
+import dev.fanout.protocol.FanoutProtocol;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketServerCompressionHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Protocol v1 on a Netty WebSocket server: native epoll on Linux, NIO elsewhere. The upgrade is
+ * fanout's own, so a refused handshake gets its exact status before any upgrade (401 or 403 from
+ * the {@link dev.fanout.protocol.Authenticator} or the Origin allow-list, 503 while shutting down
+ * or at a connection cap, 426 for another WebSocket version); after it a connection's pipeline
+ * holds only the frame codec and one handler. Everything the protocol decides (limits, heartbeat,
+ * backpressure, paced shutdown) is {@link FanoutProtocol}'s, as on the Jakarta adapter.
+ *
+ * <pre>{@code
+ * FanoutNettyServer server = FanoutNettyServer.builder(protocol).port(8080).path("/ws").start();
+ * ...
+ * protocol.shutdown(Duration.ofSeconds(2)); // 1001 to every client, paced
+ * server.close();
+ * }</pre>
+ */
+public final class FanoutNettyServer implements AutoCloseable {
+  /** Connections waiting to be accepted: a reconnect storm opens thousands at once. */
+  static final int ACCEPT_QUEUE = 4096;
+
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final Channel listening;
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private final String transport;
+
+  private FanoutNettyServer(Builder b) throws InterruptedException {
+    boolean epoll = b.nativeTransport && Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channel =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    transport = epoll ? "epoll" : "nio";
+    boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fanout-netty-accept"), io);
+    workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
+        new DefaultThreadFactory("fanout-netty-io"), io);
+    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression);
+    try {
+      listening = new ServerBootstrap()
+          .group(boss, workers)
+          .channel(channel)
+          .option(ChannelOption.SO_BACKLOG, ACCEPT_QUEUE)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              connections.add(ch);
+              ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024));
+              if (settings.compression()) { // negotiates permessage-deflate on the upgrade
+                ch.pipeline().addLast(new WebSocketServerCompressionHandler(0));
+              }
+              ch.pipeline().addLast(new Upgrade(settings));
+            }
+          })
+          .bind(b.host, b.port).sync().channel();
+    } catch (RuntimeException | InterruptedException e) {
+      shutdownGroups();
+      throw e;
+    }
+  }
+
+  public static Builder builder(FanoutProtocol protocol) {
+    return new Builder(protocol);
+  }
+
+  /** The port listened on (useful with port 0). */
+  public int port() {
+    return ((InetSocketAddress) listening.localAddress()).getPort();
+  }
+
+  /** "epoll" or "nio": the transport in use. */
+  public String transport() {
+    return transport;
+  }
+
+  /**
+   * Stops listening and drops every connection that is still open. Close the connections with
+   * {@link FanoutProtocol#shutdown} first, so clients get 1001 and reconnect elsewhere.
+   */
+  @Override
+  public void close() {
+    listening.close().awaitUninterruptibly();
+    connections.close().awaitUninterruptibly();
+    shutdownGroups();
+  }
+
+  private void shutdownGroups() {
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /** Where and how the server listens; every setting has a default and is checked here. */
+  public static final class Builder {
+    private final FanoutProtocol protocol;
+    private String host = "0.0.0.0";
+    private int port = 8080;
+    private String path = "/ws";
+    private boolean compression;
+    private int ioThreads = Runtime.getRuntime().availableProcessors();
+    private boolean nativeTransport = true;
+
+    private Builder(FanoutProtocol protocol) {
+      this.protocol = Objects.requireNonNull(protocol, "protocol");
+    }
+
+    /** The address to bind; default all interfaces. */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /** The port; 0 picks a free one ({@link #port()} tells which). Default 8080. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The WebSocket endpoint's path; default {@code /ws}. Other paths get 404. */
+    public Builder path(String path) {
+      Objects.requireNonNull(path, "path");
+      if (!path.startsWith("/")) {
+        throw new IllegalArgumentException("path must start with /, got " + path);
+      }
+      this.path = path;
+      return this;
+    }
+
+    /** Whether clients may negotiate permessage-deflate; default off (CPU per frame). */
+    public Builder compression(boolean compression) {
+      this.compression = compression;
+      return this;
+    }
+
+    /** Event-loop threads for the connections; default one per available processor. */
+    public Builder ioThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("io threads must be at least 1, got " + threads);
+      }
+      this.ioThreads = threads;
+      return this;
+    }
+
+    /** Whether to use native epoll where available (default) or always NIO. */
+    public Builder nativeTransport(boolean nativeTransport) {
+      this.nativeTransport = nativeTransport;
+      return this;
+    }
+
+    /**
+     * Binds and starts serving.
+     *
+     * @throws InterruptedException when interrupted while binding
+     * @throws io.netty.channel.ChannelException (or another runtime exception) when the address
+     *     cannot be bound
+     */
+    public FanoutNettyServer start() throws InterruptedException {
+      return new FanoutNettyServer(this);
+    }
+  }
+}

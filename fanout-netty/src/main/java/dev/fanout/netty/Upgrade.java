@@ -1,0 +1,124 @@
+package dev.fanout.netty;
+
+import dev.fanout.protocol.Authentication;
+import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.Handshake;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The first handler of a connection: answers its HTTP request. A WebSocket upgrade on the
+ * endpoint's path is checked by the protocol (Origin, authentication, caps, draining) before
+ * anything is upgraded; a refusal gets its status and a one-line body. An accepted one becomes a
+ * {@link Connection}: this handler and the HTTP codec leave the pipeline.
+ */
+final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+  record Settings(FanoutProtocol protocol, String path, boolean compression) {}
+
+  private final Settings settings;
+
+  Upgrade(Settings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    URI uri;
+    try {
+      uri = URI.create(req.uri());
+    } catch (IllegalArgumentException e) {
+      respond(ctx, 400, "malformed request URI");
+      return;
+    }
+    if (!settings.path.equals(uri.getRawPath())) {
+      respond(ctx, 404, "not found");
+      return;
+    }
+    if (!HttpMethod.GET.equals(req.method())
+        || !"websocket".equalsIgnoreCase(req.headers().get(HttpHeaderNames.UPGRADE))) {
+      respond(ctx, 400, "a WebSocket upgrade is expected here");
+      return;
+    }
+    FanoutProtocol protocol = settings.protocol;
+    if (!"13".equals(req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+      protocol.refused(426, "WebSocket version 13 required"); // RFC 6455 4.4: say which
+      FullHttpResponse r = response(426, "WebSocket version 13 required");
+      r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+    Authentication auth = protocol.check(Handshake.of(uri, headers(req), null, remote));
+    if (!auth.allowed()) {
+      respond(ctx, auth.status(), auth.reason());
+      return;
+    }
+    // The container-style allowance: up to 4x the protocol's limit is buffered, so the protocol's
+    // own check closes with its documented reason; only larger still is refused by the codec.
+    int max = (int) Math.min(Integer.MAX_VALUE, settings.protocol.maxMessageBytes() * 4L);
+    WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
+        "ws://" + req.headers().get(HttpHeaderNames.HOST) + settings.path, null,
+        WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(max)
+            .allowExtensions(settings.compression).build())
+        .newHandshaker(req);
+    if (handshaker == null) {
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+      return;
+    }
+    Connection connection = new Connection(ctx.channel());
+    ctx.pipeline().replace(this, "fanout", connection);
+    ctx.pipeline().addBefore("fanout", "fanout-aggregate", new WebSocketFrameAggregator(max));
+    // Writes the 101 and swaps the HTTP codec for the frame codec; frames written after it follow
+    // the response on the wire.
+    handshaker.handshake(ctx.channel(), req);
+    connection.open(protocol.open(auth, remote, connection));
+  }
+
+  private static Map<String, List<String>> headers(FullHttpRequest req) {
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (String name : req.headers().names()) {
+      headers.put(name, req.headers().getAll(name));
+    }
+    return headers;
+  }
+
+  private static void respond(ChannelHandlerContext ctx, int status, String text) {
+    ctx.writeAndFlush(response(status, text)).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private static FullHttpResponse response(int status, String text) {
+    byte[] body = (text + "\n").getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain;charset=utf-8")
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    return r;
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close(); // a malformed request, a reset: nothing to answer
+  }
+}
