@@ -137,6 +137,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   int snapshotSize;
 
+  @Option(names = "--transport", defaultValue = "${env:FANOUT_TRANSPORT:-jetty}",
+      description = "jetty (the Jakarta adapter on Jetty 12) or netty (fanout-netty: native "
+          + "epoll, lighter per connection); the same page, endpoints and flags on both "
+          + "(env FANOUT_TRANSPORT; default ${DEFAULT-VALUE}).")
+  String transport;
+
   @Option(names = "--snapshot-cache-mb", defaultValue = "${env:FANOUT_SNAPSHOT_CACHE_MB:-64}",
       description = "Redis mode: memory for snapshots answered from this node, exactly as Redis "
           + "would (0: read every snapshot from Redis) (env FANOUT_SNAPSHOT_CACHE_MB; default "
@@ -221,6 +227,11 @@ public final class ExampleServer implements Callable<Integer> {
           "--snapshot-cache-mb must be between 0 and 1048576, got " + snapshotCacheMb);
     }
     c.snapshotCacheMb = snapshotCacheMb;
+    if (!transport.equals("jetty") && !transport.equals("netty")) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--transport must be jetty or netty, got " + transport);
+    }
+    c.transport = transport;
     c.retention = retention;
     c.rate = rate;
     switch (generator) {

@@ -6,14 +6,12 @@ import dev.fanout.core.Bus;
 import dev.fanout.core.History;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.jakarta.FanoutWebSocket;
-import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.Handshake;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
-import jakarta.servlet.http.HttpServletRequest;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Clock;
@@ -32,6 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 final class FeedServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FeedServer.class);
+  private static final String STATIC = "/dev/fanout/example/web/"; // the page, on the classpath
 
   /** Everything the command line can set. */
   static final class Config {
@@ -61,6 +60,7 @@ final class FeedServer implements AutoCloseable {
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
     int warmupConnections; // 0: none
+    String transport = "jetty"; // or "netty"
   }
 
   private final Config config;
@@ -71,7 +71,7 @@ final class FeedServer implements AutoCloseable {
   private final RedisBus redisBus; // null when embedded
   private final Hub hub;
   private final FanoutProtocol protocol;
-  private final WebServer web;
+  private final Web web;
   private final PaymentGenerator generator; // null when off
   private final ExecutorService senders = Executors.newFixedThreadPool(
       Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
@@ -119,12 +119,13 @@ final class FeedServer implements AutoCloseable {
       auth = new HmacTokens(c.authSecret, Clock.systemUTC());
       log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
     }
-    web = new WebServer(c.host, c.port, "/dev/fanout/example/web/");
+    web = c.transport.equals("netty") ? new NettyWeb(c.host, c.port, STATIC)
+        : new WebServer(c.host, c.port, STATIC);
     web.text("/metrics", "text/plain; version=0.0.4; charset=utf-8",
-        () -> new WebServer.Answer(200, metrics.scrape()));
+        () -> new Web.Answer(200, metrics.scrape()));
     web.text("/health", "application/json", this::health);
     web.text("/health/live", "application/json",
-        () -> new WebServer.Answer(200, "{\"status\":\"UP\"}"));
+        () -> new Web.Answer(200, "{\"status\":\"UP\"}"));
     web.text("/health/ready", "application/json", this::readiness);
     web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
@@ -144,8 +145,7 @@ final class FeedServer implements AutoCloseable {
         .metrics(metrics.fanout)
         .closeOnShutdown(hub, bus, senders::shutdown) // after the last 1001, in this order
         .build();
-    web.deploy(FanoutWebSocket.builder(protocol).path("/ws").compression(c.compression).build(),
-        protocol);
+    web.deploy(protocol, "/ws", c.compression);
     log.info("allowed origins: {}", origins);
     if (c.warmupConnections > 0) {
       warmUp(c.warmupConnections, origins.get(0), auth);
@@ -262,12 +262,12 @@ final class FeedServer implements AutoCloseable {
    * and while the link is not up "redisError": why it went down last. 503 while draining, so a
    * load balancer stops sending reconnecting dashboards here from the first moment.
    */
-  private WebServer.Answer health() {
+  private Web.Answer health() {
     String redis = redisBus == null ? null : redisBus.linkState().name();
     boolean up = redisBus == null || redisBus.linkState().isUp();
     String reason = up || redisBus.linkDownReason() == null ? null : redisBus.linkDownReason();
     String status = draining ? "DRAINING" : up ? "UP" : "DEGRADED";
-    return new WebServer.Answer(draining ? 503 : 200, "{\"status\":\"" + status
+    return new Web.Answer(draining ? 503 : 200, "{\"status\":\"" + status
         + "\",\"mode\":\"" + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
         + hub.connectionCount() + ",\"newestEventAgeMs\":" + hub.newestEventAgeMillis()
         + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
@@ -285,29 +285,29 @@ final class FeedServer implements AutoCloseable {
    * token's merchants, and tells the user why it cannot connect: a browser sees a refused
    * WebSocket handshake only as a close with 1006.
    */
-  private static WebServer.Answer session(Authenticator auth, HttpServletRequest request) {
+  private static Web.Answer session(Authenticator auth, Handshake request) {
     Authentication a;
     try {
-      a = auth.authenticate(HandshakeFilter.handshake(request));
+      a = auth.authenticate(request);
     } catch (RuntimeException e) {
       a = Authentication.unauthorized("authentication failed");
     }
     if (!a.allowed()) {
-      return new WebServer.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
+      return new Web.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
     }
     String merchants = a.scope().isAll() ? "\"*\"" : a.scope().topics().stream().sorted()
         .map(FeedServer::jsonString).collect(Collectors.joining(",", "[", "]"));
-    return new WebServer.Answer(200, "{\"principal\":" + jsonString(a.principal())
+    return new Web.Answer(200, "{\"principal\":" + jsonString(a.principal())
         + ",\"merchants\":" + merchants + ",\"expiresAt\":"
         + (a.expiresAt() == null ? "null" : a.expiresAt().toEpochMilli()) + "}");
   }
 
-  private WebServer.Answer readiness() {
+  private Web.Answer readiness() {
     String why = draining ? "draining" : warming ? "warming up"
         : redisBus != null && !redisBus.linkState().isUp()
         ? "redis link " + redisBus.linkState().name().toLowerCase() : null;
-    return why == null ? new WebServer.Answer(200, "{\"ready\":true}")
-        : new WebServer.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
+    return why == null ? new Web.Answer(200, "{\"ready\":true}")
+        : new Web.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
   }
 
   private static String jsonString(String s) {

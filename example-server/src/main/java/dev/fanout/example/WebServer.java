@@ -1,8 +1,9 @@
 package dev.fanout.example;
 
 import dev.fanout.jakarta.FanoutWebSocket;
-import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.Handshake;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -12,7 +13,6 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.DefaultServlet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.FilterMapping;
@@ -30,7 +30,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * it writes a WebSocket frame for less CPU and holds an idle connection in less memory (see
  * docs/benchmarks.md, "Which container").
  */
-final class WebServer {
+/** {@link Web} on Jetty 12 (ee10), the WebSocket endpoint through the Jakarta adapter. */
+final class WebServer implements Web {
   static final int ACCEPT_QUEUE = 4096;
 
   private final Server server;
@@ -76,21 +77,13 @@ final class WebServer {
     }), "/*", EnumSet.of(DispatcherType.REQUEST));
   }
 
-  /** An answer of a plain HTTP endpoint. */
-  record Answer(int status, String body) {}
-
-  /** Serves {@code answer.get()} at {@code path} for GET. Call before {@link #deploy}. */
-  void text(String path, String contentType, Supplier<Answer> answer) {
-    text(path, contentType, request -> answer.get());
-  }
-
-  /** Serves {@code answer} of each request at {@code path} for GET. Call before {@link #deploy}. */
-  void text(String path, String contentType, Function<HttpServletRequest, Answer> answer) {
+  @Override
+  public void text(String path, String contentType, Function<Handshake, Answer> answer) {
     context.addServlet(new ServletHolder(new HttpServlet() {
       @Override
       protected void doGet(HttpServletRequest request, HttpServletResponse response)
           throws IOException {
-        Answer a = answer.apply(request);
+        Answer a = answer.apply(HandshakeFilter.handshake(request));
         byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
         response.setStatus(a.status());
         response.setContentType(contentType);
@@ -110,7 +103,8 @@ final class WebServer {
   }
 
   /** Binds the port (not yet serving); returns the port bound, useful with port 0. */
-  int listen() throws IOException {
+  @Override
+  public int listen() throws IOException {
     connector.open();
     return connector.getLocalPort();
   }
@@ -120,7 +114,10 @@ final class WebServer {
    * refused handshake gets its exact status (401, 403, 426, 503) and a one-line body, and starts
    * serving; call after {@link #listen()}.
    */
-  void deploy(FanoutWebSocket ws, FanoutProtocol protocol) throws Exception {
+  @Override
+  public void deploy(FanoutProtocol protocol, String path, boolean compression) throws Exception {
+    FanoutWebSocket ws = FanoutWebSocket.builder(protocol).path(path).compression(compression)
+        .build();
     JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
       container.addEndpoint(ws.endpointConfig());
@@ -136,12 +133,13 @@ final class WebServer {
     context.getServletHandler().prependFilterMapping(mapping);
   }
 
-  int getPort() {
+  @Override
+  public int getPort() {
     return connector.getLocalPort();
   }
 
-  /** Stops accepting and closes every socket. */
-  void stop() {
+  @Override
+  public void stop() {
     try {
       server.stop();
     } catch (Exception e) {

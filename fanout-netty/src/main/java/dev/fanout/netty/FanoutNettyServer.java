@@ -60,7 +60,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fanout-netty-accept"), io);
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
-    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression);
+    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression, b.http);
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)
@@ -124,6 +124,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     private boolean compression;
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private boolean nativeTransport = true;
+    private HttpService http;
 
     private Builder(FanoutProtocol protocol) {
       this.protocol = Objects.requireNonNull(protocol, "protocol");
@@ -144,13 +145,22 @@ public final class FanoutNettyServer implements AutoCloseable {
       return this;
     }
 
-    /** The WebSocket endpoint's path; default {@code /ws}. Other paths get 404. */
+    /** The WebSocket endpoint's path; default {@code /ws}. Other paths: {@link #http}. */
     public Builder path(String path) {
       Objects.requireNonNull(path, "path");
       if (!path.startsWith("/")) {
         throw new IllegalArgumentException("path must start with /, got " + path);
       }
       this.path = path;
+      return this;
+    }
+
+    /**
+     * Answers GET and HEAD on other paths than the endpoint's (health, metrics, a page); without
+     * one they get 404.
+     */
+    public Builder http(HttpService service) {
+      this.http = Objects.requireNonNull(service, "service");
       return this;
     }
 

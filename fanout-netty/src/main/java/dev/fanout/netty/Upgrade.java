@@ -25,16 +25,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of a connection: answers its HTTP request. A WebSocket upgrade on the
  * endpoint's path is checked by the protocol (Origin, authentication, caps, draining) before
  * anything is upgraded; a refusal gets its status and a one-line body. An accepted one becomes a
- * {@link Connection}: this handler and the HTTP codec leave the pipeline.
+ * {@link Connection}: this handler and the HTTP codec leave the pipeline. Other paths go to the
+ * server's {@link HttpService}, one request per connection.
  */
 final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger log = LoggerFactory.getLogger(Upgrade.class);
 
-  record Settings(FanoutProtocol protocol, String path, boolean compression) {}
+  record Settings(FanoutProtocol protocol, String path, boolean compression, HttpService http) {}
 
   private final Settings settings;
 
@@ -51,8 +55,9 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, 400, "malformed request URI");
       return;
     }
+    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
     if (!settings.path.equals(uri.getRawPath())) {
-      respond(ctx, 404, "not found");
+      serve(ctx, req, Handshake.of(uri, headers(req), null, remote));
       return;
     }
     if (!HttpMethod.GET.equals(req.method())
@@ -68,7 +73,6 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
     Authentication auth = protocol.check(Handshake.of(uri, headers(req), null, remote));
     if (!auth.allowed()) {
       respond(ctx, auth.status(), auth.reason());
@@ -93,6 +97,36 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
     // the response on the wire.
     handshaker.handshake(ctx.channel(), req);
     connection.open(protocol.open(auth, remote, connection));
+  }
+
+  /** A plain request: the HTTP service's answer, 404 without one, 405 for a method not GET/HEAD. */
+  private void serve(ChannelHandlerContext ctx, FullHttpRequest req, Handshake request) {
+    boolean head = HttpMethod.HEAD.equals(req.method());
+    if (!head && !HttpMethod.GET.equals(req.method())) {
+      FullHttpResponse r = response(405, "method not allowed: " + req.method());
+      r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    HttpService.Answer answer;
+    try {
+      answer = settings.http == null ? null : settings.http.answer(request);
+    } catch (RuntimeException e) {
+      log.warn("the HTTP service failed on {}", req.uri(), e);
+      respond(ctx, 500, "internal error");
+      return;
+    }
+    if (answer == null) {
+      respond(ctx, 404, "not found");
+      return;
+    }
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(answer.status()),
+        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(answer.body()));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, answer.body().length)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
   }
 
   private static Map<String, List<String>> headers(FullHttpRequest req) {

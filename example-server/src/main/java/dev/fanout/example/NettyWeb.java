@@ -1,0 +1,113 @@
+package dev.fanout.example;
+
+import dev.fanout.netty.FanoutNettyServer;
+import dev.fanout.netty.HttpService;
+import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.Handshake;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * {@link Web} on the Netty transport: the endpoints and the page answered by the server's {@link
+ * HttpService}, static files from the classpath (read once, kept in memory).
+ */
+final class NettyWeb implements Web {
+  private static final Map<String, String> TYPES = Map.of("html", "text/html;charset=utf-8",
+      "js", "text/javascript;charset=utf-8", "css", "text/css;charset=utf-8",
+      "svg", "image/svg+xml", "png", "image/png", "ico", "image/x-icon",
+      "json", "application/json");
+
+  private final String host;
+  private final String staticBase;
+  private final Map<String, Route> routes = new ConcurrentHashMap<>();
+  private final Map<String, HttpService.Answer> files = new ConcurrentHashMap<>();
+  private int port;
+  private FanoutNettyServer server;
+
+  private record Route(String contentType, Function<Handshake, Answer> answer) {}
+
+  /**
+   * @param staticBase classpath folder served at / (index.html for /)
+   */
+  NettyWeb(String host, int port, String staticBase) {
+    this.host = host;
+    this.port = port;
+    this.staticBase = staticBase;
+    if (NettyWeb.class.getResource(staticBase + "index.html") == null) {
+      throw new IllegalStateException("no static files at " + staticBase + " on the classpath");
+    }
+  }
+
+  @Override
+  public void text(String path, String contentType, Function<Handshake, Answer> answer) {
+    routes.put(path, new Route(contentType, answer));
+  }
+
+  /**
+   * The server binds when it is deployed, once the protocol exists; port 0 is resolved here to a
+   * free port first, so the allowed origins can name it.
+   */
+  @Override
+  public int listen() throws IOException {
+    if (port == 0) {
+      try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+        port = probe.getLocalPort();
+      }
+    }
+    return port;
+  }
+
+  @Override
+  public void deploy(FanoutProtocol protocol, String path, boolean compression)
+      throws InterruptedException {
+    server = FanoutNettyServer.builder(protocol).host(host).port(port).path(path)
+        .compression(compression).http(this::answer).start();
+  }
+
+  private HttpService.Answer answer(Handshake request) {
+    String path = request.uri().getRawPath();
+    Route route = routes.get(path);
+    if (route != null) {
+      Answer a = route.answer.apply(request);
+      return new HttpService.Answer(a.status(), route.contentType,
+          a.body().getBytes(StandardCharsets.UTF_8));
+    }
+    String name = path.equals("/") ? "index.html" : path.substring(1);
+    if (name.isEmpty() || name.contains("..") || name.contains("//") || name.endsWith("/")) {
+      return null;
+    }
+    return files.computeIfAbsent(name, this::file);
+  }
+
+  private HttpService.Answer file(String name) {
+    try (InputStream in = NettyWeb.class.getResourceAsStream(staticBase + name)) {
+      if (in == null) {
+        return null;
+      }
+      String ext = name.substring(name.lastIndexOf('.') + 1);
+      return new HttpService.Answer(200, TYPES.getOrDefault(ext, "application/octet-stream"),
+          in.readAllBytes());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public int getPort() {
+    return port;
+  }
+
+  @Override
+  public void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+}
