@@ -42,6 +42,11 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * target/screenshots for a person to look at.
  */
 class BrowserIntegrationTest {
+  /** The transport the servers of these tests run on; a subclass runs them all on Netty. */
+  String transport() {
+    return "jetty";
+  }
+
   private static final File CHROMIUM = new File("/usr/bin/chromium");
   private static final File CHROMEDRIVER = new File("/usr/bin/chromedriver");
 
@@ -88,6 +93,7 @@ class BrowserIntegrationTest {
     c.host = "127.0.0.1";
     c.port = port; // the same port across restarts, as a real deployment
     c.shutdownSpread = Duration.ofMillis(50);
+    c.transport = transport();
     settings.accept(c);
     FeedServer s = FeedServer.start(c);
     servers.add(s);

@@ -25,6 +25,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The example server in-process: endpoints, embedded mode, tokens, and two nodes on Redis. */
 class ExampleServerIntegrationTest {
+  /** The transport the servers of these tests run on; a subclass runs them all on Netty. */
+  String transport() {
+    return "jetty";
+  }
+
   @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -43,6 +48,7 @@ class ExampleServerIntegrationTest {
     c.host = "127.0.0.1";
     c.port = 0;
     c.shutdownSpread = Duration.ofMillis(100);
+    c.transport = transport();
     settings.accept(c);
     FeedServer s = FeedServer.start(c);
     open.add(s);

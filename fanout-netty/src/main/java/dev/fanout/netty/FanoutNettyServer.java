@@ -66,6 +66,7 @@ public final class FanoutNettyServer implements AutoCloseable {
           .group(boss, workers)
           .channel(channel)
           .option(ChannelOption.SO_BACKLOG, ACCEPT_QUEUE)
+          .option(ChannelOption.SO_REUSEADDR, true) // a restarted node takes its port back
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
