@@ -31,12 +31,14 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   static final long CLOSE_TIMEOUT_SECONDS = 3;
 
   private final Channel channel;
+  private final SharedFrames shared; // null when the connection negotiated an extension
   private volatile ProtocolSession session;
   private volatile int closeCode; // the code of the first close frame either side sent; 0: none
   private volatile boolean closeSent;
 
-  Connection(Channel channel) {
+  Connection(Channel channel, SharedFrames shared) {
     this.channel = channel;
+    this.shared = shared;
   }
 
   /** Called on the event loop right after the upgrade, before any frame is read. */
@@ -92,7 +94,8 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
 
   @Override
   public void send(String frame, Transport.SendCallback done) {
-    channel.writeAndFlush(new TextWebSocketFrame(frame)).addListener(f ->
+    Object message = shared == null ? new TextWebSocketFrame(frame) : shared.frame(frame);
+    channel.writeAndFlush(message).addListener(f ->
         done.completed(f.isSuccess() ? null : f.cause()));
   }
 

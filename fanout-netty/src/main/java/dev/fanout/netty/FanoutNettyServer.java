@@ -60,7 +60,8 @@ public final class FanoutNettyServer implements AutoCloseable {
     boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fanout-netty-accept"), io);
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
-    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression, b.http);
+    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression, b.http,
+        new SharedFrames());
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(Upgrade.class);
 
-  record Settings(FanoutProtocol protocol, String path, boolean compression, HttpService http) {}
+  record Settings(FanoutProtocol protocol, String path, boolean compression, HttpService http,
+      SharedFrames frames) {}
 
   private final Settings settings;
 
@@ -90,7 +91,9 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
       return;
     }
-    Connection connection = new Connection(ctx.channel());
+    // Frames go out pre-encoded and shared, unless this connection may deflate them.
+    Connection connection = new Connection(ctx.channel(), settings.compression ? null
+        : settings.frames);
     ctx.pipeline().replace(this, "fanout", connection);
     ctx.pipeline().addBefore("fanout", "fanout-aggregate", new WebSocketFrameAggregator(max));
     // Writes the 101 and swaps the HTTP codec for the frame codec; frames written after it follow
