@@ -13,12 +13,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@link Web} on the Netty transport: the endpoints and the page answered by the server's {@link
  * HttpService}, static files from the classpath (read once, kept in memory).
  */
 final class NettyWeb implements Web {
+  private static final Logger log = LoggerFactory.getLogger(NettyWeb.class);
   private static final Map<String, String> TYPES = Map.of("html", "text/html;charset=utf-8",
       "js", "text/javascript;charset=utf-8", "css", "text/css;charset=utf-8",
       "svg", "image/svg+xml", "png", "image/png", "ico", "image/x-icon",
@@ -69,6 +72,7 @@ final class NettyWeb implements Web {
       throws InterruptedException {
     server = FanoutNettyServer.builder(protocol).host(host).port(port).path(path)
         .compression(compression).http(this::answer).start();
+    log.info("Netty transport: {}", server.transport()); // epoll unless the native library failed
   }
 
   private HttpService.Answer answer(Handshake request) {
