@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,7 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   private final SharedFrames shared; // null when the connection negotiated an extension
   private volatile ProtocolSession session;
   private volatile int closeCode; // the code of the first close frame either side sent; 0: none
-  private volatile boolean closeSent;
+  private final AtomicBoolean closeSent = new AtomicBoolean(); // one close frame, whoever sends
 
   Connection(Channel channel, SharedFrames shared) {
     this.channel = channel;
@@ -62,10 +63,9 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
       if (closeCode == 0) {
         closeCode = code;
       }
-      if (closeSent) {
+      if (!closeSent.compareAndSet(false, true)) {
         ctx.close(); // the peer answered ours
       } else { // echo it, then end the connection (RFC 6455 5.5.1)
-        closeSent = true;
         ctx.writeAndFlush(new CloseWebSocketFrame(code == 1005 ? 1000 : code, ""))
             .addListener(ChannelFutureListener.CLOSE);
       }
@@ -110,10 +110,9 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
    */
   @Override
   public void close(int code, String reason) {
-    if (closeSent || !channel.isActive()) {
+    if (!channel.isActive() || !closeSent.compareAndSet(false, true)) {
       return;
     }
-    closeSent = true;
     if (closeCode == 0) {
       closeCode = code;
     }

@@ -123,12 +123,10 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, 404, "not found");
       return;
     }
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(answer.status()),
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(answer.body()));
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, answer.body().length)
-        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    FullHttpResponse r = response(answer.status(), answer.contentType(), answer.body());
+    if (head) {
+      r.content().clear(); // the headers a GET would get, Content-Length included
+    }
     ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
   }
 
@@ -145,10 +143,15 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   private static FullHttpResponse response(int status, String text) {
-    byte[] body = (text + "\n").getBytes(StandardCharsets.UTF_8);
+    return response(status, "text/plain;charset=utf-8",
+        (text + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A complete response; the connection closes after it (one request per connection). */
+  private static FullHttpResponse response(int status, String contentType, byte[] body) {
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain;charset=utf-8")
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     return r;
