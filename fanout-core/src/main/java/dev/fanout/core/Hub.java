@@ -469,10 +469,10 @@ public final class Hub implements AutoCloseable {
 
     /**
      * Adaptive batching, with a {@link #sendExecutor}: a connection whose events come less than
-     * {@code linger} apart (faster than 500/s at the default 2 ms) gets them in {@code batch}
-     * frames at most every {@code linger}, so a hot connection costs a few large writes instead
-     * of many small ones, for the server and for the client. A connection that hears an event
-     * now and then is not delayed. {@link Duration#ZERO} turns it off.
+     * {@code linger} apart (faster than 500/s at the default 2 ms) gets them together (see
+     * {@link #maxBatch}) at most every {@code linger}, so a hot connection costs a few large
+     * writes instead of many small ones, for the server and for the client. A connection that
+     * hears an event now and then is not delayed. {@link Duration#ZERO} turns it off.
      */
     public Builder batchLinger(Duration linger) {
       Objects.requireNonNull(linger, "linger");
@@ -581,7 +581,11 @@ public final class Hub implements AutoCloseable {
       return this;
     }
 
-    /** Most events joined into one {@code batch} frame; 1 turns batching off. Default 64. */
+    /**
+     * Most events sent together: joined into one {@code batch} frame, or written as their own
+     * frames in one write by a transport that can ({@link Transport#sendAll}); 1 turns batching
+     * off. Default 64.
+     */
     public Builder maxBatch(int maxBatch) {
       if (maxBatch < 1) {
         throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);

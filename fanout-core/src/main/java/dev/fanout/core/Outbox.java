@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
  * One connection's bounded queue with at most one send in flight.
  *
  * <p>Events wait here until the transport reports the previous send complete; whatever is
- * waiting then goes out as one frame (a {@code batch} when several are waiting), so batching by
- * itself adds no delay; only a hot connection's send may wait up to the hub's batch linger.
+ * waiting then goes out together (one {@code batch} frame, or the events' own frames in one
+ * write where the transport can: {@link Transport#sendAll}), so batching by itself adds no delay;
+ * only a hot connection's send may wait up to the hub's batch linger.
  * Control frames ({@code subscribed}, {@code error}) bypass the cap and go first. The
  * hard cap hands over to the {@link Backpressure} policy; the soft watermarks only feed metrics.
  *
@@ -58,7 +59,8 @@ final class Outbox {
   private final ArrayDeque<Entry> events = new ArrayDeque<>();
   private final ArrayDeque<String> control = new ArrayDeque<>();
   private final List<Entry> sending = new ArrayList<>();
-  private final List<String> batchFrames = new ArrayList<>();
+  private final List<String> next = new ArrayList<>(); // the pump's next send: its frames
+  private final Transport.SendCallback sent = this::onSent;
   private boolean inFlight;
   private long inFlightSince; // nanoTime the send in flight started
   private boolean pumping;
@@ -287,58 +289,64 @@ final class Outbox {
       pumping = true;
     }
     while (true) {
-      String frame;
       synchronized (this) {
-        frame = closed || inFlight ? null : nextFrameLocked();
-        if (frame == null) {
+        if (closed || inFlight || !nextFramesLocked()) {
           pumping = false;
           return;
         }
         inFlight = true;
         inFlightSince = System.nanoTime();
       }
+      // Outside the lock: only the pump (this loop) touches next, and offers are not held up
+      // while a batch frame is built.
       try {
-        transport.send(frame, this::onSent);
+        if (next.size() == 1) {
+          transport.send(next.get(0), sent);
+        } else if (!transport.sendAll(next, sent)) {
+          transport.send(Frames.batch(next), sent);
+        }
       } catch (RuntimeException e) {
         onSent(e);
+      } finally {
+        next.clear();
       }
     }
   }
 
-  private String nextFrameLocked() {
+  /**
+   * Puts the frames of the next send in {@link #next}: a control frame, a drop notice, or the
+   * events waiting (up to the batch size, sent together); false when there is nothing to send.
+   */
+  private boolean nextFramesLocked() {
     if (!control.isEmpty()) {
-      return control.pollFirst();
+      next.add(control.pollFirst());
+      return true;
     }
     if (held) {
-      return null;
+      return false;
     }
     if (unreportedDrops > 0) {
-      String notice = Frames.dropped(unreportedDrops);
+      next.add(Frames.dropped(unreportedDrops));
       unreportedDrops = 0;
-      return notice;
+      return true;
     }
     Entry first = take();
     if (first == null) {
-      return null;
+      return false;
     }
     sending.add(first);
-    String frame = first.frame();
-    if (settings.maxBatch() > 1 && !events.isEmpty()) {
-      batchFrames.add(first.frame());
-      while (sending.size() < settings.maxBatch() && !events.isEmpty()) {
-        Entry next = take();
-        sending.add(next);
-        batchFrames.add(next.frame());
-      }
-      frame = Frames.batch(batchFrames);
-      batchFrames.clear();
+    next.add(first.frame());
+    while (sending.size() < settings.maxBatch() && !events.isEmpty()) {
+      Entry e = take();
+      sending.add(e);
+      next.add(e.frame());
     }
     lastSent = sending.get(sending.size() - 1).event.id();
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
       aboveHigh = false;
       metrics.outboxWatermark(false);
     }
-    return frame;
+    return true;
   }
 
   private Entry take() {

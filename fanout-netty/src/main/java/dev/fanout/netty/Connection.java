@@ -3,10 +3,12 @@ package dev.fanout.netty;
 import dev.fanout.core.Transport;
 import dev.fanout.protocol.ProtocolSession;
 import dev.fanout.protocol.ProtocolSocket;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
@@ -16,6 +18,8 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -96,6 +100,45 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   public void send(String frame, Transport.SendCallback done) {
     Object message = shared == null ? new TextWebSocketFrame(frame) : shared.frame(frame);
     channel.writeAndFlush(message).addListener(f ->
+        done.completed(f.isSuccess() ? null : f.cause()));
+  }
+
+  /**
+   * Writes each frame as encoded once for every recipient, then flushes once: one gather write
+   * for a hot connection's queued events, nothing encoded for this connection. With
+   * permessage-deflate (frames compressed per connection) the session sends a batch frame.
+   */
+  @Override
+  public boolean sendAll(List<String> frames, Transport.SendCallback done) {
+    if (shared == null) {
+      return false;
+    }
+    ByteBuf[] encoded = new ByteBuf[frames.size()];
+    for (int i = 0; i < encoded.length; i++) {
+      encoded[i] = shared.frame(frames.get(i));
+    }
+    EventLoop loop = channel.eventLoop();
+    if (loop.inEventLoop()) {
+      writeAll(encoded, done);
+    } else {
+      try { // one task for all of them, not one per frame
+        loop.execute(() -> writeAll(encoded, done));
+      } catch (RejectedExecutionException e) { // the loop is shutting down
+        for (ByteBuf b : encoded) {
+          b.release();
+        }
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  private void writeAll(ByteBuf[] frames, Transport.SendCallback done) {
+    int last = frames.length - 1;
+    for (int i = 0; i < last; i++) { // a failed write also fails the last one's future
+      channel.write(frames[i], channel.voidPromise());
+    }
+    channel.writeAndFlush(frames[last]).addListener(f ->
         done.completed(f.isSuccess() ? null : f.cause()));
   }
 

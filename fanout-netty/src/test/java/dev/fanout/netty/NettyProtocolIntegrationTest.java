@@ -20,6 +20,11 @@ class NettyProtocolIntegrationTest extends ProtocolSuite {
       }
 
       @Override
+      public boolean writesEventsTogether() {
+        return true;
+      }
+
+      @Override
       public void close() {
         if (server != null) {
           server.close();

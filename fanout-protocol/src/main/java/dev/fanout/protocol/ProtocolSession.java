@@ -83,6 +83,11 @@ public final class ProtocolSession {
       }
 
       @Override
+      public boolean sendAll(List<String> frames, SendCallback done) {
+        return socket.sendAll(frames, done);
+      }
+
+      @Override
       public void close(int code, String reason) {
         closeSocket(code, reason);
       }

@@ -1,6 +1,7 @@
 package dev.fanout.protocol;
 
 import dev.fanout.core.Transport;
+import java.util.List;
 
 /**
  * The socket glue a transport adapter gives a {@link ProtocolSession}: the only part of protocol
@@ -15,6 +16,15 @@ public interface ProtocolSocket {
    * than one send in flight, so the adapter needs no queue of its own.
    */
   void send(String frame, Transport.SendCallback done);
+
+  /**
+   * Starts writing several text frames together, in order, with one completion; false (the
+   * default) when this socket cannot, and the session then sends one {@code batch} frame instead.
+   * See {@link Transport#sendAll}.
+   */
+  default boolean sendAll(List<String> frames, Transport.SendCallback done) {
+    return false;
+  }
 
   /**
    * Writes a ping carrying {@code payload}. May block (some containers do while the peer is not

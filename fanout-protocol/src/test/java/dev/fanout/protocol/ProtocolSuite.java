@@ -466,6 +466,29 @@ public abstract class ProtocolSuite {
    * that the fast client reads before the next: the fast client's outbox never nears its cap, so
    * anything it misses is the slow client's fault.
    */
+  @Test
+  void aHotConnectionGetsEveryEventOnceAndInOrderWhenItsEventsGoOutTogether() throws Exception {
+    ScheduledExecutorService senders = Executors.newSingleThreadScheduledExecutor();
+    try {
+      start(h -> h.sendExecutor(senders).batchLinger(Duration.ofMillis(20)).snapshotSize(0),
+          w -> {});
+      WsClient c = client();
+      c.subscribe("{\"type\":\"subscribe\"}");
+      c.nextOfType("subscribed");
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 500; i++) { // faster than the linger: a hot connection
+        ids.add(pay("mch_" + (i % 7), i % 2 == 0 ? "card" : "sepa").toString());
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> c.eventIds().size() >= ids.size());
+      assertThat(c.eventIds()).isEqualTo(ids);
+      // batch frames where the adapter cannot write events together; none where it can
+      assertThat(c.frames.stream().anyMatch(f -> isType(f, "batch")))
+          .isEqualTo(!server.writesEventsTogether());
+    } finally {
+      senders.shutdownNow(); // a send refused by it runs inline
+    }
+  }
+
   private List<String> flood(int n, WsClient fast) {
     String pad = "p".repeat(16 * 1024);
     List<String> ids = new ArrayList<>();

@@ -20,6 +20,14 @@ public interface ServerFixture extends AutoCloseable {
     return true;
   }
 
+  /**
+   * Whether the adapter writes a hot connection's queued events as their own frames in one write
+   * ({@link ProtocolSocket#sendAll}) rather than as one {@code batch} frame. Netty does.
+   */
+  default boolean writesEventsTogether() {
+    return false;
+  }
+
   @Override
   void close();
 }
