@@ -21,6 +21,15 @@ interface Clients extends AutoCloseable {
     return "mch_" + (i % merchants);
   }
 
+  /**
+   * How the clients speak and behave.
+   *
+   * @param plain the seed's plain protocol (the Go reference), not fanout's
+   * @param reconnect whether a client the server closes comes back and resumes, as a page does;
+   *     without, it stays closed and its missed events count as lost
+   */
+  record Mode(boolean plain, boolean reconnect) {}
+
   /** Connects and subscribes every client; returns the milliseconds until all were subscribed. */
   long connect() throws Exception;
 

@@ -43,7 +43,7 @@ class Load implements Callable<Integer> {
   int merchants;
 
   @Option(names = "--ops", defaultValue = "0",
-      description = "fraction subscribed to all (0.01 = 1%)")
+      description = "fraction subscribed to all (0.01 = 1%%)")
   double ops;
 
   @Option(names = {"-r", "--rate"}, defaultValue = "200", description = "events per second")
@@ -71,6 +71,11 @@ class Load implements Callable<Integer> {
       + "reference (../shared/reference/go-seed): a client counts as subscribed once its subscribe "
       + "frame is sent (no 'subscribed' answer), event ids are plain numbers, no resumes")
   boolean plain;
+
+  @Option(names = "--reconnect", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "a client the server closes comes back after 100-200 ms and resumes, as a "
+      + "page does (default); with --no-reconnect it stays closed and what it misses is lost")
+  boolean reconnect;
 
   @Option(names = "--publish-channel", description = "publish with PUBLISH <channel> <event JSON> "
       + "(the Go reference's way) instead of through fanout's stream")
@@ -130,8 +135,9 @@ class Load implements Callable<Integer> {
         subscribers[i % merchants]++;
       }
     }
-    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads, plain)
-        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads, plain);
+    Clients.Mode mode = new Clients.Mode(plain, reconnect);
+    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads, mode)
+        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads, mode);
   }
 
   int processes() {

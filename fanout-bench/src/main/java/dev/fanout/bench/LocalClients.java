@@ -28,11 +28,11 @@ final class LocalClients implements Clients {
   private final LongAdder retries = new LongAdder();
 
   private final List<LeanSockets> io = new ArrayList<>();
-  private final boolean plain;
+  private final Mode mode;
 
   LocalClients(URI url, int from, int to, int merchants, double ops, int ioThreads,
-      boolean plain) {
-    this.plain = plain;
+      Mode mode) {
+    this.mode = mode;
     this.url = url;
     this.from = from;
     this.to = to;
@@ -51,10 +51,12 @@ final class LocalClients implements Clients {
     List<CompletableFuture<Boolean>> subscribed = new ArrayList<>();
     for (int i = from; i < to; i++) {
       LoadClient c = new LoadClient(io.get(i % ioThreads), url,
-          Clients.merchantOf(i, merchants, ops), tally, plain);
-      // as a page does: a connection the server closes (1013 outbox full, say) comes back and
-      // resumes, after the first backoff step
-      c.onLost = () -> retryLater(c, new CompletableFuture<>(), 0);
+          Clients.merchantOf(i, merchants, ops), tally, mode.plain());
+      if (mode.reconnect()) {
+        // as a page does: a connection the server closes (1013 outbox full, say) comes back and
+        // resumes, after the first backoff step
+        c.onLost = () -> retryLater(c, new CompletableFuture<>(), 0);
+      }
       all.add(c);
       inFlight.acquire();
       CompletableFuture<Boolean> done = new CompletableFuture<>();

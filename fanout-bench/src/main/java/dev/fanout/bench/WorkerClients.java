@@ -39,7 +39,7 @@ final class WorkerClients implements Clients {
   private final List<Worker> workers = new ArrayList<>();
 
   WorkerClients(int processes, URI url, int clients, int merchants, double ops, int ioThreads,
-      boolean plain) throws IOException {
+      Mode mode) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     String jar;
     try {
@@ -54,7 +54,8 @@ final class WorkerClients implements Clients {
       Process p = new ProcessBuilder(java, "-cp", jar, Bench.class.getName(), "load-worker",
           "--url", url.toString(), "--from", Integer.toString(from), "--to", Integer.toString(to),
           "--merchants", Integer.toString(merchants), "--ops", Double.toString(ops),
-          "--io-threads", Integer.toString(ioThreads), "--plain=" + plain)
+          "--io-threads", Integer.toString(ioThreads), "--plain=" + mode.plain(),
+          "--reconnect=" + mode.reconnect())
           .redirectError(ProcessBuilder.Redirect.INHERIT)
           .start();
       workers.add(new Worker(p));
@@ -192,12 +193,15 @@ final class WorkerClients implements Clients {
     @Option(names = "--plain", arity = "1", defaultValue = "false")
     boolean plain;
 
+    @Option(names = "--reconnect", arity = "1", defaultValue = "true")
+    boolean reconnect;
+
     @Override
     public Integer call() throws Exception {
       BufferedReader commands = new BufferedReader(
           new InputStreamReader(System.in, StandardCharsets.UTF_8));
       try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, ioThreads,
-          plain)) {
+          new Mode(plain, reconnect))) {
         String line;
         while ((line = commands.readLine()) != null) {
           String[] f = line.split(" ");

@@ -69,8 +69,13 @@ public final class Hub implements AutoCloseable {
   /** Events the hub keeps in memory for resumes, by default ({@link Builder#recentEvents}). */
   public static final int DEFAULT_RECENT_EVENTS = 10_000;
 
-  /** Events a connection may have queued before its backpressure policy acts, by default. */
-  public static final int DEFAULT_OUTBOX_CAPACITY = 1024;
+  /**
+   * Events a connection may have queued before its backpressure policy acts, by default: four
+   * seconds of an all-topics dashboard at 2,000 events/s, so the node's own pauses (a cold JIT, a
+   * GC) do not close clients that are reading. A queued event costs its connection about 50
+   * bytes; the event itself is shared by every queue holding it.
+   */
+  public static final int DEFAULT_OUTBOX_CAPACITY = 8192;
 
   /** History reads of a resync at once: bounded, so a resync of thousands cannot swamp Redis. */
   static final int RESYNC_THREADS = 2;

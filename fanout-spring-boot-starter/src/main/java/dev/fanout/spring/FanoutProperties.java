@@ -37,7 +37,7 @@ public class FanoutProperties {
   private DataSize snapshotCache = DataSize.ofMegabytes(64);
 
   /** Events a connection may have queued before the backpressure policy acts. */
-  private int queueSize = 1024; // Hub.DEFAULT_OUTBOX_CAPACITY (a literal, for IDEs)
+  private int queueSize = 8192; // Hub.DEFAULT_OUTBOX_CAPACITY (a literal, for IDEs)
 
   /** What happens to a connection whose queue is full. */
   private BackpressurePolicy backpressure = BackpressurePolicy.DISCONNECT;
