@@ -21,7 +21,11 @@ public interface FanoutMetrics {
   /** An event reached this node's hub and was routed to {@code recipients} connections. */
   default void eventRouted(Event event, int recipients) {}
 
-  /** A frame carrying {@code events} events (0 for a control frame) was written. */
+  /**
+   * A send carrying {@code events} events (0 for a control frame) was written: one frame, or
+   * where the transport writes several together ({@link Transport#sendAll}) one write of that
+   * many event frames.
+   */
   default void frameSent(int events) {}
 
   /** One event was written to one client, {@code nanos} after it reached the hub. */

@@ -62,7 +62,8 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     eventsIn = counter("fanout_events_in", "events received by this node's hub");
     recipients = DistributionSummary.builder("fanout_event_recipients")
         .description("connections each event was routed to").register(registry);
-    framesOut = counter("fanout_frames_out", "frames written to clients");
+    framesOut = counter("fanout_frames_out",
+        "sends written to clients (a batch frame or one write of several event frames)");
     eventsOut = counter("fanout_events_out",
         "events written to clients (a batch frame carries several)");
     latency = Timer.builder("fanout_delivery_latency")
