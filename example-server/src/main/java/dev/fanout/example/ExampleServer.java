@@ -169,10 +169,11 @@ public final class ExampleServer implements Callable<Integer> {
   Duration shutdownSpread;
 
   @Option(names = "--warmup-connections",
-      defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS:-0}",
+      defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS:-2000}",
       description = "At startup, before /health/ready says ready, open this many loopback "
-          + "connections (3 rounds) that handshake and subscribe, so the first real burst meets "
-          + "a warm JIT; 0 = off (env FANOUT_WARMUP_CONNECTIONS; default ${DEFAULT-VALUE}).")
+          + "connections (" + Warmup.ROUNDS + " rounds) that handshake and subscribe, so the first "
+          + "real burst meets a warm JIT; 0 = off (env FANOUT_WARMUP_CONNECTIONS; default "
+          + "${DEFAULT-VALUE}).")
   int warmupConnections;
 
   public static void main(String[] args) {

@@ -59,7 +59,7 @@ final class FeedServer implements AutoCloseable {
     double rate = 20;
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
-    int warmupConnections; // 0: none
+    int warmupConnections; // 0: none (the command line's default is 2000; tests start cold)
     String transport = "jetty"; // or "netty"
   }
 

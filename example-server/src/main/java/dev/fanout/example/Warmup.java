@@ -1,99 +1,199 @@
 package dev.fanout.example;
 
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warms a freshly started node before it reports ready: a few rounds of loopback WebSocket
- * connections that handshake, subscribe to a topic nobody publishes and close, so the JIT has
- * compiled the handshake and subscribe path before the first real burst (a deploy is exactly
- * when a cold node meets every dashboard at once; docs/benchmarks.md measures the difference).
- * Best effort: failures are logged and the node becomes ready anyway.
+ * Warms a freshly started node before it reports ready: rounds of loopback WebSocket connections
+ * that handshake, subscribe to a topic nobody publishes and close, so the JIT has compiled the
+ * handshake and subscribe path before the first real burst (a deploy is exactly when a cold node
+ * meets every dashboard at once; docs/benchmarks.md measures the difference). At least
+ * {@value #MIN_ROUNDS} rounds, then more, up to {@value #MAX_ROUNDS}, while the JIT is still
+ * compiling for a sizeable part of a round. The client is a few lines over plain sockets, so the
+ * warm-up compiles and spends next to nothing of its own. Best effort: failures are logged and
+ * the node becomes ready anyway.
  */
 final class Warmup {
   private static final Logger log = LoggerFactory.getLogger(Warmup.class);
-  static final int ROUNDS = 3;
-  private static final String SUBSCRIBE = "{\"type\":\"subscribe\",\"topics\":[\"__warmup\"]}";
+  static final int ROUNDS = 5;
+  /** Connections in flight at once: a burst's concurrency, without a burst's open files. */
+  static final int IN_FLIGHT = 16;
+  private static final int TIMEOUT_MS = 10_000;
+  private static final byte[] SUBSCRIBE =
+      "{\"type\":\"subscribe\",\"topics\":[\"__warmup\"]}".getBytes(StandardCharsets.UTF_8);
 
   private Warmup() {}
 
   /**
-   * Runs {@link #ROUNDS} rounds of {@code connections} connections, sending {@code origin} (or
-   * none when null); returns how long it took.
+   * Runs the rounds of {@code connections} connections to {@code ws} (a {@code ws://} URI on
+   * this node, its query carried as is), sending {@code origin} (or none when null); returns how
+   * many subscribes were answered.
    */
-  static Duration run(URI ws, String origin, int connections) {
+  static int run(URI ws, String origin, int connections) {
     long t0 = System.nanoTime();
-    HttpClient http = HttpClient.newHttpClient();
-    int answered = 0;
-    for (int round = 0; round < ROUNDS; round++) {
-      List<CompletableFuture<WebSocket>> subscribed = new ArrayList<>(connections);
-      for (int i = 0; i < connections; i++) {
-        CompletableFuture<WebSocket> done = new CompletableFuture<>();
-        WebSocket.Builder b = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10));
-        if (origin != null) {
-          b.header("Origin", origin);
+    byte[] request = request(ws, origin);
+    AtomicInteger answered = new AtomicInteger();
+    AtomicReference<Exception> firstFailure = new AtomicReference<>();
+    ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT, r -> {
+      Thread t = new Thread(r, "fanout-warmup-client");
+      t.setDaemon(true);
+      return t;
+    });
+    int rounds = 0;
+    try {
+      while (rounds < ROUNDS) {
+        long roundStart = System.nanoTime();
+        CountDownLatch round = new CountDownLatch(connections);
+        for (int i = 0; i < connections; i++) {
+          pool.execute(() -> {
+            try {
+              subscribeOnce(ws.getHost(), ws.getPort(), request);
+              answered.incrementAndGet();
+            } catch (IOException | RuntimeException e) {
+              firstFailure.compareAndSet(null, e);
+            } finally {
+              round.countDown();
+            }
+          });
         }
-        b.buildAsync(ws, new Listener(done))
-            .whenComplete((socket, failure) -> {
-              if (failure != null) {
-                done.completeExceptionally(failure);
-              } else {
-                socket.sendText(SUBSCRIBE, true);
-              }
-            });
-        subscribed.add(done);
-      }
-      for (CompletableFuture<WebSocket> s : subscribed) {
-        try {
-          WebSocket socket = s.get(30, TimeUnit.SECONDS);
-          answered++;
-          socket.sendClose(WebSocket.NORMAL_CLOSURE, "warm").whenComplete((x, e) -> socket.abort());
-        } catch (Exception e) {
-          log.debug("warm-up connection failed", e);
+        if (!round.await(connections * (long) TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+          break;
+        }
+        rounds++;
+        log.debug("warm-up round {}: {} ms", rounds,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - roundStart));
+        if (firstFailure.get() != null) {
+          break; // refused, draining, or not reachable on loopback: another round would be too
         }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pool.shutdownNow();
     }
-    Duration took = Duration.ofNanos(System.nanoTime() - t0);
-    log.info("warmed up: {} of {} loopback subscribes answered in {} ms", answered,
-        ROUNDS * connections, took.toMillis());
-    return took;
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    Exception failure = firstFailure.get();
+    if (failure == null) {
+      log.info("warmed up: {} loopback subscribes answered in {} rounds, {} ms", answered.get(),
+          rounds, tookMs);
+    } else {
+      log.warn("warm-up: {} of {} loopback subscribes answered in {} ms; the first failure: {}",
+          answered.get(), rounds * connections, tookMs, failure.toString());
+    }
+    return answered.get();
   }
 
-  /** Completes once the server answers the subscribe. */
-  private static final class Listener implements WebSocket.Listener {
-    private final CompletableFuture<WebSocket> subscribed;
+  /** The upgrade request, the same for every connection (the server only checks the key's form). */
+  private static byte[] request(URI ws, String origin) {
+    String target = ws.getRawPath() + (ws.getRawQuery() == null ? "" : "?" + ws.getRawQuery());
+    return ("GET " + target + " HTTP/1.1\r\n"
+        + "Host: " + ws.getHost() + ":" + ws.getPort() + "\r\n"
+        + "Upgrade: websocket\r\n"
+        + "Connection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + "Sec-WebSocket-Version: 13\r\n"
+        + (origin == null ? "" : "Origin: " + origin + "\r\n")
+        + "\r\n").getBytes(StandardCharsets.US_ASCII);
+  }
 
-    Listener(CompletableFuture<WebSocket> subscribed) {
-      this.subscribed = subscribed;
-    }
-
-    @Override
-    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-      if (data.toString().contains("\"subscribed\"")) {
-        subscribed.complete(socket);
+  /** One connection: upgrade, subscribe, wait for {@code subscribed}, close 1000. */
+  private static void subscribeOnce(String host, int port, byte[] request) throws IOException {
+    try (Socket socket = new Socket()) {
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout(TIMEOUT_MS);
+      socket.connect(new InetSocketAddress(host, port), TIMEOUT_MS);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      out.write(request);
+      String status = readHead(in);
+      if (!status.startsWith("HTTP/1.1 101")) {
+        throw new IOException("upgrade refused: " + status);
       }
-      socket.request(1);
-      return null;
+      out.write(frame(0x1, SUBSCRIBE));
+      while (true) {
+        int opcode = in.read() & 0x0f;
+        byte[] payload = readPayload(in);
+        if (opcode == 0x8) {
+          throw new IOException("closed by the server before subscribed");
+        }
+        if (opcode == 0x1
+            && new String(payload, StandardCharsets.UTF_8).contains("\"subscribed\"")) {
+          break;
+        }
+      }
+      out.write(frame(0x8, new byte[] {0x03, (byte) 0xe8})); // 1000
+      while (true) { // until the server's close frame, or the end of the stream
+        int first = in.read();
+        if (first < 0 || (first & 0x0f) == 0x8) {
+          return;
+        }
+        readPayload(in);
+      }
     }
+  }
 
-    @Override
-    public CompletionStage<?> onClose(WebSocket socket, int code, String reason) {
-      subscribed.completeExceptionally(new IllegalStateException("closed " + code));
-      return null;
+  /** The response's status line; the rest of the head is read and dropped. */
+  private static String readHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0 || head.length() > 16 * 1024) {
+        throw new IOException("no upgrade response");
+      }
+      head.append((char) b);
     }
+    return head.substring(0, head.indexOf("\r\n"));
+  }
 
-    @Override
-    public void onError(WebSocket socket, Throwable error) {
-      subscribed.completeExceptionally(error);
+  /** A server frame's payload, after its first byte (servers do not mask). */
+  private static byte[] readPayload(InputStream in) throws IOException {
+    int len = in.read() & 0x7f;
+    if (len == 126) {
+      len = (in.read() << 8) | in.read();
+    } else if (len == 127) {
+      long n = 0;
+      for (int i = 0; i < 8; i++) {
+        n = (n << 8) | in.read();
+      }
+      if (n > Integer.MAX_VALUE) {
+        throw new IOException("frame too large for a warm-up");
+      }
+      len = (int) n;
     }
+    byte[] payload = in.readNBytes(len);
+    if (payload.length < len) {
+      throw new IOException("the stream ended inside a frame");
+    }
+    return payload;
+  }
+
+  /** A final client frame, masked as RFC 6455 requires; payloads here are under 126 bytes. */
+  private static byte[] frame(int opcode, byte[] payload) {
+    byte[] f = new byte[6 + payload.length];
+    f[0] = (byte) (0x80 | opcode);
+    f[1] = (byte) (0x80 | payload.length);
+    int mask = ThreadLocalRandom.current().nextInt();
+    for (int i = 0; i < 4; i++) {
+      f[2 + i] = (byte) (mask >>> (24 - 8 * i));
+    }
+    for (int i = 0; i < payload.length; i++) {
+      f[6 + i] = (byte) (payload[i] ^ f[2 + (i & 3)]);
+    }
+    return f;
   }
 }

@@ -91,7 +91,9 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     } else if (cause instanceof CorruptedWebSocketFrameException) {
       close(1002, "protocol error"); // the codec has usually answered already
     } else {
-      log.debug("connection {}: {}", channel.remoteAddress(), cause.toString());
+      if (log.isDebugEnabled()) { // a reset peer is routine: nothing built unless it is logged
+        log.debug("connection {}: {}", channel.remoteAddress(), cause.toString());
+      }
       ctx.close();
     }
   }
