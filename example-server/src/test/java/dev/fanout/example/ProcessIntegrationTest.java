@@ -9,6 +9,9 @@ import dev.fanout.redis.RedisServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,7 +112,7 @@ class ProcessIntegrationTest {
     int port = freePort();
     Path log = Files.createTempFile("flood", ".log");
     run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
-        "--auth-secret", "process-test-secret-0123456789");
+        "--auth-secret", "process-test-secret-0123456789", "--warmup-connections", "0");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws?token=forged.token");
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
         .until(() -> RawWs.answer(ws, Map.of()).status() == 401);
@@ -127,7 +130,7 @@ class ProcessIntegrationTest {
     int port = freePort();
     Path log = Files.createTempFile("limit", ".log");
     run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
-        "--max-connections", "10000000");
+        "--max-connections", "10000000", "--warmup-connections", "0");
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log)
         .contains("fanout example server on"));
     assertThat(Files.readString(log)).contains("the open-file limit is", "below --max-connections");
@@ -157,10 +160,15 @@ class ProcessIntegrationTest {
     Process server = run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
         "--shutdown-spread", "500ms");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest ready = HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + port + "/health/ready")).build();
+    // The jar warms itself up by default; ready means its own loopback connections are gone.
+    await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() ->
+        http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+    assertThat(Files.readString(log)).contains("warmed up: 10000 loopback subscribes answered");
     List<WsClient> clients = new ArrayList<>();
-    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> clients.add(WsClient.connect(ws)));
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
       clients.add(WsClient.connect(ws));
     }
     for (WsClient c : clients) {
@@ -184,7 +192,7 @@ class ProcessIntegrationTest {
     int port = freePort();
     Path serverLog = Files.createTempFile("server", ".log");
     run(serverLog, "--host", "127.0.0.1", "--port", Integer.toString(port), "--redis",
-        redis.uri().toString(), "--namespace", "proc");
+        redis.uri().toString(), "--namespace", "proc", "--warmup-connections", "0");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
     List<WsClient> holder = new ArrayList<>();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
