@@ -22,17 +22,16 @@ import org.slf4j.LoggerFactory;
  * Warms a freshly started node before it reports ready: rounds of loopback WebSocket connections
  * that handshake, subscribe to a topic nobody publishes and close, so the JIT has compiled the
  * handshake and subscribe path before the first real burst (a deploy is exactly when a cold node
- * meets every dashboard at once; docs/benchmarks.md measures the difference). At least
- * {@value #MIN_ROUNDS} rounds, then more, up to {@value #MAX_ROUNDS}, while the JIT is still
- * compiling for a sizeable part of a round. The client is a few lines over plain sockets, so the
- * warm-up compiles and spends next to nothing of its own. Best effort: failures are logged and
- * the node becomes ready anyway.
+ * meets every dashboard at once; docs/benchmarks.md measures the difference), in
+ * {@value #ROUNDS} rounds. The client is a few lines over plain sockets, so the warm-up compiles
+ * and spends next to nothing of its own. Best effort: a round with a failure ends it, the first
+ * failure is logged, and the node becomes ready anyway.
  */
 final class Warmup {
   private static final Logger log = LoggerFactory.getLogger(Warmup.class);
   static final int ROUNDS = 5;
   /** Connections in flight at once: a burst's concurrency, without a burst's open files. */
-  static final int IN_FLIGHT = 16;
+  private static final int IN_FLIGHT = 16;
   private static final int TIMEOUT_MS = 10_000;
   private static final byte[] SUBSCRIBE =
       "{\"type\":\"subscribe\",\"topics\":[\"__warmup\"]}".getBytes(StandardCharsets.UTF_8);

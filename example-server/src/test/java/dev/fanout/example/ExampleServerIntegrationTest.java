@@ -200,6 +200,26 @@ class ExampleServerIntegrationTest {
   }
 
   @Test
+  void aWarmUpThatIsRefusedStopsAfterItsFirstRoundAndTheNodeBecomesReadyAnyway() throws Exception {
+    FeedServer s = server(c -> {
+      c.maxConnections = 1; // 16 warm-up connections in flight: most are refused
+      c.warmupConnections = 200;
+    });
+    await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
+    await().until(() -> s.hub().connectionCount() == 0);
+    String metrics = get(s, "/metrics").body();
+    double refused = sum(metrics, "fanout_handshakes_refused_total{");
+    assertThat(refused).isPositive();
+    // One round of 200 attempts, not five rounds of them (some end after the upgrade instead).
+    assertThat(refused + sum(metrics, "fanout_connections_opened_total ")).isBetween(1.0, 200.0);
+  }
+
+  private static double sum(String metrics, String prefix) {
+    return metrics.lines().filter(l -> l.startsWith(prefix))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
+  @Test
   void aNodeThatWarmsUpSaysSoUntilDoneAndKeepsNoConnection() throws Exception {
     FeedServer s = server(c -> {
       c.authSecret = SECRET; // the warm-up mints its own token
