@@ -25,12 +25,11 @@ import org.eclipse.jetty.util.resource.ResourceFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * Jetty 12 (ee10) with its Jakarta WebSocket implementation: the WebSocket endpoint, the page's
- * static files and plain-text HTTP endpoints on one port. Jetty rather than Tyrus/Grizzly because
- * it writes a WebSocket frame for less CPU and holds an idle connection in less memory (see
- * docs/benchmarks.md, "Which container").
+ * {@link Web} on Jetty 12 (ee10), the WebSocket endpoint through the Jakarta adapter: the endpoint,
+ * the page's static files and plain-text HTTP endpoints on one port. Jetty rather than
+ * Tyrus/Grizzly because it writes a WebSocket frame for less CPU and holds an idle connection in
+ * less memory (see docs/benchmarks.md, "Which container").
  */
-/** {@link Web} on Jetty 12 (ee10), the WebSocket endpoint through the Jakarta adapter. */
 final class WebServer implements Web {
   static final int ACCEPT_QUEUE = 4096;
 
