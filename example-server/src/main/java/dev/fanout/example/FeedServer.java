@@ -9,6 +9,7 @@ import dev.fanout.core.InMemoryStream;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.Handshake;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
@@ -18,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
@@ -169,7 +171,8 @@ final class FeedServer implements AutoCloseable {
     warming = true;
     Thread t = new Thread(() -> {
       try {
-        Warmup.run(ws, origin.equals("*") ? null : origin, connections);
+        FanoutWarmup.run(ws, origin.equals("*") ? Map.of() : Map.of("Origin", origin),
+            connections);
       } finally {
         warming = false;
       }

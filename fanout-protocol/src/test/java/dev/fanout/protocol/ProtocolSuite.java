@@ -25,10 +25,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Protocol v1 against a real container over loopback, with real WebSocket clients. One suite for
@@ -235,6 +237,42 @@ public abstract class ProtocolSuite {
     assertThat(RawWs.status(URI.create(base + "?token=boom"), Map.of())).isNotEqualTo(101);
     assertThat(RawWs.status(URI.create(base + "?token=good"), Map.of())).isEqualTo(101);
     await().until(() -> hub.connectionCount() == 0);
+  }
+
+  // ---- warm-up ----
+
+  @Test
+  void aWarmUpsConnectionsAreAnsweredAndNoneStays() throws Exception {
+    AtomicInteger handshakes = new AtomicInteger();
+    start(h -> {}, w -> w.authenticator(req -> {
+      handshakes.incrementAndGet();
+      return "t".equals(req.parameter("token")) ? Authentication.allow("warmup", Scope.all())
+          : Authentication.unauthorized("token missing");
+    }));
+    assertThat(FanoutWarmup.run(URI.create(uri + "?token=t"), Map.of("Origin", ORIGIN), 20))
+        .isEqualTo(FanoutWarmup.ROUNDS * 20);
+    assertThat(handshakes.get()).isGreaterThanOrEqualTo(FanoutWarmup.ROUNDS * 20);
+    await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
+  }
+
+  @Test
+  void aRefusedWarmUpStopsAfterItsFirstRound() throws Exception {
+    AtomicInteger handshakes = new AtomicInteger();
+    start(h -> {}, w -> w.authenticator(req -> {
+      handshakes.incrementAndGet();
+      return Authentication.unauthorized("token missing");
+    }));
+    assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
+    assertThat(handshakes.get()).isBetween(1, 2 * 20); // one round (checked once or twice each)
+    assertThat(protocol.connectionCount()).isZero();
+  }
+
+  @Test
+  @Timeout(8) // a refused subscribe must end the warm-up, not wait out its 10 s read timeout
+  void aWarmUpWhoseSubscribeIsRefusedStopsAtOnce() throws Exception {
+    start(h -> {}, w -> w.authenticator(req -> Authentication.allow("u", Scope.of("mch_1"))));
+    assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
+    await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
   }
 
   @Test

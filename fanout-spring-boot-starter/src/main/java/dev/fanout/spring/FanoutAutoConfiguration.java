@@ -12,19 +12,24 @@ import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.micrometer.FanoutMeters;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.ProtocolMetrics;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.websocket.server.ServerEndpointConfig;
+import java.net.URI;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -32,12 +37,14 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.context.WebServerApplicationContext;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
+import org.springframework.web.context.WebApplicationContext;
 import org.springframework.web.socket.server.standard.ServerEndpointExporter;
 
 /**
@@ -184,6 +191,34 @@ public class FanoutAutoConfiguration {
     Duration spread = props.getShutdownSpread().compareTo(phase.dividedBy(2)) < 0
         ? props.getShutdownSpread() : phase.dividedBy(2);
     return new FanoutLifecycle(protocol, spread, context);
+  }
+
+  /**
+   * The warm-up ({@code fanout.warmup.connections}; none by default). An application runner: it
+   * runs once the web server serves and before Spring reports the application ready, so the
+   * readiness probe says ready only after it.
+   */
+  @Bean
+  @ConditionalOnMissingBean(name = "fanoutWarmup")
+  public ApplicationRunner fanoutWarmup(FanoutProperties props, ApplicationContext context) {
+    return args -> {
+      FanoutProperties.Warmup warmup = props.getWarmup();
+      if (warmup.getConnections() == 0
+          || !(context instanceof WebServerApplicationContext web) || web.getWebServer() == null) {
+        return;
+      }
+      String contextPath = context instanceof WebApplicationContext servlet
+          && servlet.getServletContext() != null
+          ? servlet.getServletContext().getContextPath() : "";
+      Map<String, String> headers = new LinkedHashMap<>(warmup.getHeaders());
+      if (headers.keySet().stream().noneMatch("Origin"::equalsIgnoreCase)) {
+        props.getAllowedOrigins().stream().filter(o -> !o.equals("*")).findFirst()
+            .ifPresent(origin -> headers.put("Origin", origin));
+      }
+      URI ws = URI.create("ws://127.0.0.1:" + web.getWebServer().getPort() + contextPath
+          + props.getPath());
+      FanoutWarmup.run(ws, headers, warmup.getConnections());
+    };
   }
 
   /** fanout's meters on the application's registry. */

@@ -63,6 +63,7 @@ public class FanoutProperties {
   private final Heartbeat heartbeat = new Heartbeat();
   private final Limits limits = new Limits();
   private final Aliases aliases = new Aliases();
+  private final Warmup warmup = new Warmup();
 
   public URI getRedisUri() {
     return redisUri;
@@ -194,6 +195,10 @@ public class FanoutProperties {
 
   public Aliases getAliases() {
     return aliases;
+  }
+
+  public Warmup getWarmup() {
+    return warmup;
   }
 
   /** The backpressure policies a property can name. */
@@ -331,6 +336,39 @@ public class FanoutProperties {
 
     public void setFilters(Map<String, String> filters) {
       this.filters = filters;
+    }
+  }
+
+  /**
+   * {@code fanout.warmup.*}: loopback connections that handshake, subscribe and close at startup,
+   * before the application reports ready, so that a deploy's first burst of reconnects meets a
+   * JIT that has compiled the path (docs/benchmarks.md, "The default warm-up").
+   */
+  public static class Warmup {
+    /** Connections per round (five rounds); 0: no warm-up. */
+    private int connections;
+
+    /**
+     * Headers each warm-up connection sends, for what checks a handshake before fanout does
+     * (Spring Security, your Authenticator): for instance {@code Authorization}. The first
+     * allowed origin that is not * is sent as {@code Origin} unless given here.
+     */
+    private Map<String, String> headers = new LinkedHashMap<>();
+
+    public int getConnections() {
+      return connections;
+    }
+
+    public void setConnections(int connections) {
+      this.connections = atLeast("fanout.warmup.connections", 0, connections);
+    }
+
+    public Map<String, String> getHeaders() {
+      return headers;
+    }
+
+    public void setHeaders(Map<String, String> headers) {
+      this.headers = headers;
     }
   }
 

@@ -41,7 +41,9 @@ class FanoutPropertiesTest {
     runner.withPropertyValues("fanout.queue-size=64", "fanout.heartbeat.interval=5s",
             "fanout.heartbeat.timeout=15s", "fanout.allowed-origins=https://ops.example.com",
             "fanout.aliases.topics=merchants", "fanout.aliases.filters.methods=method",
-            "fanout.backpressure=drop-oldest", "fanout.limits.max-topics=10")
+            "fanout.backpressure=drop-oldest", "fanout.limits.max-topics=10",
+            "fanout.warmup.connections=500",
+            "fanout.warmup.headers.Authorization=Basic b3BzOm9wcw==")
         .run(ctx -> {
           assertThat(ctx).hasNotFailed();
           FanoutProperties p = ctx.getBean(FanoutProperties.class);
@@ -50,6 +52,8 @@ class FanoutPropertiesTest {
           assertThat(p.getBackpressure())
               .isEqualTo(FanoutProperties.BackpressurePolicy.DROP_OLDEST);
           assertThat(p.getAliases().getFilters()).containsEntry("methods", "method");
+          assertThat(p.getWarmup().getConnections()).isEqualTo(500);
+          assertThat(p.getWarmup().getHeaders()).containsValue("Basic b3BzOm9wcw==");
           assertThat(ctx.getBean(Bus.class)).isInstanceOf(InMemoryStream.class);
           assertThat(ctx).hasSingleBean(FanoutProtocol.class);
         });
@@ -69,6 +73,7 @@ class FanoutPropertiesTest {
         {"fanout.heartbeat.interval=-1s", "fanout.heartbeat.interval"},
         {"fanout.redis-uri=http://redis:6379", "fanout.redis-uri"},
         {"fanout.path=ws", "fanout.path"},
+        {"fanout.warmup.connections=-1", "fanout.warmup.connections"},
         {"fanout.backpressure=sometimes", "fanout.backpressure"}}) {
       runner.withPropertyValues(bad[0]).run(ctx -> {
         assertThat(ctx).as(bad[0]).hasFailed();

@@ -1,4 +1,4 @@
-package dev.fanout.example;
+package dev.fanout.protocol;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -8,6 +8,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,28 +27,57 @@ import org.slf4j.LoggerFactory;
  * handshake and subscribe path before the first real burst (a deploy is exactly when a cold node
  * meets every dashboard at once; docs/benchmarks.md measures the difference), in
  * {@value #ROUNDS} rounds. The client is a few lines over plain sockets, so the warm-up compiles
- * and spends next to nothing of its own. Best effort: a round with a failure ends it, the first
- * failure is logged, and the node becomes ready anyway.
+ * and spends next to nothing of its own. Best effort: the first failure (a refused handshake or
+ * subscribe, a timeout) ends it, once its round's connections in flight are done; it is logged,
+ * and the node becomes ready anyway.
+ *
+ * <p>Run it once the endpoint is serving and before the node says it is ready (the example
+ * server's {@code /health/ready}; the Spring Boot starter's readiness):
+ *
+ * <pre>{@code
+ * FanoutWarmup.run(URI.create("ws://127.0.0.1:" + port + "/ws"),
+ *     Map.of("Origin", "https://ops.example.com"), 2000);
+ * }</pre>
+ *
+ * <p>The connections are real ones: they pass the node's Origin check, its {@link Authenticator}
+ * (give them what it needs: a header, or a token in the URI's query) and its caps, and count in
+ * its metrics.
  */
-final class Warmup {
-  private static final Logger log = LoggerFactory.getLogger(Warmup.class);
-  static final int ROUNDS = 5;
+public final class FanoutWarmup {
+  private static final Logger log = LoggerFactory.getLogger(FanoutWarmup.class);
+  /** Rounds of connections a warm-up makes. */
+  public static final int ROUNDS = 5;
   /** Connections in flight at once: a burst's concurrency, without a burst's open files. */
   private static final int IN_FLIGHT = 16;
   private static final int TIMEOUT_MS = 10_000;
+  private static final Set<String> OWN_HEADERS = Set.of("host", "upgrade", "connection",
+      "sec-websocket-key", "sec-websocket-version");
   private static final byte[] SUBSCRIBE =
       "{\"type\":\"subscribe\",\"topics\":[\"__warmup\"]}".getBytes(StandardCharsets.UTF_8);
 
-  private Warmup() {}
+  private FanoutWarmup() {}
 
   /**
    * Runs the rounds of {@code connections} connections to {@code ws} (a {@code ws://} URI on
-   * this node, its query carried as is), sending {@code origin} (or none when null); returns how
-   * many subscribes were answered.
+   * this node, its query carried as is), each sending {@code headers} (an {@code Origin} the node
+   * allows, an {@code Authorization} its authenticator takes, or none), and blocks until they are
+   * done; returns how many subscribes were answered.
+   *
+   * @throws IllegalArgumentException if {@code ws} is not a {@code ws://} URI with a host and a
+   *     port, {@code connections} is not positive, or a header is one the upgrade itself sets or
+   *     holds a line break
    */
-  static int run(URI ws, String origin, int connections) {
+  public static int run(URI ws, Map<String, String> headers, int connections) {
+    if (!"ws".equals(ws.getScheme()) || ws.getHost() == null || ws.getPort() <= 0) {
+      throw new IllegalArgumentException(
+          "a warm-up needs a ws:// URI with a host and a port, got " + ws);
+    }
+    if (connections <= 0) {
+      throw new IllegalArgumentException(
+          "connections per round must be positive, got " + connections);
+    }
     long t0 = System.nanoTime();
-    byte[] request = request(ws, origin);
+    byte[] request = request(ws, headers);
     AtomicInteger answered = new AtomicInteger();
     AtomicReference<Exception> firstFailure = new AtomicReference<>();
     ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT, r -> {
@@ -60,6 +92,10 @@ final class Warmup {
         CountDownLatch round = new CountDownLatch(connections);
         for (int i = 0; i < connections; i++) {
           pool.execute(() -> {
+            if (firstFailure.get() != null) { // the round has failed: the rest would too
+              round.countDown();
+              return;
+            }
             try {
               subscribeOnce(ws.getHost(), ws.getPort(), request);
               answered.incrementAndGet();
@@ -98,16 +134,24 @@ final class Warmup {
   }
 
   /** The upgrade request, the same for every connection (the server only checks the key's form). */
-  private static byte[] request(URI ws, String origin) {
+  private static byte[] request(URI ws, Map<String, String> headers) {
     String target = ws.getRawPath() + (ws.getRawQuery() == null ? "" : "?" + ws.getRawQuery());
-    return ("GET " + target + " HTTP/1.1\r\n"
-        + "Host: " + ws.getHost() + ":" + ws.getPort() + "\r\n"
-        + "Upgrade: websocket\r\n"
-        + "Connection: Upgrade\r\n"
-        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        + "Sec-WebSocket-Version: 13\r\n"
-        + (origin == null ? "" : "Origin: " + origin + "\r\n")
-        + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    StringBuilder r = new StringBuilder("GET ").append(target).append(" HTTP/1.1\r\n")
+        .append("Host: ").append(ws.getHost()).append(':').append(ws.getPort()).append("\r\n")
+        .append("Upgrade: websocket\r\n")
+        .append("Connection: Upgrade\r\n")
+        .append("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+        .append("Sec-WebSocket-Version: 13\r\n");
+    headers.forEach((name, value) -> {
+      if (OWN_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+        throw new IllegalArgumentException("the warm-up sets " + name + " itself");
+      }
+      if ((name + value).indexOf('\r') >= 0 || (name + value).indexOf('\n') >= 0) {
+        throw new IllegalArgumentException("a line break in the warm-up's header " + name);
+      }
+      r.append(name).append(": ").append(value).append("\r\n");
+    });
+    return r.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** One connection: upgrade, subscribe, wait for {@code subscribed}, close 1000. */
@@ -130,9 +174,12 @@ final class Warmup {
         if (opcode == 0x8) {
           throw new IOException("closed by the server before subscribed");
         }
-        if (opcode == 0x1
-            && new String(payload, StandardCharsets.UTF_8).contains("\"subscribed\"")) {
+        String text = opcode == 0x1 ? new String(payload, StandardCharsets.UTF_8) : "";
+        if (text.contains("\"subscribed\"")) {
           break;
+        }
+        if (text.contains("\"error\"")) { // the subscribe was refused (scope, limits)
+          throw new IOException("subscribe refused: " + text);
         }
       }
       out.write(frame(0x8, new byte[] {0x03, (byte) 0xe8})); // 1000
