@@ -28,9 +28,9 @@ class WarmupIntegrationTest {
     AtomicReference<Double> openedWhenReady = new AtomicReference<>();
     String credentials = PaymentsFeedIntegrationTest.basic("ops", "ops");
     try (ConfigurableApplicationContext app = start(openedWhenReady,
-        "--fanout.warmup.connections=20",
+        "--fanout.warmup.connections=4",
         "--fanout.warmup.headers.Authorization=" + credentials)) {
-      assertThat(openedWhenReady.get()).isEqualTo(FanoutWarmup.ROUNDS * 20.0);
+      assertThat(openedWhenReady.get()).isEqualTo(FanoutWarmup.ROUNDS * 4.0);
       FanoutProtocol protocol = app.getBean(FanoutProtocol.class);
       await().until(() -> protocol.connectionCount() == 0);
     }
@@ -40,7 +40,7 @@ class WarmupIntegrationTest {
   void aRefusedWarmUpStopsAndTheApplicationBecomesReadyAnyway() {
     AtomicReference<Double> openedWhenReady = new AtomicReference<>();
     try (ConfigurableApplicationContext app =
-        start(openedWhenReady, "--fanout.warmup.connections=20")) { // no credentials: 401
+        start(openedWhenReady, "--fanout.warmup.connections=4")) { // no credentials: 401
       assertThat(openedWhenReady.get()).isZero();
       assertThat(app.getBean(ApplicationAvailability.class).getReadinessState())
           .isEqualTo(ReadinessState.ACCEPTING_TRAFFIC);
