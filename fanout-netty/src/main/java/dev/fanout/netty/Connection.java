@@ -88,8 +88,16 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof TooLongFrameException) {
       close(1009, "message too big");
-    } else if (cause instanceof CorruptedWebSocketFrameException) {
-      close(1002, "protocol error"); // the codec has usually answered already
+    } else if (cause instanceof CorruptedWebSocketFrameException corrupt) {
+      // The codec (frame decoder or UTF-8 validator) has sent the close frame and closes once it
+      // is written: record its code, send no second close, and drop a peer that never reads it.
+      if (closeCode == 0) {
+        closeCode = corrupt.closeStatus().code();
+      }
+      if (closeSent.compareAndSet(false, true)) {
+        channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT_SECONDS,
+            TimeUnit.SECONDS);
+      }
     } else {
       if (log.isDebugEnabled()) { // a reset peer is routine: nothing built unless it is logged
         log.debug("connection {}: {}", channel.remoteAddress(), cause.toString());

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
@@ -74,6 +75,16 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
+    // What the handshaker would otherwise throw on, after the pipeline has changed (RFC 6455
+    // 4.2.1): answered as a container answers it.
+    if (!req.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+      respond(ctx, 400, "a WebSocket upgrade needs Connection: Upgrade");
+      return;
+    }
+    if (!req.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
+      respond(ctx, 400, "a WebSocket upgrade needs Sec-WebSocket-Key");
+      return;
+    }
     Authentication auth = protocol.check(Handshake.of(uri, headers(req), null, remote));
     if (!auth.allowed()) {
       respond(ctx, auth.status(), auth.reason());
@@ -96,6 +107,8 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
         : settings.frames);
     ctx.pipeline().replace(this, "fanout", connection);
     ctx.pipeline().addBefore("fanout", "fanout-aggregate", new WebSocketFrameAggregator(max));
+    // Text that is not UTF-8 fails the connection with 1007, fragments included (RFC 6455 8.1).
+    ctx.pipeline().addBefore("fanout-aggregate", "fanout-utf8", new Utf8FrameValidator(true));
     // Writes the 101 and swaps the HTTP codec for the frame codec; frames written after it follow
     // the response on the wire.
     handshaker.handshake(ctx.channel(), req);

@@ -49,6 +49,14 @@ public abstract class ProtocolSuite {
   /** The transport under test, not started yet. */
   protected abstract ServerFixture newServer();
 
+  /**
+   * The status a container answers to an upgrade without its {@code Sec-WebSocket-Key} or {@code
+   * Connection: Upgrade}: 400 where the adapter or container says so.
+   */
+  protected int statusOfAnIncompleteUpgrade() {
+    return 400;
+  }
+
   void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutProtocol.Builder> wsSettings)
       throws Exception {
     stream = InMemoryStream.create(1000);
@@ -442,6 +450,38 @@ public abstract class ProtocolSuite {
     WsClient c = client();
     c.sendBinary(new byte[] {1, 2, 3});
     assertThat(c.awaitClose()).isEqualTo(1003);
+  }
+
+  @Test
+  void malformedFramesCloseWithTheirCodesAndTheOthersStayUp() throws Exception {
+    start();
+    WsClient healthy = client();
+    healthy.subscribe("{\"type\":\"subscribe\"}");
+    healthy.nextOfType("subscribed");
+    try (RawWs ws = RawWs.handshake(uri, Map.of())) {
+      ws.sendFrame(0x1, new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}); // text, not UTF-8
+      assertThat(ws.awaitCloseCode()).isEqualTo(1007);
+    }
+    try (RawWs ws = RawWs.handshake(uri, Map.of())) {
+      ws.sendFrame(0x3, new byte[] {1}); // a reserved opcode
+      assertThat(ws.awaitCloseCode()).isEqualTo(1002);
+    }
+    EventId e = pay("mch_1", "card");
+    await().until(() -> healthy.eventIds().contains(e.toString()));
+    await().until(() -> hub.connectionCount() == 1);
+  }
+
+  @Test
+  void anUpgradeWithoutItsKeyOrConnectionHeaderIsRefused() throws Exception {
+    start();
+    String request = "GET " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":"
+        + uri.getPort() + "\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+    assertThat(RawWs.answerTo(uri, request + "Connection: Upgrade").status())
+        .isEqualTo(statusOfAnIncompleteUpgrade());
+    assertThat(RawWs.answerTo(uri, request + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+        .status()).isEqualTo(statusOfAnIncompleteUpgrade());
+    assertThat(RawWs.status(uri, Map.of())).isEqualTo(101); // the same request, whole
+    await().until(() -> hub.connectionCount() == 0);
   }
 
   @Test

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * A WebSocket handshake over a plain socket: shows the exact HTTP status of a refused upgrade, and
- * after a 101 plays a client that never reads and so never answers a ping.
+ * after a 101 plays a client that never reads and so never answers a ping, or one that sends
+ * frames a client library would not.
  */
 public final class RawWs implements AutoCloseable {
   /** Status reported when the server closed the connection without any response. */
@@ -30,7 +31,11 @@ public final class RawWs implements AutoCloseable {
 
   public static RawWs handshake(URI uri, Map<String, String> headers) throws IOException {
     Socket s = send(uri, headers);
-    return new RawWs(s, readStatus(s.getInputStream()));
+    int status = readStatus(s.getInputStream());
+    if (status == 101) { // the rest of the head, so that what follows is frames
+      readHead(s.getInputStream());
+    }
+    return new RawWs(s, status);
   }
 
   /** A refused handshake's whole answer: status, head (status line and headers), body. */
@@ -38,16 +43,26 @@ public final class RawWs implements AutoCloseable {
 
   /** Sends a handshake and reads the whole HTTP answer (for refusals, which carry a body). */
   public static Answer answer(URI uri, Map<String, String> headers) throws IOException {
-    try (Socket s = send(uri, headers)) {
+    return answer(send(uri, headers));
+  }
+
+  /**
+   * Sends {@code head} as it is (a request line and headers, without the blank line that ends
+   * them) and reads the whole HTTP answer: for handshakes that lack what a client always sends.
+   */
+  public static Answer answerTo(URI uri, String head) throws IOException {
+    Socket s = new Socket(uri.getHost(), uri.getPort());
+    s.setSoTimeout(10_000);
+    OutputStream out = s.getOutputStream();
+    out.write((head + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    out.flush();
+    return answer(s);
+  }
+
+  private static Answer answer(Socket socket) throws IOException {
+    try (Socket s = socket) {
       InputStream in = s.getInputStream();
-      ByteArrayOutputStream head = new ByteArrayOutputStream();
-      int matched = 0;
-      int b;
-      while (matched < 4 && (b = in.read()) != -1) {
-        head.write(b);
-        matched = (b == '\r' || b == '\n') ? (matched + 1) : 0;
-      }
-      String h = head.toString(StandardCharsets.ISO_8859_1);
+      String h = readHead(in);
       int length = 0;
       for (String line : h.split("\r\n")) {
         if (line.toLowerCase().startsWith("content-length:")) {
@@ -58,6 +73,18 @@ public final class RawWs implements AutoCloseable {
       int status = h.startsWith("HTTP/1.1 ") ? Integer.parseInt(h.substring(9, 12)) : NO_RESPONSE;
       return new Answer(status, h, new String(body, StandardCharsets.UTF_8));
     }
+  }
+
+  /** Reads up to and including the blank line that ends an HTTP head. */
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int matched = 0;
+    int b;
+    while (matched < 4 && (b = in.read()) != -1) {
+      head.write(b);
+      matched = (b == '\r' || b == '\n') ? (matched + 1) : 0;
+    }
+    return head.toString(StandardCharsets.ISO_8859_1);
   }
 
   private static Socket send(URI uri, Map<String, String> headers) throws IOException {
@@ -107,9 +134,20 @@ public final class RawWs implements AutoCloseable {
 
   /** Sends a (masked, as a client must) pong frame carrying {@code payload}, unasked. */
   public void sendPong(byte[] payload) throws IOException {
+    sendFrame(0xA, payload);
+  }
+
+  /**
+   * Sends one final, masked frame with {@code opcode} and {@code payload} (under 126 bytes), as it
+   * is: for frames a WebSocket client library would refuse to send.
+   */
+  public void sendFrame(int opcode, byte[] payload) throws IOException {
+    if (payload.length > 125) {
+      throw new IllegalArgumentException("payload over 125 bytes");
+    }
     byte[] mask = {1, 2, 3, 4};
     byte[] frame = new byte[2 + 4 + payload.length];
-    frame[0] = (byte) 0x8A; // FIN, pong
+    frame[0] = (byte) (0x80 | opcode); // FIN
     frame[1] = (byte) (0x80 | payload.length); // masked, short payload
     System.arraycopy(mask, 0, frame, 2, 4);
     for (int i = 0; i < payload.length; i++) {
@@ -118,6 +156,36 @@ public final class RawWs implements AutoCloseable {
     OutputStream out = socket.getOutputStream();
     out.write(frame);
     out.flush();
+  }
+
+  /**
+   * Reads frames until the server's close frame and returns its status code ({@link
+   * #NO_RESPONSE} if the connection ends without one, 1005 for a close frame without a code).
+   */
+  public int awaitCloseCode() throws IOException {
+    InputStream in = socket.getInputStream();
+    while (true) {
+      int b0 = in.read();
+      int b1 = in.read();
+      if (b0 == -1 || b1 == -1) {
+        return NO_RESPONSE;
+      }
+      long length = b1 & 0x7F; // a server's frames are not masked
+      if (length >= 126) {
+        byte[] extended = in.readNBytes(length == 126 ? 2 : 8);
+        length = 0;
+        for (byte x : extended) {
+          length = (length << 8) | (x & 0xFF);
+        }
+      }
+      byte[] payload = in.readNBytes((int) length);
+      if (payload.length < length) {
+        return NO_RESPONSE;
+      }
+      if ((b0 & 0x0F) == 0x8) {
+        return payload.length < 2 ? 1005 : ((payload[0] & 0xFF) << 8) | (payload[1] & 0xFF);
+      }
+    }
   }
 
   /** Whether the server has closed the TCP connection (reads to EOF, discarding frames). */
