@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketSe
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
@@ -61,7 +62,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression, b.http,
-        new SharedFrames());
+        new SharedFrames(), b.requestTimeout);
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)
@@ -127,6 +128,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private boolean nativeTransport = true;
     private HttpService http;
+    private Duration requestTimeout = Duration.ofSeconds(30);
 
     private Builder(FanoutProtocol protocol) {
       this.protocol = Objects.requireNonNull(protocol, "protocol");
@@ -178,6 +180,20 @@ public final class FanoutNettyServer implements AutoCloseable {
         throw new IllegalArgumentException("io threads must be at least 1, got " + threads);
       }
       this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * How long a connection may take from accept to its whole HTTP request (an upgrade or a plain
+     * request); one that is silent or slower is closed, so idle or trickling sockets cannot hold
+     * file descriptors. After the upgrade the protocol's heartbeat takes over. Default 30 s.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("request timeout must be positive, got " + timeout);
+      }
+      this.requestTimeout = timeout;
       return this;
     }
 

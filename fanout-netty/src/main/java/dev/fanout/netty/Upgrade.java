@@ -23,9 +23,12 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,16 +43,31 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(Upgrade.class);
 
   record Settings(FanoutProtocol protocol, String path, boolean compression, HttpService http,
-      SharedFrames frames) {}
+      SharedFrames frames, Duration requestTimeout) {}
 
   private final Settings settings;
+  private ScheduledFuture<?> deadline;
 
   Upgrade(Settings settings) {
     this.settings = settings;
   }
 
+  /** From accept, the request must arrive whole within the timeout, or the connection closes. */
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    deadline = ctx.executor().schedule(() -> ctx.close(), settings.requestTimeout.toNanos(),
+        TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    deadline.cancel(false);
+    super.channelInactive(ctx);
+  }
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    deadline.cancel(false);
     URI uri;
     try {
       uri = URI.create(req.uri());
