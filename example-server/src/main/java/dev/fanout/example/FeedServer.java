@@ -63,6 +63,9 @@ final class FeedServer implements AutoCloseable {
     Duration shutdownSpread = Duration.ofSeconds(2);
     int warmupConnections; // 0: none (the command line's default is 2000; tests start cold)
     String transport = "jetty"; // or "netty"
+    // Before the upgrade: how long a silent socket may stay (Jetty: since its last byte; Netty:
+    // from accept to the whole request). Not a flag: tests shorten it.
+    Duration requestTimeout = Duration.ofSeconds(30);
   }
 
   private final Config config;
@@ -121,8 +124,8 @@ final class FeedServer implements AutoCloseable {
       auth = new HmacTokens(c.authSecret, Clock.systemUTC());
       log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
     }
-    web = c.transport.equals("netty") ? new NettyWeb(c.host, c.port, STATIC)
-        : new WebServer(c.host, c.port, STATIC);
+    web = c.transport.equals("netty") ? new NettyWeb(c.host, c.port, STATIC, c.requestTimeout)
+        : new WebServer(c.host, c.port, STATIC, c.requestTimeout);
     web.text("/metrics", "text/plain; version=0.0.4; charset=utf-8",
         () -> new Web.Answer(200, metrics.scrape()));
     web.text("/health", "application/json", this::health);

@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -29,6 +30,7 @@ final class NettyWeb implements Web {
 
   private final String host;
   private final String staticBase;
+  private final Duration requestTimeout;
   private final Map<String, Route> routes = new ConcurrentHashMap<>();
   private final Map<String, HttpService.Answer> files = new ConcurrentHashMap<>();
   private int port;
@@ -39,10 +41,11 @@ final class NettyWeb implements Web {
   /**
    * @param staticBase classpath folder served at / (index.html for /)
    */
-  NettyWeb(String host, int port, String staticBase) {
+  NettyWeb(String host, int port, String staticBase, Duration requestTimeout) {
     this.host = host;
     this.port = port;
     this.staticBase = staticBase;
+    this.requestTimeout = requestTimeout;
     if (NettyWeb.class.getResource(staticBase + "index.html") == null) {
       throw new IllegalStateException("no static files at " + staticBase + " on the classpath");
     }
@@ -71,7 +74,7 @@ final class NettyWeb implements Web {
   public void deploy(FanoutProtocol protocol, String path, boolean compression)
       throws InterruptedException {
     server = FanoutNettyServer.builder(protocol).host(host).port(port).path(path)
-        .compression(compression).http(this::answer).start();
+        .compression(compression).requestTimeout(requestTimeout).http(this::answer).start();
     log.info("Netty transport: {}", server.transport()); // epoll unless the native library failed
   }
 

@@ -11,6 +11,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.function.Function;
 import org.eclipse.jetty.ee10.servlet.DefaultServlet;
@@ -39,16 +40,18 @@ final class WebServer implements Web {
 
   /**
    * @param staticBase classpath folder served at / (index.html is the welcome file)
+   * @param idleTimeout how long a connection may stay silent before its upgrade
    */
-  WebServer(String host, int port, String staticBase) {
+  WebServer(String host, int port, String staticBase, Duration idleTimeout) {
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("http");
     server = new Server(threads);
     connector = new ServerConnector(server);
     connector.setHost(host);
     connector.setPort(port);
-    // WebSocket liveness is fanout's heartbeat; the container's idle timeout stays out of it.
-    connector.setIdleTimeout(0);
+    // Closes sockets that go silent before or without an upgrade. An upgraded connection takes
+    // its WebSocket session's idle timeout instead (0 below): its liveness is fanout's heartbeat.
+    connector.setIdleTimeout(idleTimeout.toMillis());
     // A reconnect storm opens thousands of connections a second. With the JVM's default backlog
     // of 50 the kernel drops SYNs and a client waits out TCP's retransmission backoff (1, 2, 4,
     // ... 32 s): one storm took 55 s instead of 6. The kernel caps this at net.core.somaxconn.

@@ -9,6 +9,9 @@ import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -95,6 +98,34 @@ class ExampleServerIntegrationTest {
         "process_cpu_usage",
         "fanout_queue_depth", "fanout_resumes_total{recovered=\"true\"}");
     assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aSilentSocketIsClosedButAnIdleWebSocketStays() throws Exception {
+    Duration timeout = Duration.ofMillis(400);
+    FeedServer s = server(c -> {
+      c.generator = false; // nothing published: the WebSocket below is idle
+      c.requestTimeout = timeout;
+    });
+    WsClient idle = client(s, "");
+    try (Socket silent = new Socket("127.0.0.1", s.port())) {
+      silent.setSoTimeout(50);
+      await().atMost(Duration.ofSeconds(5)).until(() -> closedByServer(silent));
+    }
+    await().during(timeout.multipliedBy(3)).atMost(timeout.multipliedBy(6))
+        .until(idle::isOpen);
+    idle.send("{\"type\":\"subscribe\"}");
+    await().until(() -> idle.sawFrame("\"type\":\"subscribed\""));
+  }
+
+  private static boolean closedByServer(Socket s) {
+    try {
+      return s.getInputStream().read() == -1;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
   }
 
   @Test

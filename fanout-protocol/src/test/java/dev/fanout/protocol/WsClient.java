@@ -193,6 +193,11 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     return closed.get(15, TimeUnit.SECONDS);
   }
 
+  /** Whether the server has not closed this client. */
+  public boolean isOpen() {
+    return !closed.isDone();
+  }
+
   public void assertOpen() {
     assertThat(closed).isNotDone();
   }
