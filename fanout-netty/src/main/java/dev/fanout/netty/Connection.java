@@ -40,6 +40,7 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   private volatile ProtocolSession session;
   private volatile int closeCode; // the code of the first close frame either side sent; 0: none
   private final AtomicBoolean closeSent = new AtomicBoolean(); // one close frame, whoever sends
+  private ByteBuf pendingPong; // event loop only: the latest unanswered ping's payload
 
   Connection(Channel channel, SharedFrames shared) {
     this.channel = channel;
@@ -61,7 +62,7 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     } else if (frame instanceof PongWebSocketFrame pong) {
       s.pongReceived(pong.content().nioBuffer());
     } else if (frame instanceof PingWebSocketFrame ping) {
-      ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+      pong(ctx, ping.content().retain());
     } else if (frame instanceof CloseWebSocketFrame close) {
       int code = close.statusCode() < 0 ? 1005 : close.statusCode();
       if (closeCode == 0) {
@@ -76,8 +77,43 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     }
   }
 
+  /**
+   * Answers a ping, or, while the channel holds more than its high water mark (the peer is not
+   * reading), keeps only the latest ping's payload and stops reading until the channel drains,
+   * then answers it (RFC 6455 5.5.3 allows answering only the most recent ping). A peer that
+   * pings without reading costs one pending pong and no reads, as on Jetty, not a buffer that
+   * grows with every ping it sends.
+   */
+  private void pong(ChannelHandlerContext ctx, ByteBuf payload) {
+    if (pendingPong != null) {
+      pendingPong.release();
+      pendingPong = null;
+    }
+    if (ctx.channel().isWritable()) {
+      ctx.writeAndFlush(new PongWebSocketFrame(payload));
+    } else {
+      pendingPong = payload;
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (pendingPong != null && ctx.channel().isWritable()) {
+      ByteBuf payload = pendingPong;
+      pendingPong = null;
+      ctx.writeAndFlush(new PongWebSocketFrame(payload));
+      ctx.channel().config().setAutoRead(true);
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (pendingPong != null) {
+      pendingPong.release();
+      pendingPong = null;
+    }
     ProtocolSession s = session;
     if (s != null) {
       s.closed(closeCode == 0 ? 1006 : closeCode);

@@ -2,6 +2,7 @@ package dev.fanout.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
@@ -26,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -55,6 +57,14 @@ public abstract class ProtocolSuite {
    */
   protected int statusOfAnIncompleteUpgrade() {
     return 400;
+  }
+
+  /**
+   * Whether the container stops reading a client that sends pings without reading their pongs
+   * (so the pongs it owes cannot pile up in memory).
+   */
+  protected boolean stopsReadingAPingerThatDoesNotRead() {
+    return true;
   }
 
   void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutProtocol.Builder> wsSettings)
@@ -469,6 +479,47 @@ public abstract class ProtocolSuite {
     EventId e = pay("mch_1", "card");
     await().until(() -> healthy.eventIds().contains(e.toString()));
     await().until(() -> hub.connectionCount() == 1);
+  }
+
+  @Test
+  void aClientThatPingsWithoutReadingIsNotReadFurther() throws Exception {
+    assumeTrue(stopsReadingAPingerThatDoesNotRead(), "a known limit of this container");
+    start();
+    WsClient healthy = client();
+    healthy.subscribe("{\"type\":\"subscribe\"}");
+    healthy.nextOfType("subscribed");
+    byte[] pings = new byte[0];
+    byte[] ping = RawWs.frame(0x9, new byte[125]);
+    for (int i = 0; i < 64; i++) { // 8 KiB of pings a write
+      byte[] more = new byte[pings.length + ping.length];
+      System.arraycopy(pings, 0, more, 0, pings.length);
+      System.arraycopy(ping, 0, more, pings.length, ping.length);
+      pings = more;
+    }
+    long limit = 256L << 20; // a server that kept reading (and buffering pongs) would reach it
+    AtomicLong written = new AtomicLong();
+    AtomicLong lastSeen = new AtomicLong(-1);
+    AtomicLong stillSince = new AtomicLong(System.nanoTime());
+    try (RawWs flooder = RawWs.handshake(uri, Map.of())) {
+      byte[] flood = pings;
+      Thread writer = new Thread(() -> flooder.writeRepeatedly(flood, limit, written));
+      writer.start();
+      // Until the writes stall (the server stopped reading: its socket buffers are full) for
+      // a second, or the limit is reached.
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        long now = System.nanoTime();
+        long w = written.get();
+        if (w != lastSeen.getAndSet(w)) {
+          stillSince.set(now);
+        }
+        return w >= limit || now - stillSince.get() > TimeUnit.SECONDS.toNanos(1);
+      });
+      System.out.printf("MEASURE %s ping_flood_bytes_written=%d%n", getClass().getSimpleName(),
+          written.get());
+      assertThat(written.get()).isLessThan(limit);
+      EventId e = pay("mch_1", "card");
+      await().until(() -> healthy.eventIds().contains(e.toString()));
+    }
   }
 
   @Test

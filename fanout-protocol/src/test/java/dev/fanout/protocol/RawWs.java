@@ -11,6 +11,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A WebSocket handshake over a plain socket: shows the exact HTTP status of a refused upgrade, and
@@ -142,6 +143,13 @@ public final class RawWs implements AutoCloseable {
    * is: for frames a WebSocket client library would refuse to send.
    */
   public void sendFrame(int opcode, byte[] payload) throws IOException {
+    OutputStream out = socket.getOutputStream();
+    out.write(frame(opcode, payload));
+    out.flush();
+  }
+
+  /** One final, masked frame, as {@link #sendFrame} sends it. */
+  public static byte[] frame(int opcode, byte[] payload) {
     if (payload.length > 125) {
       throw new IllegalArgumentException("payload over 125 bytes");
     }
@@ -153,9 +161,24 @@ public final class RawWs implements AutoCloseable {
     for (int i = 0; i < payload.length; i++) {
       frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
     }
-    OutputStream out = socket.getOutputStream();
-    out.write(frame);
-    out.flush();
+    return frame;
+  }
+
+  /**
+   * Writes {@code bytes} over and over, never reading, until the connection fails or {@code
+   * limit} bytes are written; returns how many were. Blocks while the server is not reading.
+   */
+  public long writeRepeatedly(byte[] bytes, long limit, AtomicLong written) {
+    try {
+      OutputStream out = socket.getOutputStream();
+      while (written.get() < limit) {
+        out.write(bytes);
+        written.addAndGet(bytes.length);
+      }
+    } catch (IOException e) {
+      // closed by the server or by the test: done either way
+    }
+    return written.get();
   }
 
   /**
