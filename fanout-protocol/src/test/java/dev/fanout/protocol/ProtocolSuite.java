@@ -532,6 +532,8 @@ public abstract class ProtocolSuite {
     assertThat(RawWs.answerTo(uri, request + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
         .status()).isEqualTo(statusOfAnIncompleteUpgrade());
     assertThat(RawWs.status(uri, Map.of())).isEqualTo(101); // the same request, whole
+    assertThat(RawWs.answerTo(uri, request + "Connection: keep-alive, Upgrade\r\n" // Firefox's
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==").status()).isEqualTo(101);
     await().until(() -> hub.connectionCount() == 0);
   }
 
