@@ -11,6 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
@@ -124,6 +125,12 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof TooLongFrameException) {
       close(1009, "message too big");
+    } else if (cause instanceof DecompressionException) { // permessage-deflate
+      // Over the buffer limit once inflated (a deflate bomb: Netty says "maximum size"), or not
+      // a deflate stream at all.
+      String message = String.valueOf(cause.getMessage());
+      close(message.contains("maximum size") ? 1009 : 1007,
+          message.contains("maximum size") ? "message too big" : "invalid compressed data");
     } else if (cause instanceof CorruptedWebSocketFrameException corrupt) {
       // The codec (frame decoder or UTF-8 validator) has sent the close frame and closes once it
       // is written: record its code, send no second close, and drop a peer that never reads it.

@@ -76,7 +76,9 @@ public final class FanoutNettyServer implements AutoCloseable {
               connections.add(ch);
               ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024));
               if (settings.compression()) { // negotiates permessage-deflate on the upgrade
-                ch.pipeline().addLast(new WebSocketServerCompressionHandler(0));
+                // a frame inflates to at most what a message may be buffered at: no deflate bomb
+                ch.pipeline().addLast(new WebSocketServerCompressionHandler(
+                    Upgrade.bufferLimit(settings.protocol())));
               }
               ch.pipeline().addLast(new Upgrade(settings));
             }

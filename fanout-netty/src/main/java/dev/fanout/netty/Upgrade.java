@@ -108,9 +108,7 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, auth.status(), auth.reason());
       return;
     }
-    // The container-style allowance: up to 4x the protocol's limit is buffered, so the protocol's
-    // own check closes with its documented reason; only larger still is refused by the codec.
-    int max = (int) Math.min(Integer.MAX_VALUE, settings.protocol.maxMessageBytes() * 4L);
+    int max = bufferLimit(protocol);
     WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
         "ws://" + req.headers().get(HttpHeaderNames.HOST) + settings.path, null,
         WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(max)
@@ -131,6 +129,15 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
     // the response on the wire.
     handshaker.handshake(ctx.channel(), req);
     connection.open(protocol.open(auth, remote, connection));
+  }
+
+  /**
+   * The most a connection buffers of one message, after inflating: 4x the protocol's limit (the
+   * containers' allowance), so that the protocol's own check closes with its documented reason;
+   * only larger still is refused by the codec.
+   */
+  static int bufferLimit(FanoutProtocol protocol) {
+    return (int) Math.min(Integer.MAX_VALUE, protocol.maxMessageBytes() * 4L);
   }
 
   /** A plain request: the HTTP service's answer, 404 without one, 405 for a method not GET/HEAD. */
