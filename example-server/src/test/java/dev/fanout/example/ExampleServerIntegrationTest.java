@@ -5,13 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
 import dev.fanout.protocol.FanoutWarmup;
+import dev.fanout.protocol.RawWs;
 import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
-import java.io.IOException;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,22 +109,12 @@ class ExampleServerIntegrationTest {
     WsClient idle = client(s, "");
     try (Socket silent = new Socket("127.0.0.1", s.port())) {
       silent.setSoTimeout(50);
-      await().atMost(Duration.ofSeconds(5)).until(() -> closedByServer(silent));
+      await().atMost(Duration.ofSeconds(5)).until(() -> RawWs.closedByServer(silent));
     }
     await().during(timeout.multipliedBy(3)).atMost(timeout.multipliedBy(6))
         .until(idle::isOpen);
     idle.send("{\"type\":\"subscribe\"}");
     await().until(() -> idle.sawFrame("\"type\":\"subscribed\""));
-  }
-
-  private static boolean closedByServer(Socket s) {
-    try {
-      return s.getInputStream().read() == -1;
-    } catch (SocketTimeoutException e) {
-      return false;
-    } catch (IOException e) {
-      return true;
-    }
   }
 
   @Test

@@ -9,10 +9,8 @@ import dev.fanout.core.InMemoryStream;
 import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.protocol.RawWs;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -49,7 +47,7 @@ class NettyRequestTimeoutIntegrationTest {
   @Test
   void aSilentConnectionIsClosed() throws Exception {
     try (Socket s = connect()) {
-      await().atMost(Duration.ofSeconds(5)).until(() -> closedByServer(s));
+      await().atMost(Duration.ofSeconds(5)).until(() -> RawWs.closedByServer(s));
     }
   }
 
@@ -62,7 +60,7 @@ class NettyRequestTimeoutIntegrationTest {
       await().atMost(Duration.ofSeconds(5)).until(() -> {
         out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII)); // a header now and then
         out.flush();
-        return closedByServer(s);
+        return RawWs.closedByServer(s);
       });
     } catch (IOException e) {
       // a write after the server closed may fail with a reset: closed either way
@@ -90,17 +88,5 @@ class NettyRequestTimeoutIntegrationTest {
     Socket s = new Socket("127.0.0.1", server.port());
     s.setSoTimeout(50);
     return s;
-  }
-
-  /** Whether the server has closed the connection (EOF or reset), within one short read. */
-  private static boolean closedByServer(Socket s) {
-    try {
-      InputStream in = s.getInputStream();
-      return in.read() == -1;
-    } catch (SocketTimeoutException e) {
-      return false;
-    } catch (IOException e) {
-      return true;
-    }
   }
 }

@@ -211,6 +211,20 @@ public final class RawWs implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the server has closed {@code socket} (EOF or reset), within one read of the socket's
+   * timeout; for sockets that never sent a request.
+   */
+  public static boolean closedByServer(Socket socket) {
+    try {
+      return socket.getInputStream().read() == -1;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   /** Whether the server has closed the TCP connection (reads to EOF, discarding frames). */
   public boolean serverClosed() {
     try {
