@@ -86,12 +86,16 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
    * grows with every ping it sends.
    */
   private void pong(ChannelHandlerContext ctx, ByteBuf payload) {
-    if (pendingPong != null) {
+    boolean paused = pendingPong != null; // reading stopped for it
+    if (paused) {
       pendingPong.release();
       pendingPong = null;
     }
     if (ctx.channel().isWritable()) {
       ctx.writeAndFlush(new PongWebSocketFrame(payload));
+      if (paused) { // drained before its writability event came: read again here
+        ctx.channel().config().setAutoRead(true);
+      }
     } else {
       pendingPong = payload;
       ctx.channel().config().setAutoRead(false);

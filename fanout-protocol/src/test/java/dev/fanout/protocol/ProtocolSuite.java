@@ -482,6 +482,22 @@ public abstract class ProtocolSuite {
   }
 
   @Test
+  void everyPingOfAReadingClientIsAnsweredWithItsPayload() throws Exception {
+    start();
+    try (RawWs ws = RawWs.handshake(uri, Map.of())) {
+      for (int i = 0; i < 100; i++) {
+        ws.sendFrame(0x9, ("ping " + i).getBytes(StandardCharsets.US_ASCII));
+      }
+      for (int i = 0; i < 100; i++) {
+        RawWs.Frame f = ws.nextFrame();
+        assertThat(f).isNotNull();
+        assertThat(f.opcode()).isEqualTo(0xA);
+        assertThat(new String(f.payload(), StandardCharsets.US_ASCII)).isEqualTo("ping " + i);
+      }
+    }
+  }
+
+  @Test
   void aClientThatPingsWithoutReadingIsNotReadFurther() throws Exception {
     assumeTrue(stopsReadingAPingerThatDoesNotRead(), "a known limit of this container");
     start();

@@ -181,34 +181,41 @@ public final class RawWs implements AutoCloseable {
     return written.get();
   }
 
+  /** A frame from the server: its opcode and payload. */
+  public record Frame(int opcode, byte[] payload) {}
+
+  /** The server's next frame, or null if the connection ends first. */
+  public Frame nextFrame() throws IOException {
+    InputStream in = socket.getInputStream();
+    int b0 = in.read();
+    int b1 = in.read();
+    if (b0 == -1 || b1 == -1) {
+      return null;
+    }
+    long length = b1 & 0x7F; // a server's frames are not masked
+    if (length >= 126) {
+      byte[] extended = in.readNBytes(length == 126 ? 2 : 8);
+      length = 0;
+      for (byte x : extended) {
+        length = (length << 8) | (x & 0xFF);
+      }
+    }
+    byte[] payload = in.readNBytes((int) length);
+    return payload.length < length ? null : new Frame(b0 & 0x0F, payload);
+  }
+
   /**
    * Reads frames until the server's close frame and returns its status code ({@link
    * #NO_RESPONSE} if the connection ends without one, 1005 for a close frame without a code).
    */
   public int awaitCloseCode() throws IOException {
-    InputStream in = socket.getInputStream();
-    while (true) {
-      int b0 = in.read();
-      int b1 = in.read();
-      if (b0 == -1 || b1 == -1) {
-        return NO_RESPONSE;
-      }
-      long length = b1 & 0x7F; // a server's frames are not masked
-      if (length >= 126) {
-        byte[] extended = in.readNBytes(length == 126 ? 2 : 8);
-        length = 0;
-        for (byte x : extended) {
-          length = (length << 8) | (x & 0xFF);
-        }
-      }
-      byte[] payload = in.readNBytes((int) length);
-      if (payload.length < length) {
-        return NO_RESPONSE;
-      }
-      if ((b0 & 0x0F) == 0x8) {
-        return payload.length < 2 ? 1005 : ((payload[0] & 0xFF) << 8) | (payload[1] & 0xFF);
+    for (Frame f = nextFrame(); f != null; f = nextFrame()) {
+      if (f.opcode() == 0x8) {
+        byte[] p = f.payload();
+        return p.length < 2 ? 1005 : ((p[0] & 0xFF) << 8) | (p[1] & 0xFF);
       }
     }
+    return NO_RESPONSE;
   }
 
   /**
