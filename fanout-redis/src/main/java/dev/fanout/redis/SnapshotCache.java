@@ -159,9 +159,13 @@ final class SnapshotCache {
   private List<Event> fromTopics(int limit, Subscription subscription) {
     List<Event> out = new ArrayList<>();
     for (String name : subscription.topics()) {
+      Topic seen;
+      synchronized (this) {
+        seen = topics.get(name);
+      }
       List<Event> part = fromTopic(name, limit, subscription);
       if (part == REFILL) {
-        fill(name);
+        fill(name, seen);
         part = fromTopic(name, limit, subscription);
       }
       if (part == REFILL || part == NO_ANSWER) {
@@ -251,12 +255,19 @@ final class SnapshotCache {
     return out.size() == limit || scanned == maxScan;
   }
 
-  /** Reads a topic's newest events once for every snapshot that needs them now. */
-  private void fill(String name) {
+  /**
+   * Reads a topic's newest events once for every snapshot that needs them now. {@code seen} is
+   * what the cache held for the topic when the caller found it wanting: if another fill has
+   * installed something else since, that is the answer to look at, not a reason to read again.
+   */
+  private void fill(String name, Topic seen) {
     Fill fill;
     boolean mine = false;
     synchronized (this) {
       fill = fills.get(name);
+      if (fill == null && topics.get(name) != seen) {
+        return; // a fill finished between the caller's look and now
+      }
       if (fill == null) {
         fill = new Fill(generation);
         fills.put(name, fill);
