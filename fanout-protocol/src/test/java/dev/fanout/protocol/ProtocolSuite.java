@@ -11,6 +11,7 @@ import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -504,21 +505,18 @@ public abstract class ProtocolSuite {
     WsClient healthy = client();
     healthy.subscribe("{\"type\":\"subscribe\"}");
     healthy.nextOfType("subscribed");
-    byte[] pings = new byte[0];
-    byte[] ping = RawWs.frame(0x9, new byte[125]);
+    ByteArrayOutputStream pings = new ByteArrayOutputStream();
     for (int i = 0; i < 64; i++) { // 8 KiB of pings a write
-      byte[] more = new byte[pings.length + ping.length];
-      System.arraycopy(pings, 0, more, 0, pings.length);
-      System.arraycopy(ping, 0, more, pings.length, ping.length);
-      pings = more;
+      pings.writeBytes(RawWs.frame(0x9, new byte[125]));
     }
     long limit = 256L << 20; // a server that kept reading (and buffering pongs) would reach it
     AtomicLong written = new AtomicLong();
     AtomicLong lastSeen = new AtomicLong(-1);
     AtomicLong stillSince = new AtomicLong(System.nanoTime());
     try (RawWs flooder = RawWs.handshake(uri, Map.of())) {
-      byte[] flood = pings;
+      byte[] flood = pings.toByteArray();
       Thread writer = new Thread(() -> flooder.writeRepeatedly(flood, limit, written));
+      writer.setDaemon(true); // ends when the socket closes
       writer.start();
       // Until the writes stall (the server stopped reading: its socket buffers are full) for
       // a second, or the limit is reached.

@@ -166,9 +166,10 @@ public final class RawWs implements AutoCloseable {
 
   /**
    * Writes {@code bytes} over and over, never reading, until the connection fails or {@code
-   * limit} bytes are written; returns how many were. Blocks while the server is not reading.
+   * limit} bytes are written, counting them in {@code written}. Blocks while the server is not
+   * reading.
    */
-  public long writeRepeatedly(byte[] bytes, long limit, AtomicLong written) {
+  public void writeRepeatedly(byte[] bytes, long limit, AtomicLong written) {
     try {
       OutputStream out = socket.getOutputStream();
       while (written.get() < limit) {
@@ -178,7 +179,6 @@ public final class RawWs implements AutoCloseable {
     } catch (IOException e) {
       // closed by the server or by the test: done either way
     }
-    return written.get();
   }
 
   /** A frame from the server: its opcode and payload. */
