@@ -40,9 +40,10 @@ final class WebServer implements Web {
 
   /**
    * @param staticBase classpath folder served at / (index.html is the welcome file)
-   * @param idleTimeout how long a connection may stay silent before its upgrade
+   * @param requestTimeout how long a connection may stay silent before its upgrade, and how long
+   *     it may take to send its whole first request
    */
-  WebServer(String host, int port, String staticBase, Duration idleTimeout) {
+  WebServer(String host, int port, String staticBase, Duration requestTimeout) {
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("http");
     server = new Server(threads);
@@ -51,7 +52,9 @@ final class WebServer implements Web {
     connector.setPort(port);
     // Closes sockets that go silent before or without an upgrade. An upgraded connection takes
     // its WebSocket session's idle timeout instead (0 below): its liveness is fanout's heartbeat.
-    connector.setIdleTimeout(idleTimeout.toMillis());
+    connector.setIdleTimeout(requestTimeout.toMillis());
+    // ... and those that trickle a byte now and then: the whole request within the same time.
+    connector.addEventListener(new RequestDeadline(connector.getScheduler(), requestTimeout));
     // A reconnect storm opens thousands of connections a second. With the JVM's default backlog
     // of 50 the kernel drops SYNs and a client waits out TCP's retransmission backoff (1, 2, 4,
     // ... 32 s): one storm took 55 s instead of 6. The kernel caps this at net.core.somaxconn.

@@ -10,11 +10,14 @@ import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -115,6 +118,26 @@ class ExampleServerIntegrationTest {
         .until(idle::isOpen);
     idle.send("{\"type\":\"subscribe\"}");
     await().until(() -> idle.sawFrame("\"type\":\"subscribed\""));
+  }
+
+  @Test
+  void aRequestThatTricklesInIsClosedAtTheDeadline() throws Exception {
+    FeedServer s = server(c -> {
+      c.generator = false;
+      c.requestTimeout = Duration.ofMillis(400);
+    });
+    try (Socket slow = new Socket("127.0.0.1", s.port())) {
+      slow.setSoTimeout(50);
+      OutputStream out = slow.getOutputStream();
+      out.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII));
+      await().atMost(Duration.ofSeconds(5)).until(() -> {
+        out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII)); // now and then
+        return RawWs.closedByServer(slow);
+      });
+    } catch (IOException e) {
+      // a write after the server closed may fail with a reset: closed either way
+    }
+    assertThat(get(s, "/health/live").statusCode()).isEqualTo(200);
   }
 
   @Test
