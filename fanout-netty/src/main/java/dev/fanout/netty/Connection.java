@@ -132,9 +132,11 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     } else if (cause instanceof DecompressionException) { // permessage-deflate
       // Over the buffer limit once inflated (a deflate bomb: Netty says "maximum size"), or not
       // a deflate stream at all.
-      String message = String.valueOf(cause.getMessage());
-      close(message.contains("maximum size") ? 1009 : 1007,
-          message.contains("maximum size") ? "message too big" : "invalid compressed data");
+      if (String.valueOf(cause.getMessage()).contains("maximum size")) {
+        close(1009, "message too big");
+      } else {
+        close(1007, "invalid compressed data");
+      }
     } else if (cause instanceof CorruptedWebSocketFrameException corrupt) {
       // The codec (frame decoder or UTF-8 validator) has sent the close frame and closes once it
       // is written: record its code, send no second close, and drop a peer that never reads it.
