@@ -63,8 +63,8 @@ final class FeedServer implements AutoCloseable {
     Duration shutdownSpread = Duration.ofSeconds(2);
     int warmupConnections; // 0: none (the command line's default is 2000; tests start cold)
     String transport = "jetty"; // or "netty"
-    // Before the upgrade: how long a silent socket may stay (Jetty: since its last byte; Netty:
-    // from accept to the whole request). Not a flag: tests shorten it.
+    // How long a connection may take from accept to its whole first request, silent or
+    // trickling (on Jetty also its idle timeout). Not a flag: tests shorten it.
     Duration requestTimeout = Duration.ofSeconds(30);
   }
 

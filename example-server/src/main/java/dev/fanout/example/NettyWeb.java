@@ -40,6 +40,7 @@ final class NettyWeb implements Web {
 
   /**
    * @param staticBase classpath folder served at / (index.html for /)
+   * @param requestTimeout how long a connection may take from accept to its whole request
    */
   NettyWeb(String host, int port, String staticBase, Duration requestTimeout) {
     this.host = host;
