@@ -24,19 +24,21 @@ public final class RawWs implements AutoCloseable {
 
   final Socket socket;
   public final int status;
+  /** A 101's status line and headers; empty otherwise. */
+  public final String head;
 
-  private RawWs(Socket socket, int status) {
+  private RawWs(Socket socket, int status, String head) {
     this.socket = socket;
     this.status = status;
+    this.head = head;
   }
 
   public static RawWs handshake(URI uri, Map<String, String> headers) throws IOException {
     Socket s = send(uri, headers);
     int status = readStatus(s.getInputStream());
-    if (status == 101) { // the rest of the head, so that what follows is frames
-      readHead(s.getInputStream());
-    }
-    return new RawWs(s, status);
+    // the rest of a 101's head, so that what follows is frames
+    String head = status == 101 ? readHead(s.getInputStream()) : "";
+    return new RawWs(s, status, head);
   }
 
   /** A refused handshake's whole answer: status, head (status line and headers), body. */
@@ -139,27 +141,44 @@ public final class RawWs implements AutoCloseable {
   }
 
   /**
-   * Sends one final, masked frame with {@code opcode} and {@code payload} (under 126 bytes), as it
+   * Sends one final, masked frame with {@code opcode} and {@code payload} (under 64 KiB), as it
    * is: for frames a WebSocket client library would refuse to send.
    */
   public void sendFrame(int opcode, byte[] payload) throws IOException {
+    sendFrame(opcode, false, payload);
+  }
+
+  /** {@link #sendFrame(int, byte[])} with RSV1 set when {@code compressed} (RFC 7692). */
+  public void sendFrame(int opcode, boolean compressed, byte[] payload) throws IOException {
     OutputStream out = socket.getOutputStream();
-    out.write(frame(opcode, payload));
+    out.write(frame(opcode, compressed, payload));
     out.flush();
   }
 
-  /** One final, masked frame, as {@link #sendFrame} sends it. */
+  /** One final, masked frame, as {@link #sendFrame(int, byte[])} sends it. */
   public static byte[] frame(int opcode, byte[] payload) {
-    if (payload.length > 125) {
-      throw new IllegalArgumentException("payload over 125 bytes");
+    return frame(opcode, false, payload);
+  }
+
+  private static byte[] frame(int opcode, boolean compressed, byte[] payload) {
+    if (payload.length > 0xFFFF) {
+      throw new IllegalArgumentException("payload over 64 KiB");
     }
+    int lengthBytes = payload.length < 126 ? 0 : 2;
     byte[] mask = {1, 2, 3, 4};
-    byte[] frame = new byte[2 + 4 + payload.length];
-    frame[0] = (byte) (0x80 | opcode); // FIN
-    frame[1] = (byte) (0x80 | payload.length); // masked, short payload
-    System.arraycopy(mask, 0, frame, 2, 4);
+    byte[] frame = new byte[2 + lengthBytes + 4 + payload.length];
+    frame[0] = (byte) (0x80 | (compressed ? 0x40 : 0) | opcode); // FIN
+    if (lengthBytes == 0) {
+      frame[1] = (byte) (0x80 | payload.length); // masked, short payload
+    } else {
+      frame[1] = (byte) (0x80 | 126); // masked, 16-bit length
+      frame[2] = (byte) (payload.length >>> 8);
+      frame[3] = (byte) payload.length;
+    }
+    int at = 2 + lengthBytes;
+    System.arraycopy(mask, 0, frame, at, 4);
     for (int i = 0; i < payload.length; i++) {
-      frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
+      frame[at + 4 + i] = (byte) (payload[i] ^ mask[i % 4]);
     }
     return frame;
   }
@@ -181,8 +200,8 @@ public final class RawWs implements AutoCloseable {
     }
   }
 
-  /** A frame from the server: its opcode and payload. */
-  public record Frame(int opcode, byte[] payload) {}
+  /** A frame from the server: its opcode, whether RSV1 (compressed) is set, its payload. */
+  public record Frame(int opcode, boolean compressed, byte[] payload) {}
 
   /** The server's next frame, or null if the connection ends first. */
   public Frame nextFrame() throws IOException {
@@ -201,7 +220,8 @@ public final class RawWs implements AutoCloseable {
       }
     }
     byte[] payload = in.readNBytes((int) length);
-    return payload.length < length ? null : new Frame(b0 & 0x0F, payload);
+    return payload.length < length ? null
+        : new Frame(b0 & 0x0F, (b0 & 0x40) != 0, payload);
   }
 
   /**
