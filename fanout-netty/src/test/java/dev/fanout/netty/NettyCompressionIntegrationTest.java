@@ -2,13 +2,9 @@ package dev.fanout.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fanout.core.Hub;
-import dev.fanout.core.InMemoryStream;
-import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.protocol.RawWs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
@@ -28,24 +24,16 @@ class NettyCompressionIntegrationTest {
   private static final byte[] SUBSCRIBE =
       "{\"type\":\"subscribe\"}".getBytes(StandardCharsets.UTF_8);
 
-  private FanoutProtocol protocol;
-  private FanoutNettyServer server;
-  private URI uri;
+  private LoopbackServer loopback;
 
   @BeforeEach
   void start() throws Exception {
-    InMemoryStream stream = InMemoryStream.create(100);
-    Hub hub = Hub.builder().bus(stream).history(stream).build();
-    protocol = FanoutProtocol.builder(hub).maxMessageBytes(4096).build();
-    server = FanoutNettyServer.builder(protocol).host("127.0.0.1").port(0).compression(true)
-        .start();
-    uri = URI.create("ws://127.0.0.1:" + server.port() + "/ws");
+    loopback = new LoopbackServer(p -> p.maxMessageBytes(4096), b -> b.compression(true));
   }
 
   @AfterEach
   void stop() {
-    protocol.close();
-    server.close();
+    loopback.close();
   }
 
   @Test
@@ -82,7 +70,8 @@ class NettyCompressionIntegrationTest {
   }
 
   private RawWs upgrade() throws IOException {
-    RawWs ws = RawWs.handshake(uri, Map.of("Sec-WebSocket-Extensions", "permessage-deflate"));
+    RawWs ws = RawWs.handshake(loopback.uri,
+        Map.of("Sec-WebSocket-Extensions", "permessage-deflate"));
     assertThat(ws.status).isEqualTo(101);
     assertThat(ws.head).containsIgnoringCase("permessage-deflate");
     return ws;

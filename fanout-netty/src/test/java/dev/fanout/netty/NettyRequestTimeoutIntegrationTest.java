@@ -4,14 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.fanout.core.Hub;
-import dev.fanout.core.InMemoryStream;
-import dev.fanout.protocol.FanoutProtocol;
 import dev.fanout.protocol.RawWs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -23,25 +19,16 @@ import org.junit.jupiter.api.Test;
 class NettyRequestTimeoutIntegrationTest {
   private static final Duration TIMEOUT = Duration.ofMillis(500);
 
-  private Hub hub;
-  private FanoutProtocol protocol;
-  private FanoutNettyServer server;
-  private URI uri;
+  private LoopbackServer loopback;
 
   @BeforeEach
   void start() throws Exception {
-    InMemoryStream stream = InMemoryStream.create(100);
-    hub = Hub.builder().bus(stream).history(stream).build();
-    protocol = FanoutProtocol.builder(hub).build();
-    server = FanoutNettyServer.builder(protocol).host("127.0.0.1").port(0)
-        .requestTimeout(TIMEOUT).start();
-    uri = URI.create("ws://127.0.0.1:" + server.port() + "/ws");
+    loopback = new LoopbackServer(p -> {}, b -> b.requestTimeout(TIMEOUT));
   }
 
   @AfterEach
   void stop() {
-    protocol.close();
-    server.close();
+    loopback.close();
   }
 
   @Test
@@ -69,23 +56,24 @@ class NettyRequestTimeoutIntegrationTest {
 
   @Test
   void anUpgradedConnectionOutlivesTheRequestTimeout() throws Exception {
-    try (RawWs ws = RawWs.handshake(uri, Map.of())) {
+    try (RawWs ws = RawWs.handshake(loopback.uri, Map.of())) {
       assertThat(ws.status).isEqualTo(101);
       await().during(TIMEOUT.multipliedBy(3)).atMost(TIMEOUT.multipliedBy(6))
           .until(() -> !ws.serverClosed());
-      assertThat(hub.connectionCount()).isEqualTo(1);
+      assertThat(loopback.hub.connectionCount()).isEqualTo(1);
     }
   }
 
   @Test
   void aTimeoutMustBePositive() {
-    assertThatThrownBy(() -> FanoutNettyServer.builder(protocol).requestTimeout(Duration.ZERO))
+    FanoutNettyServer.Builder builder = FanoutNettyServer.builder(loopback.protocol);
+    assertThatThrownBy(() -> builder.requestTimeout(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("request timeout must be positive");
   }
 
   private Socket connect() throws IOException {
-    Socket s = new Socket("127.0.0.1", server.port());
+    Socket s = new Socket("127.0.0.1", loopback.server.port());
     s.setSoTimeout(50);
     return s;
   }
