@@ -303,7 +303,7 @@ public final class ExampleServer implements Callable<Integer> {
       RedisBus.check(redis);
       try (RedisPublisher publisher = RedisPublisher.create(redis,
               RedisStream.named(namespace).withRetention(retention));
-          PaymentGenerator generator = new PaymentGenerator(publisher::publish, rate)) {
+          PaymentGenerator generator = new PaymentGenerator(publisher, rate)) {
         generator.start();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(done::countDown));

@@ -3,14 +3,15 @@ package dev.fanout.example;
 import com.google.gson.JsonPrimitive;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
-import dev.fanout.core.History;
+import dev.fanout.core.BusStatus;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.Handshake;
+import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import java.lang.management.ManagementFactory;
@@ -20,8 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,52 +68,15 @@ final class FeedServer implements AutoCloseable {
   }
 
   private final Config config;
-  private volatile boolean draining;
   private volatile boolean warming;
   private final PrometheusMetrics metrics = new PrometheusMetrics();
-  private final Bus bus;
-  private final RedisBus redisBus; // null when embedded
-  private final Hub hub;
-  private final FanoutProtocol protocol;
+  private volatile FanoutNode node; // null until built: /health says starting
   private final Web web;
   private final PaymentGenerator generator; // null when off
-  private final ExecutorService senders = Executors.newFixedThreadPool(
-      Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-        Thread t = new Thread(r, "fanout-send");
-        t.setDaemon(true);
-        return t;
-      });
 
   private FeedServer(Config c) throws Exception {
     this.config = c;
     warnIfFileLimitIsBelow(c.maxConnections);
-    History history;
-    if (c.redis != null) {
-      RedisStream stream = RedisStream.named(c.namespace).withRetention(c.retention);
-      redisBus = RedisBus.builder(c.redis, stream)
-          .poolSize(c.redisPoolSize)
-          .snapshotCache(c.snapshotCacheMb == 0 ? 0
-              : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, c.snapshotSize),
-              Math.max(1, c.snapshotCacheMb) << 20)
-          .onLinkChange(state -> log.info("Redis link {}", state))
-          .build();
-      bus = redisBus;
-      history = redisBus.history();
-    } else {
-      redisBus = null;
-      InMemoryStream stream = InMemoryStream.create(c.retention);
-      bus = stream;
-      history = stream;
-    }
-    hub = Hub.builder().bus(bus).history(history).metrics(metrics.fanout).sendExecutor(senders)
-        .backpressure(policy(c.backpressure)).outboxCapacity(c.queueSize)
-        .batchLinger(c.batchLinger)
-        .snapshotSize(c.snapshotSize).build();
-    metrics.fanout.bind(hub);
-    if (redisBus != null) {
-      metrics.fanout.bind(redisBus);
-    }
-
     Authenticator auth;
     if (c.authSecret == null) {
       log.warn("authentication is OFF: every client sees every merchant "
@@ -135,7 +97,8 @@ final class FeedServer implements AutoCloseable {
     web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
     List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
-    protocol = FanoutProtocol.builder(hub)
+    FanoutNode n = FanoutNode.builder()
+        .stream(stream(c))
         .authenticator(auth)
         // the payment words of fanout-client.js and the page, as well as topics and filters
         .topicAlias("merchants")
@@ -147,20 +110,40 @@ final class FeedServer implements AutoCloseable {
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
         .maxConcurrentReplays(c.maxConcurrentReplays)
+        .backpressure(policy(c.backpressure))
+        .outboxCapacity(c.queueSize)
+        .batchLinger(c.batchLinger)
+        .snapshotSize(c.snapshotSize)
         .metrics(metrics.fanout)
-        .closeOnShutdown(hub, bus, senders::shutdown) // after the last 1001, in this order
         .build();
-    web.deploy(protocol, "/ws", c.compression);
+    node = n;
+    metrics.fanout.bind(n);
+    web.deploy(n, "/ws", c.compression);
+    n.start();
     log.info("allowed origins: {}", origins);
     if (c.warmupConnections > 0) {
       warmUp(c.warmupConnections, origins.get(0), auth);
     }
-    generator = c.generator ? new PaymentGenerator(bus::publish, c.rate) : null;
+    generator = c.generator ? new PaymentGenerator(n, c.rate) : null;
     if (generator != null) {
       generator.start();
     }
     log.info("fanout example server on http://{}:{}/ ({} mode); WebSocket at /ws",
-        c.host, port(), redisBus == null ? "embedded" : "Redis " + c.redis);
+        c.host, port(), c.redis == null ? "embedded" : "Redis " + c.redis);
+  }
+
+  /** The in-memory stream, or the Redis bus of --redis; the node owns it from here. */
+  private static Bus stream(Config c) {
+    if (c.redis == null) {
+      return InMemoryStream.create(c.retention);
+    }
+    return RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
+        .poolSize(c.redisPoolSize)
+        .snapshotCache(c.snapshotCacheMb == 0 ? 0
+            : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, c.snapshotSize),
+            Math.max(1, c.snapshotCacheMb) << 20)
+        .onLinkChange(state -> log.info("Redis link {}", state))
+        .build();
   }
 
   /**
@@ -192,24 +175,21 @@ final class FeedServer implements AutoCloseable {
     return web.getPort();
   }
 
-  Hub hub() {
-    return hub;
-  }
-
-  /** The bus this node publishes to (for tests that play the payment service). */
-  Bus bus() {
-    return bus;
+  /** The node (for tests that play the payment service, or read its hub). */
+  FanoutNode node() {
+    return node;
   }
 
   /** SIGTERM: stop publishing, tell every client 1001 Going Away (paced), stop. */
   void shutdown() {
-    draining = true; // from this moment /health and /health/ready say so (503)
-    log.info("shutting down: closing {} connections with 1001 over {}", hub.connectionCount(),
-        config.shutdownSpread);
+    log.info("shutting down: closing {} connections with 1001 over {}",
+        node.status().connections(), config.shutdownSpread);
     if (generator != null) {
       generator.close();
     }
-    protocol.shutdown(config.shutdownSpread); // then the hub, the bus and the send threads
+    // Draining from its first moment (/health and /health/ready say so: 503); then the hub, the
+    // stream and the node's threads stop, and the web server last.
+    node.shutdown(config.shutdownSpread);
     web.stop();
     log.info("stopped");
   }
@@ -235,21 +215,14 @@ final class FeedServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The --backpressure policy: the library's names, and {@code conflate} for the newest status
+   * of each payment ({@code conflate:paymentId}).
+   */
   static Backpressure policy(String name) {
-    switch (name) {
-      case "drop-oldest":
-        return Backpressure.dropOldest();
-      case "drop-newest":
-        return Backpressure.dropNewest();
-      case "disconnect":
-        return Backpressure.disconnect();
-      case "conflate":
-        return Backpressure.conflate(e -> e.attribute("paymentId"));
-      default:
-        throw new IllegalArgumentException("backpressure must be one of drop-oldest, drop-newest, "
-            + "disconnect, conflate; got '" + name + "'");
-    }
+    return Backpressure.named(name.equals("conflate") ? "conflate:paymentId" : name);
   }
+
 
   /**
    * The page's own origin on this port. The page is served from here, so these are the origins
@@ -269,22 +242,38 @@ final class FeedServer implements AutoCloseable {
    * load balancer stops sending reconnecting dashboards here from the first moment.
    */
   private Web.Answer health() {
-    String redis = redisBus == null ? null : redisBus.linkState().name();
-    boolean up = redisBus == null || redisBus.linkState().isUp();
-    String reason = up || redisBus.linkDownReason() == null ? null : redisBus.linkDownReason();
-    String status = draining ? "DRAINING" : up ? "UP" : "DEGRADED";
-    return new Web.Answer(draining ? 503 : 200, "{\"status\":\"" + status
-        + "\",\"mode\":\"" + (redisBus == null ? "embedded" : "redis") + "\",\"connections\":"
-        + hub.connectionCount() + ",\"newestEventAgeMs\":" + hub.newestEventAgeMillis()
-        + (redis == null ? "" : ",\"redis\":\"" + redis + "\"")
-        + (reason == null ? "" : ",\"redisError\":" + jsonString(reason)) + "}");
+    FanoutNode n = node;
+    if (n == null) {
+      return new Web.Answer(503, "{\"status\":\"STARTING\"}");
+    }
+    NodeStatus s = n.status();
+    BusStatus bus = s.bus();
+    boolean up = bus.link().isUp();
+    String status = s.draining() ? "DRAINING" : up ? "UP" : "DEGRADED";
+    return new Web.Answer(s.draining() ? 503 : 200, "{\"status\":\"" + status
+        + "\",\"mode\":\"" + (config.redis == null ? "embedded" : "redis")
+        + "\",\"connections\":" + s.connections() + ",\"closingSockets\":" + s.closingSockets()
+        + ",\"newestEventAgeMs\":" + s.newestEventAgeMillis()
+        + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name() + "\"")
+        + (up || bus.downReason() == null ? ""
+            : ",\"redisError\":" + jsonString(bus.downReason())) + "}");
   }
 
   /**
-   * Whether to send new connections here: not while draining, nor while this node's Redis link
-   * is down (its new clients could not be given history). Liveness (/health/live) is apart: a
-   * node that is draining or waiting for Redis is alive and must not be restarted for it.
+   * Whether to send new connections here: not while starting, warming up or draining, nor while
+   * this node's Redis link is down (its new clients could not be given history). Liveness
+   * (/health/live) is apart: a node that is draining or waiting for Redis is alive and must not
+   * be restarted for it.
    */
+  private Web.Answer readiness() {
+    FanoutNode n = node;
+    NodeStatus s = n == null ? null : n.status();
+    String why = s == null ? "starting" : s.draining() ? "draining" : warming ? "warming up"
+        : !s.bus().link().isUp() ? "redis link " + s.bus().link().name().toLowerCase() : null;
+    return why == null ? new Web.Answer(200, "{\"ready\":true}")
+        : new Web.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
+  }
+
   /**
    * Who the page's token says it is: {"principal":..,"merchants":[..] or "*","expiresAt":ms or
    * null}, or 401 {"error":"token expired"} (missing, malformed...). The page offers only the
@@ -306,14 +295,6 @@ final class FeedServer implements AutoCloseable {
     return new Web.Answer(200, "{\"principal\":" + jsonString(a.principal())
         + ",\"merchants\":" + merchants + ",\"expiresAt\":"
         + (a.expiresAt() == null ? "null" : a.expiresAt().toEpochMilli()) + "}");
-  }
-
-  private Web.Answer readiness() {
-    String why = draining ? "draining" : warming ? "warming up"
-        : redisBus != null && !redisBus.linkState().isUp()
-        ? "redis link " + redisBus.linkState().name().toLowerCase() : null;
-    return why == null ? new Web.Answer(200, "{\"ready\":true}")
-        : new Web.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
   }
 
   private static String jsonString(String s) {

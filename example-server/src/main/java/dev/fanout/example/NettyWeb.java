@@ -2,7 +2,7 @@ package dev.fanout.example;
 
 import dev.fanout.netty.FanoutNettyServer;
 import dev.fanout.netty.HttpService;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,7 +58,7 @@ final class NettyWeb implements Web {
   }
 
   /**
-   * The server binds when it is deployed, once the protocol exists; port 0 is resolved here to a
+   * The server binds when it is deployed, once the node exists; port 0 is resolved here to a
    * free port first, so the allowed origins can name it.
    */
   @Override
@@ -72,9 +72,9 @@ final class NettyWeb implements Web {
   }
 
   @Override
-  public void deploy(FanoutProtocol protocol, String path, boolean compression)
+  public void deploy(FanoutNode node, String path, boolean compression)
       throws InterruptedException {
-    server = FanoutNettyServer.builder(protocol).host(host).port(port).path(path)
+    server = FanoutNettyServer.builder(node).host(host).port(port).path(path)
         .compression(compression).requestTimeout(requestTimeout).http(this::answer).start();
     log.info("Netty transport: {}", server.transport()); // epoll unless the native library failed
   }

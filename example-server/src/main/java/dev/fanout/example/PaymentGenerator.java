@@ -1,6 +1,7 @@
 package dev.fanout.example;
 
-import dev.fanout.core.EventId;
+import dev.fanout.core.Publisher;
+import dev.fanout.core.internal.DaemonThreads;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -24,12 +25,6 @@ final class PaymentGenerator implements AutoCloseable {
   static final List<String> METHODS = List.of("card", "sepa", "wallet", "paypal");
   private static final long TICK_MILLIS = 10;
 
-  /** Where events go: a bus, or a Redis publisher. */
-  @FunctionalInterface
-  interface Sink {
-    EventId publish(String topic, Map<String, String> attributes, String data);
-  }
-
   private static final class Payment {
     final String id;
     final String merchant;
@@ -45,7 +40,7 @@ final class PaymentGenerator implements AutoCloseable {
     }
   }
 
-  private final Sink sink;
+  private final Publisher sink;
   private final double perSecond;
   private final Random random = new Random();
   private final List<Payment> open = new ArrayList<>();
@@ -55,17 +50,14 @@ final class PaymentGenerator implements AutoCloseable {
   private volatile long published; // written by the timer thread only
   private long failures;
 
-  PaymentGenerator(Sink sink, double perSecond) {
+  PaymentGenerator(Publisher sink, double perSecond) {
     if (!(perSecond > 0)) {
       throw new IllegalArgumentException("rate must be positive, got " + perSecond);
     }
     this.sink = sink;
     this.perSecond = perSecond;
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "payment-generator");
-      t.setDaemon(true);
-      return t;
-    });
+    this.timer = Executors.newSingleThreadScheduledExecutor(
+        DaemonThreads.named("payment-generator"));
   }
 
   void start() {

@@ -1,6 +1,6 @@
 package dev.fanout.example;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -29,7 +29,7 @@ interface Web {
    * Serves the WebSocket endpoint at {@code path} (refused handshakes get their exact status)
    * and everything else; call after {@link #listen()}.
    */
-  void deploy(FanoutProtocol protocol, String path, boolean compression) throws Exception;
+  void deploy(FanoutNode node, String path, boolean compression) throws Exception;
 
   int getPort();
 

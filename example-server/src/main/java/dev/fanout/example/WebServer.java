@@ -2,7 +2,7 @@ package dev.fanout.example;
 
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
@@ -120,8 +120,8 @@ final class WebServer implements Web {
    * serving; call after {@link #listen()}.
    */
   @Override
-  public void deploy(FanoutProtocol protocol, String path, boolean compression) throws Exception {
-    FanoutWebSocket ws = FanoutWebSocket.builder(protocol).path(path).compression(compression)
+  public void deploy(FanoutNode node, String path, boolean compression) throws Exception {
+    FanoutWebSocket ws = FanoutWebSocket.builder(node).path(path).compression(compression)
         .build();
     JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
@@ -129,7 +129,7 @@ final class WebServer implements Web {
     });
     server.start();
     // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
-    FilterHolder holder = new FilterHolder(new HandshakeFilter(protocol));
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(node));
     FilterMapping mapping = new FilterMapping();
     mapping.setFilterName(holder.getName());
     mapping.setPathSpec(ws.endpointConfig().getPath());

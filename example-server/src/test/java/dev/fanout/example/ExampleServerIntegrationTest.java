@@ -250,7 +250,7 @@ class ExampleServerIntegrationTest {
       c.warmupConnections = 200;
     });
     await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
-    await().until(() -> s.hub().connectionCount() == 0);
+    await().until(() -> s.node().hub().connectionCount() == 0);
     String metrics = get(s, "/metrics").body();
     double refused = sum(metrics, "fanout_handshakes_refused_total{");
     assertThat(refused).isPositive();
@@ -273,7 +273,7 @@ class ExampleServerIntegrationTest {
     assertThat(first.statusCode()).isEqualTo(503);
     assertThat(first.body()).contains("warming up");
     await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
-    await().until(() -> s.hub().connectionCount() == 0);
+    await().until(() -> s.node().hub().connectionCount() == 0);
     assertThat(get(s, "/metrics").body()) // every warm-up subscribe was let in, then closed
         .contains("fanout_connections_opened_total " + FanoutWarmup.ROUNDS * 200 + ".0",
             "fanout_connections_closed_total " + FanoutWarmup.ROUNDS * 200 + ".0")

@@ -163,7 +163,7 @@ class SecurityIntegrationTest {
       silent.add(r);
       open.add(r);
     }
-    await().atMost(Duration.ofSeconds(15)).until(() -> server.hub().connectionCount() == 1);
+    await().atMost(Duration.ofSeconds(15)).until(() -> server.node().hub().connectionCount() == 1);
     System.out.printf("MEASURE idle_unresponsive closed=%d%n", silent.size());
     assertHonestClientUnharmed();
   }
@@ -208,7 +208,7 @@ class SecurityIntegrationTest {
     });
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 9_000; i++) {
-      ids.add(server.bus().publish("mch_" + i % 5, Map.of("method", "card"),
+      ids.add(server.node().publish("mch_" + i % 5, Map.of("method", "card"),
           "{\"merchantId\":\"mch_" + i % 5 + "\"}").toString());
     }
     String farBack = ids.get(ids.size() - 8_000);

@@ -89,4 +89,31 @@ public interface Backpressure {
   static Backpressure conflate(Function<Event, ?> keyFn) {
     return new BuiltInBackpressure.Conflate(Objects.requireNonNull(keyFn, "keyFn"));
   }
+
+  /**
+   * A built-in policy by the name a configuration gives it: {@code drop-oldest}, {@code
+   * drop-newest}, {@code disconnect}, or {@code conflate:<attribute>} (the newest queued event
+   * per value of that attribute, such as {@code conflate:paymentId}). The one place where
+   * command lines and properties become policies.
+   *
+   * @throws IllegalArgumentException naming the valid forms
+   */
+  static Backpressure named(String name) {
+    Objects.requireNonNull(name, "name");
+    switch (name) {
+      case "drop-oldest":
+        return dropOldest();
+      case "drop-newest":
+        return dropNewest();
+      case "disconnect":
+        return disconnect();
+      default:
+        String attribute = name.startsWith("conflate:") ? name.substring(9) : "";
+        if (attribute.isEmpty()) {
+          throw new IllegalArgumentException("backpressure must be one of drop-oldest, "
+              + "drop-newest, disconnect, conflate:<attribute>; got '" + name + "'");
+        }
+        return conflate(e -> e.attribute(attribute));
+    }
+  }
 }

@@ -19,6 +19,19 @@ public interface Bus extends Publisher, AutoCloseable {
    */
   AutoCloseable subscribe(BusListener listener);
 
+  /**
+   * The retained past of this bus's stream, for snapshots and resumes; {@link History#none()}
+   * (the default) for a bus that retains nothing.
+   */
+  default History history() {
+    return History.none();
+  }
+
+  /** What the bus says of itself now; by default always up (a bus with no link to lose). */
+  default BusStatus status() {
+    return BusStatus.alwaysUp();
+  }
+
   /** Releases the bus's connections and threads; returns promptly. */
   @Override
   void close();

@@ -1,13 +1,11 @@
 package dev.fanout.core;
 
+import dev.fanout.core.internal.BusListeners;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A single-node event stream: a {@link Bus} and a {@link History} over one bounded ring. The
@@ -19,14 +17,12 @@ import org.slf4j.LoggerFactory;
  * The epoch is random per instance and changes on {@link #reset}.
  */
 public final class InMemoryStream implements Bus, History {
-  private static final Logger log = LoggerFactory.getLogger(InMemoryStream.class);
-
   /** Default number of events retained. */
   public static final int DEFAULT_RETENTION = 10_000;
 
   private final Event[] ring;
   private final int maxScan;
-  private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
+  private final BusListeners listeners = new BusListeners();
   private String epoch = EventId.newEpoch();
   private long lastSeq; // guarded by this
 
@@ -69,27 +65,22 @@ public final class InMemoryStream implements Bus, History {
         System.currentTimeMillis());
     lastSeq++;
     ring[slot(lastSeq)] = event;
-    for (BusListener l : listeners) {
-      try {
-        l.onEvent(event);
-      } catch (RuntimeException e) {
-        log.warn("bus listener {} threw on {}; ignored", l, event, e);
-      }
-    }
+    listeners.event(event);
     return event.id();
   }
 
   @Override
   public AutoCloseable subscribe(BusListener listener) {
     EventId top;
+    AutoCloseable handle;
     synchronized (this) {
-      listeners.add(listener);
+      handle = listeners.add(listener);
       top = lastSeq == 0 ? null : EventId.of(epoch, lastSeq);
     }
     if (top != null) {
       listener.onPosition(top);
     }
-    return () -> listeners.remove(listener);
+    return handle;
   }
 
   /**
@@ -102,9 +93,7 @@ public final class InMemoryStream implements Bus, History {
       lastSeq = 0;
       Arrays.fill(ring, null);
     }
-    for (BusListener l : listeners) {
-      l.onDiscontinuity("in-memory stream reset to a new epoch");
-    }
+    listeners.discontinuity("in-memory stream reset to a new epoch");
   }
 
   /** The current epoch. */
@@ -167,6 +156,12 @@ public final class InMemoryStream implements Bus, History {
 
   private int slot(long seq) {
     return (int) (seq % ring.length);
+  }
+
+  /** This stream: it is its own history. */
+  @Override
+  public History history() {
+    return this;
   }
 
   /** Removes every listener. */

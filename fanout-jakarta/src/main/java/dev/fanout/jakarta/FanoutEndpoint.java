@@ -33,12 +33,12 @@ public final class FanoutEndpoint extends Endpoint {
   public void onOpen(Session session, EndpointConfig config) {
     Authentication auth =
         (Authentication) session.getUserProperties().get(FanoutWebSocket.AUTH_KEY);
-    // The container may buffer up to 4x the limit, so that the protocol's own check closes with
+    // The container may buffer up to 4x the limit, so that the node's own check closes with
     // its documented reason; only a message larger still is refused in the container's words.
-    int max = ws.protocol.maxMessageBytes();
+    int max = ws.node.settings().maxMessageBytes();
     session.setMaxTextMessageBufferSize((int) Math.min(Integer.MAX_VALUE, max * 4L));
     session.setMaxBinaryMessageBufferSize(64);
-    ProtocolSession s = ws.protocol.open(auth, remoteAddress(session), new JakartaSocket(session));
+    ProtocolSession s = ws.node.open(auth, remoteAddress(session), new JakartaSocket(session));
     protocolSession = s;
     session.addMessageHandler(String.class, s::textReceived);
     session.addMessageHandler(ByteBuffer.class, b -> s.binaryReceived());

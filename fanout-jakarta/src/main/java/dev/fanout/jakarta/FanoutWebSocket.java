@@ -1,7 +1,7 @@
 package dev.fanout.jakarta;
 
 import dev.fanout.protocol.Authentication;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import jakarta.websocket.Extension;
 import jakarta.websocket.HandshakeResponse;
 import jakarta.websocket.server.HandshakeRequest;
@@ -10,19 +10,19 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Protocol v1 on any Jakarta WebSocket 2.1+ container (Tyrus, Jetty, Tomcat): deploys a {@link
- * FanoutProtocol} at a path. The entry point of fanout-jakarta; everything the protocol decides
- * (Origin, authentication, limits, heartbeats, shutdown) is configured on the protocol.
+ * Protocol v1 on any Jakarta WebSocket 2.1+ container (Tyrus, Jetty, Tomcat): serves a {@link
+ * FanoutNode} at a path. The entry point of fanout-jakarta; everything the node decides (Origin,
+ * authentication, limits, heartbeats, shutdown) is configured on the node.
  *
  * <pre>{@code
- * FanoutProtocol protocol = FanoutProtocol.builder(hub)
+ * FanoutNode node = FanoutNode.builder()
  *     .allowedOrigins("https://ops.example.com")
  *     .authenticator(myAuthenticator)
- *     .build();
- * FanoutWebSocket ws = FanoutWebSocket.builder(protocol).path("/ws").build();
+ *     .build().start();
+ * FanoutWebSocket ws = FanoutWebSocket.builder(node).path("/ws").build();
  * serverContainer.addEndpoint(ws.endpointConfig());
  * ...
- * protocol.shutdown(Duration.ofSeconds(5));   // 1001 Going Away to every client, paced
+ * node.shutdown(Duration.ofSeconds(5));   // 1001 Going Away to every client, paced
  * }</pre>
  *
  * <p>The handshake checks the Origin against the allow-list (403 before any upgrade), runs the
@@ -33,18 +33,18 @@ import java.util.Objects;
 public final class FanoutWebSocket {
   static final String AUTH_KEY = "dev.fanout.authentication";
 
-  final FanoutProtocol protocol;
+  final FanoutNode node;
   private final String path;
   private final boolean compression;
 
   private FanoutWebSocket(Builder b) {
-    this.protocol = b.protocol;
+    this.node = b.node;
     this.path = b.path;
     this.compression = b.compression;
   }
 
-  public static Builder builder(FanoutProtocol protocol) {
-    return new Builder(protocol);
+  public static Builder builder(FanoutNode node) {
+    return new Builder(node);
   }
 
   /** The configuration to deploy: {@code serverContainer.addEndpoint(ws.endpointConfig())}. */
@@ -54,22 +54,22 @@ public final class FanoutWebSocket {
         .build();
   }
 
-  /** The protocol this endpoint serves. */
-  public FanoutProtocol protocol() {
-    return protocol;
+  /** The node this endpoint serves. */
+  public FanoutNode node() {
+    return node;
   }
 
   /** Checks the Origin, authenticates, and hands each connection its own endpoint instance. */
   private final class Configurator extends ServerEndpointConfig.Configurator {
     @Override
     public boolean checkOrigin(String origin) {
-      return protocol.allowsOrigin(origin);
+      return node.allowsOrigin(origin);
     }
 
     @Override
     public void modifyHandshake(ServerEndpointConfig sec, HandshakeRequest request,
         HandshakeResponse response) {
-      Authentication auth = protocol.check(new JakartaHandshake(request));
+      Authentication auth = node.check(new JakartaHandshake(request));
       if (!auth.allowed()) {
         throw new HandshakeRejectedException(auth.status(), auth.reason());
       }
@@ -95,12 +95,12 @@ public final class FanoutWebSocket {
 
   /** Builds a {@link FanoutWebSocket}. */
   public static final class Builder {
-    private final FanoutProtocol protocol;
+    private final FanoutNode node;
     private String path = "/ws";
     private boolean compression;
 
-    private Builder(FanoutProtocol protocol) {
-      this.protocol = Objects.requireNonNull(protocol, "protocol");
+    private Builder(FanoutNode node) {
+      this.node = Objects.requireNonNull(node, "node");
     }
 
     /** The endpoint path; default {@code /ws}. */

@@ -9,7 +9,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -31,19 +31,19 @@ import java.util.Map;
  * <p>Map it to the endpoint's path, for example on Jetty:
  *
  * <pre>{@code
- * context.addFilter(new FilterHolder(new HandshakeFilter(protocol)), "/ws",
+ * context.addFilter(new FilterHolder(new HandshakeFilter(node)), "/ws",
  *     EnumSet.of(DispatcherType.REQUEST));
  * }</pre>
  *
- * <p>Refusals are counted, and logged at most once every few seconds, by the protocol, so a flood
+ * <p>Refusals are counted, and logged at most once every few seconds, by the node, so a flood
  * of bad handshakes costs little log. The endpoint still checks every handshake again, so the
  * filter is an addition, never a replacement.
  */
 public final class HandshakeFilter implements Filter {
-  private final FanoutProtocol protocol;
+  private final FanoutNode node;
 
-  public HandshakeFilter(FanoutProtocol protocol) {
-    this.protocol = protocol;
+  public HandshakeFilter(FanoutNode node) {
+    this.node = node;
   }
 
   @Override
@@ -58,11 +58,11 @@ public final class HandshakeFilter implements Filter {
     String version = request.getHeader("Sec-WebSocket-Version");
     if (!"13".equals(version)) { // RFC 6455 4.4: say which version this server speaks
       response.setHeader("Sec-WebSocket-Version", "13");
-      protocol.refused(426, "WebSocket version 13 required");
+      node.refused(426, "WebSocket version 13 required");
       refuse(response, 426, "WebSocket version 13 required");
       return;
     }
-    Authentication auth = protocol.check(handshake(request));
+    Authentication auth = node.check(handshake(request));
     if (!auth.allowed()) {
       refuse(response, auth.status(), auth.reason());
       return;

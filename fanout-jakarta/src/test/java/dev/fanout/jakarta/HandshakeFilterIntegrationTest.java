@@ -2,11 +2,9 @@ package dev.fanout.jakarta;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fanout.core.Hub;
-import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
 import dev.fanout.protocol.Authentication;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.RawWs;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
@@ -25,14 +23,12 @@ import org.junit.jupiter.api.Test;
 /** With {@link HandshakeFilter} in front, refusals get their exact HTTP status (Jetty 12). */
 class HandshakeFilterIntegrationTest {
   private Server server;
-  private FanoutProtocol protocol;
+  private FanoutNode node;
   private URI uri;
 
   @BeforeEach
   void start() throws Exception {
-    InMemoryStream stream = InMemoryStream.create();
-    Hub hub = Hub.builder().bus(stream).history(stream).build();
-    protocol = FanoutProtocol.builder(hub)
+    node = FanoutNode.builder()
         .allowedOrigins("https://ops.example.com")
         .maxConnections(2)
         .authenticator(req -> {
@@ -43,8 +39,8 @@ class HandshakeFilterIntegrationTest {
           return token.equals("ops") ? Authentication.allow("ops", Scope.all())
               : Authentication.forbidden("not an operator");
         })
-        .build();
-    FanoutWebSocket ws = FanoutWebSocket.builder(protocol).build();
+        .build().start();
+    FanoutWebSocket ws = FanoutWebSocket.builder(node).build();
     server = new Server();
     ServerConnector connector = new ServerConnector(server);
     connector.setHost("127.0.0.1");
@@ -55,7 +51,7 @@ class HandshakeFilterIntegrationTest {
     server.setHandler(context);
     server.start();
     // Jetty puts its own upgrade filter first when the context starts; ours must run before it.
-    FilterHolder holder = new FilterHolder(new HandshakeFilter(protocol));
+    FilterHolder holder = new FilterHolder(new HandshakeFilter(node));
     FilterMapping mapping = new FilterMapping();
     mapping.setFilterName(holder.getName());
     mapping.setPathSpec("/ws");
@@ -67,7 +63,7 @@ class HandshakeFilterIntegrationTest {
 
   @AfterEach
   void stop() throws Exception {
-    protocol.close();
+    node.close();
     server.stop();
   }
 
@@ -96,12 +92,12 @@ class HandshakeFilterIntegrationTest {
       assertThat(answer.status()).isEqualTo(403);
       assertThat(answer.body()).isEqualTo("not an operator\n");
     }
-    assertThat(protocol.refusedHandshakes()).containsEntry("403 not an operator", 50L);
+    assertThat(node.refusedHandshakes()).containsEntry("403 not an operator", 50L);
   }
 
   @Test
   void aShuttingDownNodeAnswers503() throws Exception {
-    protocol.close();
+    node.close();
     assertThat(RawWs.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);
   }
 }

@@ -1,6 +1,6 @@
 package dev.fanout.jakarta;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.ServerFixture;
 import java.net.URI;
 
@@ -13,8 +13,8 @@ final class JakartaServer implements ServerFixture {
   }
 
   @Override
-  public URI start(FanoutProtocol protocol) throws Exception {
-    return container.start(FanoutWebSocket.builder(protocol).build().endpointConfig());
+  public URI start(FanoutNode node) throws Exception {
+    return container.start(FanoutWebSocket.builder(node).build().endpointConfig());
   }
 
   @Override

@@ -1,10 +1,11 @@
 package dev.fanout.micrometer;
 
+import dev.fanout.core.Bus;
 import dev.fanout.core.Event;
 import dev.fanout.core.FanoutMetrics;
 import dev.fanout.core.Hub;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.ProtocolMetrics;
-import dev.fanout.redis.RedisBus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -22,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * fanout's metrics on a Micrometer {@link MeterRegistry}: pass it to the hub ({@code
  * Hub.Builder.metrics}) and the protocol ({@code FanoutProtocol.Builder.metrics}), then {@link
- * #bind(Hub)} (and {@link #bind(RedisBus)} on Redis) for the gauges. docs/example-server.md lists
+ * #bind(Hub)} (and {@link #bind(Bus)} for the bus) for the gauges. docs/example-server.md lists
  * every meter; in Prometheus, counters get the suffix {@code _total}.
  *
  * <p>Every series that can be known in advance exists from the start, at zero, so a rate or an
@@ -118,6 +119,17 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
         .tag("policy", p).description("events dropped by backpressure").register(registry));
   }
 
+  /**
+   * The gauges of a node: sockets still closing, its hub's ({@link #bind(Hub)}) and its
+   * stream's ({@link #bind(Bus)}).
+   */
+  public FanoutMeters bind(FanoutNode node) {
+    Gauge.builder("fanout_sockets_closing", node, n -> n.status().closingSockets())
+        .description("sockets of connections the node closed whose peer has not finished the "
+            + "closing handshake: each is gone within the close deadline").register(registry);
+    return bind(node.hub()).bind(node.bus());
+  }
+
   /** Gauges read from the hub: connections, queued events, newest event's age, bus state. */
   public FanoutMeters bind(Hub hub) {
     Gauge.builder("fanout_connections_active", hub, Hub::connectionCount)
@@ -134,36 +146,39 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     return this;
   }
 
-  /** The Redis link (up, times down, time down, stray messages) and the snapshot cache. */
-  public FanoutMeters bind(RedisBus redis) {
-    Gauge.builder("fanout_redis_link_up", redis, r -> r.linkState().isUp() ? 1 : 0)
+  /**
+   * The bus's link (up, times down, time down, stray messages) and its snapshot cache, read
+   * from {@link Bus#status()}: on an in-memory bus the link is always up and the cache empty.
+   */
+  public FanoutMeters bind(Bus bus) {
+    Gauge.builder("fanout_redis_link_up", bus, b -> b.status().link().isUp() ? 1 : 0)
         .description("1 while the Redis Pub/Sub link is up").register(registry);
-    FunctionCounter.builder("fanout_redis_link_downs", redis, RedisBus::linkDowns)
+    FunctionCounter.builder("fanout_redis_link_downs", bus, b -> b.status().downs())
         .description("times the Redis Pub/Sub link went down").register(registry);
-    FunctionCounter.builder("fanout_redis_link_downtime_seconds", redis,
-            r -> r.linkDowntime().toNanos() / 1e9)
+    FunctionCounter.builder("fanout_redis_link_downtime_seconds", bus,
+            b -> b.status().downtime().toNanos() / 1e9)
         .description("time the Redis Pub/Sub link was down").register(registry);
-    FunctionCounter.builder("fanout_redis_stray_messages", redis, RedisBus::strayMessages)
+    FunctionCounter.builder("fanout_redis_stray_messages", bus, b -> b.status().strayMessages())
         .description("messages on the channel the stream does not hold (dropped): something "
             + "else publishes on it").register(registry);
-    Gauge.builder("fanout_snapshot_cache_topics", redis, r -> r.snapshotCacheStats().topics())
+    Gauge.builder("fanout_snapshot_cache_topics", bus, b -> b.status().snapshotCache().topics())
         .description("topics whose newest events this node keeps for snapshots")
         .register(registry);
-    Gauge.builder("fanout_snapshot_cache_events", redis, r -> r.snapshotCacheStats().events())
+    Gauge.builder("fanout_snapshot_cache_events", bus, b -> b.status().snapshotCache().events())
         .description("events the snapshot cache holds").register(registry);
-    Gauge.builder("fanout_snapshot_cache_bytes", redis, r -> r.snapshotCacheStats().bytes())
+    Gauge.builder("fanout_snapshot_cache_bytes", bus, b -> b.status().snapshotCache().bytes())
         .description("approximate heap the snapshot cache's events take").register(registry);
-    FunctionCounter.builder("fanout_snapshot_reads", redis, r -> r.snapshotCacheStats().hits())
+    FunctionCounter.builder("fanout_snapshot_reads", bus, b -> b.status().snapshotCache().hits())
         .tag("source", "memory").description("snapshots answered from this node's memory, or "
             + "read from Redis").register(registry);
-    FunctionCounter.builder("fanout_snapshot_reads", redis, r -> r.snapshotCacheStats().misses())
+    FunctionCounter.builder("fanout_snapshot_reads", bus, b -> b.status().snapshotCache().misses())
         .tag("source", "store").description("snapshots answered from this node's memory, or "
             + "read from Redis").register(registry);
-    FunctionCounter.builder("fanout_snapshot_cache_fills", redis,
-            r -> r.snapshotCacheStats().fills())
+    FunctionCounter.builder("fanout_snapshot_cache_fills", bus,
+            b -> b.status().snapshotCache().fills())
         .description("topics read from Redis into the snapshot cache").register(registry);
-    FunctionCounter.builder("fanout_snapshot_cache_fill_waits", redis,
-            r -> r.snapshotCacheStats().waits())
+    FunctionCounter.builder("fanout_snapshot_cache_fill_waits", bus,
+            b -> b.status().snapshotCache().waits())
         .description("snapshots that waited for another's read of the same topic (single "
             + "flight)").register(registry);
     return this;

@@ -8,6 +8,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,18 +35,17 @@ import org.slf4j.LoggerFactory;
 final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     implements ProtocolSocket {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
-  /** A peer that does not answer a close within this long is dropped. */
-  static final long CLOSE_TIMEOUT_SECONDS = 3;
-
   private final Channel channel;
+  private final Duration closeDeadline; // for closes the codec decides
   private final SharedFrames shared; // null when the connection negotiated an extension
   private volatile ProtocolSession session;
   private volatile int closeCode; // the code of the first close frame either side sent; 0: none
   private final AtomicBoolean closeSent = new AtomicBoolean(); // one close frame, whoever sends
   private ByteBuf pendingPong; // event loop only: the latest unanswered ping's payload
 
-  Connection(Channel channel, SharedFrames shared) {
+  Connection(Channel channel, SharedFrames shared, Duration closeDeadline) {
     this.channel = channel;
+    this.closeDeadline = closeDeadline;
     this.shared = shared;
   }
 
@@ -128,14 +129,14 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof TooLongFrameException) {
-      close(1009, "message too big");
+      close(1009, "message too big", closeDeadline);
     } else if (cause instanceof DecompressionException) { // permessage-deflate
       // Over the buffer limit once inflated (a deflate bomb: Netty says "maximum size"), or not
       // a deflate stream at all.
       if (String.valueOf(cause.getMessage()).contains("maximum size")) {
-        close(1009, "message too big");
+        close(1009, "message too big", closeDeadline);
       } else {
-        close(1007, "invalid compressed data");
+        close(1007, "invalid compressed data", closeDeadline);
       }
     } else if (cause instanceof CorruptedWebSocketFrameException corrupt) {
       // The codec (frame decoder or UTF-8 validator) has sent the close frame and closes once it
@@ -144,8 +145,7 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
         closeCode = corrupt.closeStatus().code();
       }
       if (closeSent.compareAndSet(false, true)) {
-        channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT_SECONDS,
-            TimeUnit.SECONDS);
+        abortAfter(closeDeadline);
       }
     } else {
       if (log.isDebugEnabled()) { // a reset peer is routine: nothing built unless it is logged
@@ -208,10 +208,10 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
 
   /**
    * Sends a close frame and ends the connection once it is written; a peer that is not reading
-   * (so the frame never leaves) is dropped after {@value #CLOSE_TIMEOUT_SECONDS} s.
+   * (so the frame never leaves) is reset at the deadline.
    */
   @Override
-  public void close(int code, String reason) {
+  public void close(int code, String reason, Duration deadline) {
     if (!channel.isActive() || !closeSent.compareAndSet(false, true)) {
       return;
     }
@@ -220,7 +220,21 @@ final class Connection extends SimpleChannelInboundHandler<WebSocketFrame>
     }
     channel.writeAndFlush(new CloseWebSocketFrame(code, reason))
         .addListener(ChannelFutureListener.CLOSE);
-    channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    abortAfter(deadline);
+  }
+
+  /**
+   * Resets the connection at the deadline if it is still open: with SO_LINGER 0 the kernel drops
+   * what the peer never read at once, where a plain close would keep it queued behind a FIN for
+   * minutes.
+   */
+  private void abortAfter(Duration deadline) {
+    channel.eventLoop().schedule(() -> {
+      if (channel.isOpen()) {
+        channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        channel.close();
+      }
+    }, deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override

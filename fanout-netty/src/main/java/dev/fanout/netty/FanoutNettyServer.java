@@ -1,6 +1,6 @@
 package dev.fanout.netty;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -32,13 +32,13 @@ import java.util.concurrent.TimeUnit;
  * fanout's own, so a refused handshake gets its exact status before any upgrade (401 or 403 from
  * the {@link dev.fanout.protocol.Authenticator} or the Origin allow-list, 503 while shutting down
  * or at a connection cap, 426 for another WebSocket version); after it a connection's pipeline
- * holds only the frame codec and one handler. Everything the protocol decides (limits, heartbeat,
- * backpressure, paced shutdown) is {@link FanoutProtocol}'s, as on the Jakarta adapter.
+ * holds only the frame codec and one handler. Everything the node decides (limits, heartbeat,
+ * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter.
  *
  * <pre>{@code
- * FanoutNettyServer server = FanoutNettyServer.builder(protocol).port(8080).path("/ws").start();
+ * FanoutNettyServer server = FanoutNettyServer.builder(node).port(8080).path("/ws").start();
  * ...
- * protocol.shutdown(Duration.ofSeconds(2)); // 1001 to every client, paced
+ * node.shutdown(Duration.ofSeconds(2)); // 1001 to every client, paced
  * server.close();
  * }</pre>
  */
@@ -61,7 +61,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fanout-netty-accept"), io);
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
-    Upgrade.Settings settings = new Upgrade.Settings(b.protocol, b.path, b.compression, b.http,
+    Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
         new SharedFrames(), b.requestTimeout);
     try {
       listening = new ServerBootstrap()
@@ -78,7 +78,7 @@ public final class FanoutNettyServer implements AutoCloseable {
               if (settings.compression()) { // negotiates permessage-deflate on the upgrade
                 // a frame inflates to at most what a message may be buffered at: no deflate bomb
                 ch.pipeline().addLast(new WebSocketServerCompressionHandler(
-                    Upgrade.bufferLimit(settings.protocol())));
+                    Upgrade.bufferLimit(settings.node())));
               }
               ch.pipeline().addLast(new Upgrade(settings));
             }
@@ -90,8 +90,8 @@ public final class FanoutNettyServer implements AutoCloseable {
     }
   }
 
-  public static Builder builder(FanoutProtocol protocol) {
-    return new Builder(protocol);
+  public static Builder builder(FanoutNode node) {
+    return new Builder(node);
   }
 
   /** The port listened on (useful with port 0). */
@@ -106,7 +106,7 @@ public final class FanoutNettyServer implements AutoCloseable {
 
   /**
    * Stops listening and drops every connection that is still open. Close the connections with
-   * {@link FanoutProtocol#shutdown} first, so clients get 1001 and reconnect elsewhere.
+   * {@link FanoutNode#shutdown} first, so clients get 1001 and reconnect elsewhere.
    */
   @Override
   public void close() {
@@ -122,7 +122,7 @@ public final class FanoutNettyServer implements AutoCloseable {
 
   /** Where and how the server listens; every setting has a default and is checked here. */
   public static final class Builder {
-    private final FanoutProtocol protocol;
+    private final FanoutNode node;
     private String host = "0.0.0.0";
     private int port = 8080;
     private String path = "/ws";
@@ -132,8 +132,8 @@ public final class FanoutNettyServer implements AutoCloseable {
     private HttpService http;
     private Duration requestTimeout = Duration.ofSeconds(30);
 
-    private Builder(FanoutProtocol protocol) {
-      this.protocol = Objects.requireNonNull(protocol, "protocol");
+    private Builder(FanoutNode node) {
+      this.node = Objects.requireNonNull(node, "node");
     }
 
     /** The address to bind; default all interfaces. */
@@ -188,7 +188,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     /**
      * How long a connection may take from accept to its whole HTTP request (an upgrade or a plain
      * request); one that is silent or slower is closed, so idle or trickling sockets cannot hold
-     * file descriptors. After the upgrade the protocol's heartbeat takes over. Default 30 s.
+     * file descriptors. After the upgrade the node's heartbeat takes over. Default 30 s.
      */
     public Builder requestTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");

@@ -1,7 +1,7 @@
 package dev.fanout.netty;
 
 import dev.fanout.protocol.Authentication;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of a connection: answers its HTTP request. A WebSocket upgrade on the
- * endpoint's path is checked by the protocol (Origin, authentication, caps, draining) before
+ * endpoint's path is checked by the node (Origin, authentication, caps, draining) before
  * anything is upgraded; a refusal gets its status and a one-line body. An accepted one becomes a
  * {@link Connection}: this handler and the HTTP codec leave the pipeline. Other paths go to the
  * server's {@link HttpService}, one request per connection.
@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
 final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(Upgrade.class);
 
-  record Settings(FanoutProtocol protocol, String path, boolean compression, HttpService http,
+  record Settings(FanoutNode node, String path, boolean compression, HttpService http,
       SharedFrames frames, Duration requestTimeout) {}
 
   private final Settings settings;
@@ -85,9 +85,9 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, 400, "a WebSocket upgrade is expected here");
       return;
     }
-    FanoutProtocol protocol = settings.protocol;
+    FanoutNode node = settings.node;
     if (!"13".equals(req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
-      protocol.refused(426, "WebSocket version 13 required"); // RFC 6455 4.4: say which
+      node.refused(426, "WebSocket version 13 required"); // RFC 6455 4.4: say which
       FullHttpResponse r = response(426, "WebSocket version 13 required");
       r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
@@ -103,12 +103,12 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, 400, "a WebSocket upgrade needs Sec-WebSocket-Key");
       return;
     }
-    Authentication auth = protocol.check(Handshake.of(uri, headers(req), null, remote));
+    Authentication auth = node.check(Handshake.of(uri, headers(req), null, remote));
     if (!auth.allowed()) {
       respond(ctx, auth.status(), auth.reason());
       return;
     }
-    int max = bufferLimit(protocol);
+    int max = bufferLimit(node);
     WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
         "ws://" + req.headers().get(HttpHeaderNames.HOST) + settings.path, null,
         WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(max)
@@ -120,7 +120,7 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     // Frames go out pre-encoded and shared, unless this connection may deflate them.
     Connection connection = new Connection(ctx.channel(), settings.compression ? null
-        : settings.frames);
+        : settings.frames, node.settings().closeDeadline());
     ctx.pipeline().replace(this, "fanout", connection);
     ctx.pipeline().addBefore("fanout", "fanout-aggregate", new WebSocketFrameAggregator(max));
     // Text that is not UTF-8 fails the connection with 1007, fragments included (RFC 6455 8.1).
@@ -128,7 +128,7 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
     // Writes the 101 and swaps the HTTP codec for the frame codec; frames written after it follow
     // the response on the wire.
     handshaker.handshake(ctx.channel(), req);
-    connection.open(protocol.open(auth, remote, connection));
+    connection.open(node.open(auth, remote, connection));
   }
 
   /**
@@ -136,8 +136,8 @@ final class Upgrade extends SimpleChannelInboundHandler<FullHttpRequest> {
    * containers' allowance), so that the protocol's own check closes with its documented reason;
    * only larger still is refused by the codec.
    */
-  static int bufferLimit(FanoutProtocol protocol) {
-    return (int) Math.min(Integer.MAX_VALUE, protocol.maxMessageBytes() * 4L);
+  static int bufferLimit(FanoutNode node) {
+    return (int) Math.min(Integer.MAX_VALUE, node.settings().maxMessageBytes() * 4L);
   }
 
   /** A plain request: the HTTP service's answer, 404 without one, 405 for a method not GET/HEAD. */

@@ -1,6 +1,6 @@
 /**
  * Protocol v1 on Netty: {@link dev.fanout.netty.FanoutNettyServer} serves a {@link
- * dev.fanout.protocol.FanoutProtocol} over WebSocket, with native epoll on Linux. The rest of this
+ * dev.fanout.protocol.FanoutNode} over WebSocket, with native epoll on Linux. The rest of this
  * package is its glue and is not public.
  */
 package dev.fanout.netty;

@@ -2,25 +2,24 @@ package dev.fanout.netty;
 
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import java.net.URI;
 import java.util.function.Consumer;
 
-/** A Netty server on a free loopback port, over an in-memory hub: for the transport's own tests. */
+/** A Netty server on a free loopback port, serving an in-memory node: for the transport's tests. */
 final class LoopbackServer implements AutoCloseable {
   final Hub hub;
-  final FanoutProtocol protocol;
+  final FanoutNode node;
   final FanoutNettyServer server;
   final URI uri;
 
-  LoopbackServer(Consumer<FanoutProtocol.Builder> protocolSettings,
+  LoopbackServer(Consumer<FanoutNode.Builder> nodeSettings,
       Consumer<FanoutNettyServer.Builder> serverSettings) throws InterruptedException {
-    InMemoryStream stream = InMemoryStream.create(100);
-    hub = Hub.builder().bus(stream).history(stream).build();
-    FanoutProtocol.Builder pb = FanoutProtocol.builder(hub);
-    protocolSettings.accept(pb);
-    protocol = pb.build();
-    FanoutNettyServer.Builder sb = FanoutNettyServer.builder(protocol).host("127.0.0.1").port(0);
+    FanoutNode.Builder nb = FanoutNode.builder().stream(InMemoryStream.create(100));
+    nodeSettings.accept(nb);
+    node = nb.build().start();
+    hub = node.hub();
+    FanoutNettyServer.Builder sb = FanoutNettyServer.builder(node).host("127.0.0.1").port(0);
     serverSettings.accept(sb);
     server = sb.start();
     uri = URI.create("ws://127.0.0.1:" + server.port() + "/ws");
@@ -28,7 +27,7 @@ final class LoopbackServer implements AutoCloseable {
 
   @Override
   public void close() {
-    protocol.close();
+    node.close();
     server.close();
   }
 }

@@ -1,6 +1,6 @@
 package dev.fanout.netty;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.ProtocolSuite;
 import dev.fanout.protocol.ServerFixture;
 import java.net.URI;
@@ -13,8 +13,8 @@ class NettyProtocolIntegrationTest extends ProtocolSuite {
       private FanoutNettyServer server;
 
       @Override
-      public URI start(FanoutProtocol protocol) throws Exception {
-        server = FanoutNettyServer.builder(protocol).host("127.0.0.1").port(0).path("/ws")
+      public URI start(FanoutNode node) throws Exception {
+        server = FanoutNettyServer.builder(node).host("127.0.0.1").port(0).path("/ws")
             .ioThreads(2).start();
         return URI.create("ws://127.0.0.1:" + server.port() + "/ws");
       }

@@ -66,7 +66,7 @@ class NettyRequestTimeoutIntegrationTest {
 
   @Test
   void aTimeoutMustBePositive() {
-    FanoutNettyServer.Builder builder = FanoutNettyServer.builder(loopback.protocol);
+    FanoutNettyServer.Builder builder = FanoutNettyServer.builder(loopback.node);
     assertThatThrownBy(() -> builder.requestTimeout(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("request timeout must be positive");

@@ -1,7 +1,7 @@
 package dev.fanout.protocol;
 
 /**
- * What a {@link FanoutProtocol} reports as it happens, for a metrics library (fanout-micrometer
+ * What a {@link FanoutNode} reports as it happens, for a metrics library (fanout-micrometer
  * implements it). Called on handshake and socket threads: keep it quick. Every method has a
  * no-op default; an exception thrown here is logged and ignored.
  */

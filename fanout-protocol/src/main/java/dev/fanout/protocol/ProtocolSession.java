@@ -6,6 +6,7 @@ import dev.fanout.core.EventFilter;
 import dev.fanout.core.Scope;
 import dev.fanout.core.Subscription;
 import dev.fanout.core.Transport;
+import dev.fanout.core.internal.Scheduler;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -14,16 +15,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One connection speaking protocol v1, whatever the transport: obtained from {@link
- * FanoutProtocol#open}, it is told what arrived on the socket and decides everything else
+ * FanoutNode#open}, it is told what arrived on the socket and decides everything else
  * (subscribes, errors, pings, heartbeat timeouts, closes). An adapter calls {@link
  * #textReceived} and {@link #pongReceived} from one thread at a time (its message thread), and
  * {@link #closed} once when the socket is gone.
@@ -39,43 +38,45 @@ public final class ProtocolSession {
 
   private static final int MAX_REASON_BYTES = 123; // RFC 6455: a close reason fits in 125 bytes
 
-  private final FanoutProtocol protocol;
+  private final FanoutNode node;
   private final ProtocolSocket socket;
   private final String principal; // null: refused at open, never admitted
   private final String replayKey; // whose budget this connection's replays spend
   /** What this connection's pings carry: a pong counts only when it carries it back. */
   private final byte[] pingPayload = new byte[8];
   private final AtomicBoolean pinging = new AtomicBoolean(); // a ping is being written
-  private final AtomicBoolean socketClosed = new AtomicBoolean();
+  private final AtomicBoolean socketClosed = new AtomicBoolean(); // the transport said so
+  private final AtomicBoolean ended = new AtomicBoolean(); // by the node or the peer, once
   private volatile Connection connection;
   private volatile long lastPong;
   private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
-  private volatile ScheduledFuture<?> expiry; // closes the connection when credentials expire
+  private volatile Scheduler.Cancellable expiry; // closes the connection when credentials expire
   private EventFilter filter; // the consumer's per-connection filter, or null
   private RateLimiter limiter; // used on the message thread only
   private int protocolErrors;
 
-  ProtocolSession(FanoutProtocol protocol, ProtocolSocket socket, String principal,
+  ProtocolSession(FanoutNode node, ProtocolSocket socket, String principal,
       InetSocketAddress remote) {
-    this.protocol = protocol;
+    this.node = node;
     this.socket = socket;
     this.principal = principal;
     this.replayKey = principal == null ? null : replayKey(principal, remote);
     ThreadLocalRandom.current().nextBytes(pingPayload);
   }
 
-  /** Called by {@link FanoutProtocol#open} once admitted; false when the session closed itself. */
+  /** Called by {@link FanoutNode#open} once admitted; false when the session closed itself. */
   boolean start(Authentication auth) {
     try {
-      filter = protocol.filters.apply(auth);
+      filter = node.settings.filters.apply(auth);
     } catch (RuntimeException e) {
       log.warn("the per-connection filter factory threw for {}; closing", principal, e);
       closeSocket(1011, "internal error");
       return false;
     }
-    long now = System.nanoTime();
+    long now = now();
     lastPong = now;
-    limiter = new RateLimiter(protocol.subscribesPerSecond, protocol.subscribeBurst, now);
+    limiter = new RateLimiter(node.settings.subscribesPerSecond(), node.settings.subscribeBurst(),
+        now);
     Transport transport = new Transport() {
       @Override
       public void send(String frame, SendCallback done) {
@@ -92,13 +93,11 @@ public final class ProtocolSession {
         closeSocket(code, reason);
       }
     };
-    connection = protocol.backpressure == null
-        ? protocol.hub.connect(transport, auth.scope())
-        : protocol.hub.connect(transport, auth.scope(), protocol.backpressure);
+    connection = node.hub.connect(transport, auth.scope());
     if (auth.expiresAt() != null) {
-      long delay = Math.max(0, Duration.between(Instant.now(), auth.expiresAt()).toMillis());
+      long delay = Math.max(0, Duration.between(Instant.now(), auth.expiresAt()).toNanos());
       try {
-        expiry = protocol.scheduler.schedule(this::expire, delay, TimeUnit.MILLISECONDS);
+        expiry = node.threads.scheduler().schedule(this::expire, delay);
       } catch (RejectedExecutionException shuttingDown) {
         expire();
       }
@@ -112,18 +111,18 @@ public final class ProtocolSession {
     if (c == null || !c.isOpen()) {
       return;
     }
-    int max = protocol.maxMessageBytes;
+    int max = node.settings.maxMessageBytes();
     if (text.length() > max || text.getBytes(StandardCharsets.UTF_8).length > max) {
       c.close(1009, "message larger than " + max + " bytes");
       return;
     }
-    if (!limiter.tryAcquire(System.nanoTime())) {
+    if (!limiter.tryAcquire(now())) {
       reject(c, ErrorCode.RATE_LIMITED, "too many subscribes; slow down");
       return;
     }
     ClientMessage msg;
     try {
-      msg = ClientMessage.parse(text, protocol.limits, protocol.vocabulary);
+      msg = ClientMessage.parse(text, node.settings.limits, node.settings.vocabulary);
     } catch (ClientMessage.ProtocolError e) {
       reject(c, e.code, e.getMessage());
       return;
@@ -146,7 +145,7 @@ public final class ProtocolSession {
       c.subscribeAsync(sub.build(), null);
       return;
     }
-    String refused = protocol.replays.tryBegin(replayKey, System.nanoTime());
+    String refused = node.replays.tryBegin(replayKey, now());
     if (refused != null) {
       c.close(1013, refused);
       return;
@@ -154,7 +153,7 @@ public final class ProtocolSession {
     long before = c.replayedEvents();
     // History is read on the hub's threads; the replay counts once it is queued to the client.
     c.subscribeAsync(sub.build(), msg.lastEventId).whenComplete((recovered, failure) ->
-        protocol.replays.end(replayKey, c.replayedEvents() - before, System.nanoTime()));
+        node.replays.end(replayKey, c.replayedEvents() - before, now()));
   }
 
   /** A binary frame arrived: protocol v1 has none, so the connection is closed with 1003. */
@@ -169,26 +168,40 @@ public final class ProtocolSession {
   public void pongReceived(ByteBuffer data) {
     if (data != null && data.remaining() == pingPayload.length
         && data.equals(ByteBuffer.wrap(pingPayload))) {
-      lastPong = System.nanoTime();
+      lastPong = now();
     }
   }
 
-  /** The socket is gone, closed with {@code code} by either side or the network (1006). */
+  /**
+   * The socket is gone, closed with {@code code} by either side or the network (1006). A
+   * connection the peer ended is counted under its code here; one the node closed was counted
+   * under the node's code when it closed it, and is no longer a closing socket.
+   */
   public void closed(int code) {
     socketClosed.set(true);
-    if (principal != null) { // an admitted connection, not a refused or capped one
-      protocol.closed(code);
-    }
-    ScheduledFuture<?> e = expiry;
-    if (e != null) {
-      e.cancel(false);
+    if (ended.compareAndSet(false, true)) {
+      end(code);
+    } else if (principal != null) {
+      node.admission.socketGone();
     }
     Connection c = connection;
     if (c != null) {
       c.transportClosed();
     }
-    if (principal != null) {
-      protocol.release(this, principal);
+  }
+
+  /**
+   * Ends the session once, whoever ended it: the hub forgets it, its slots are free, its close
+   * is counted and its expiry called off.
+   */
+  private void end(int code) {
+    Scheduler.Cancellable e = expiry;
+    if (e != null) {
+      e.cancel();
+    }
+    if (principal != null) { // an admitted connection, not a refused or capped one
+      node.admission.release(this, principal);
+      node.closed(code);
     }
   }
 
@@ -202,20 +215,37 @@ public final class ProtocolSession {
     }
   }
 
-  /** Writes the close on the protocol's close threads: a socket may block in it. */
+  /**
+   * Every close the node decides comes here, whatever its code (a limit, the heartbeat, expiry,
+   * backpressure, shutdown): the connection's slots are free and its close counted at once, then
+   * the socket is closed on the node's close threads (a socket may block in it) within the close
+   * deadline, even if the peer never answers. Nothing is written to it after this.
+   */
   void closeSocket(int code, String reason) {
+    if (!ended.compareAndSet(false, true)) {
+      return;
+    }
+    end(code);
+    if (principal != null && !socketClosed.get()) {
+      node.admission.socketClosing();
+    }
     String why = truncate(reason);
+    Duration deadline = node.settings.closeDeadline();
     try {
-      protocol.closer.execute(() -> {
+      node.threads.closes().execute(() -> {
         try {
-          socket.close(code, why);
+          socket.close(code, why, deadline);
         } catch (Exception e) {
           log.debug("{}: close failed", this, e);
         }
       });
     } catch (RejectedExecutionException shutDown) {
-      log.debug("{}: not closed with {}: the protocol is shut down", this, code);
+      log.debug("{}: not closed with {}: the node is shut down", this, code);
     }
+  }
+
+  private long now() {
+    return node.threads.scheduler().nanoTime();
   }
 
   /**
@@ -236,7 +266,7 @@ public final class ProtocolSession {
     error.addProperty("code", code.wire());
     error.addProperty("message", message);
     c.sendControl(error.toString());
-    if (++protocolErrors > protocol.maxProtocolErrors) {
+    if (++protocolErrors > node.settings.maxProtocolErrors()) {
       c.close(1008, "too many bad messages");
     }
   }
@@ -245,21 +275,24 @@ public final class ProtocolSession {
    * One heartbeat tick, on the shared heartbeat thread: it must never wait on this connection.
    * Some sockets block in a ping while the peer is not reading (Jetty 12 does, behind unread
    * data), so the ping is written on the ping threads, one at a time per connection, and the
-   * timeout counts from when a ping actually left. A connection whose data has waited longer
-   * than the timeout to be written is not reading: it is closed without pinging it.
+   * timeout counts from when a ping actually left. A connection whose data has waited the
+   * timeout to be written is not reading: it is closed without pinging it. Either way a client
+   * that reads nothing is closed at the first tick at least the timeout after its first ping or
+   * its stuck write (interval + timeout after it connected, at the latest), whatever its outbox
+   * holds.
    */
   void heartbeat(long now, long timeoutNanos) {
     if (socketClosed.get()) {
       return;
     }
     Connection c = connection;
-    if (c != null && c.sendWaitingNanos(now) > timeoutNanos) {
+    if (c != null && c.sendWaitingNanos(now) >= timeoutNanos) {
       timeout("not reading: a frame has waited " + c.sendWaitingNanos(now) / 1_000_000
           + " ms to be written");
       return;
     }
     long since = unansweredSince;
-    if (since != 0 && lastPong < since && now - since > timeoutNanos) {
+    if (since != 0 && lastPong < since && now - since >= timeoutNanos) {
       timeout("no pong " + (now - since) / 1_000_000 + " ms after a ping");
       return;
     }
@@ -267,10 +300,10 @@ public final class ProtocolSession {
       return; // the last ping is still being written: this connection is busy, not the thread
     }
     try {
-      protocol.pinger.execute(() -> {
+      node.threads.pings().execute(() -> {
         try {
           socket.ping(pingPayload.clone());
-          long sent = System.nanoTime();
+          long sent = now();
           if (lastPong >= unansweredSince) { // answered (or none yet): the wait starts here
             unansweredSince = sent;
           }

@@ -1,6 +1,7 @@
 package dev.fanout.protocol;
 
 import dev.fanout.core.Transport;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -33,8 +34,11 @@ public interface ProtocolSocket {
   void ping(byte[] payload) throws Exception;
 
   /**
-   * Closes the WebSocket with {@code code} and {@code reason} (at most 123 UTF-8 bytes). May
-   * block: the session calls it on its own close threads.
+   * Closes the WebSocket with {@code code} and {@code reason} (at most 123 UTF-8 bytes): sends
+   * the close frame if it can, and makes sure the connection is gone (the TCP socket closed, or
+   * reset) no later than {@code deadline} from now, even if the peer never reads and never
+   * answers; nothing more is written to it. Called once. May block: the session calls it on the
+   * node's close threads.
    */
-  void close(int code, String reason) throws Exception;
+  void close(int code, String reason, Duration deadline) throws Exception;
 }

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * must cost a counter increment each, not a log line (or a stack trace) each.
  */
 final class Refusals {
-  private static final Logger log = LoggerFactory.getLogger(FanoutProtocol.class);
+  private static final Logger log = LoggerFactory.getLogger(FanoutNode.class);
   static final long LOG_EVERY_SECONDS = 10;
 
   private final Map<String, LongAdder> total = new ConcurrentHashMap<>();

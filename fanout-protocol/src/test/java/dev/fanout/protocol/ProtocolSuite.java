@@ -44,7 +44,7 @@ public abstract class ProtocolSuite {
 
   InMemoryStream stream;
   Hub hub;
-  FanoutProtocol protocol;
+  FanoutNode node;
   URI uri;
   ServerFixture server;
   final List<WsClient> clients = new ArrayList<>();
@@ -68,17 +68,18 @@ public abstract class ProtocolSuite {
     return true;
   }
 
-  void start(Consumer<Hub.Builder> hubSettings, Consumer<FanoutProtocol.Builder> wsSettings)
+  /** A node on an in-memory stream: delivery settings, then protocol settings, on its builder. */
+  void start(Consumer<FanoutNode.Builder> hubSettings, Consumer<FanoutNode.Builder> wsSettings)
       throws Exception {
     stream = InMemoryStream.create(1000);
-    Hub.Builder hb = Hub.builder().bus(stream).history(stream).snapshotSize(5);
-    hubSettings.accept(hb);
-    hub = hb.build();
-    FanoutProtocol.Builder pb = FanoutProtocol.builder(hub).allowedOrigins(ORIGIN);
-    wsSettings.accept(pb);
-    protocol = pb.build();
+    FanoutNode.Builder b = FanoutNode.builder().stream(stream).snapshotSize(5)
+        .allowedOrigins(ORIGIN);
+    hubSettings.accept(b);
+    wsSettings.accept(b);
+    node = b.build().start();
+    hub = node.hub();
     server = newServer();
-    uri = server.start(protocol);
+    uri = server.start(node);
   }
 
   void start() throws Exception {
@@ -104,8 +105,8 @@ public abstract class ProtocolSuite {
   @AfterEach
   void stopAll() {
     clients.forEach(WsClient::close);
-    if (protocol != null) {
-      protocol.close();
+    if (node != null) {
+      node.close();
     }
     if (server != null) {
       server.close();
@@ -271,7 +272,7 @@ public abstract class ProtocolSuite {
     assertThat(FanoutWarmup.run(URI.create(uri + "?token=t"), Map.of("Origin", ORIGIN), 20))
         .isEqualTo(FanoutWarmup.ROUNDS * 20);
     assertThat(handshakes.get()).isGreaterThanOrEqualTo(FanoutWarmup.ROUNDS * 20);
-    await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.status().connections() == 0);
   }
 
   @Test
@@ -283,7 +284,7 @@ public abstract class ProtocolSuite {
     }));
     assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
     assertThat(handshakes.get()).isBetween(1, 2 * 20); // one round (checked once or twice each)
-    assertThat(protocol.connectionCount()).isZero();
+    assertThat(node.status().connections()).isZero();
   }
 
   @Test
@@ -291,7 +292,7 @@ public abstract class ProtocolSuite {
   void aWarmUpWhoseSubscribeIsRefusedStopsAtOnce() throws Exception {
     start(h -> {}, w -> w.authenticator(req -> Authentication.allow("u", Scope.of("mch_1"))));
     assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
-    await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.status().connections() == 0);
   }
 
   @Test
@@ -304,12 +305,12 @@ public abstract class ProtocolSuite {
     WsClient a3 = WsClient.connect(URI.create(uri + "?who=a"));
     assertThat(a3.awaitClose()).isEqualTo(1013);
     WsClient b1 = WsClient.connect(URI.create(uri + "?who=b"));
-    await().until(() -> protocol.connectionCount() == 3);
+    await().until(() -> node.status().connections() == 3);
     assertThat(RawWs.status(URI.create(uri + "?who=c"), Map.of())).isNotEqualTo(101);
     a1.close();
-    await().until(() -> protocol.connectionCount() == 2);
+    await().until(() -> node.status().connections() == 2);
     WsClient c1 = WsClient.connect(URI.create(uri + "?who=c"));
-    await().until(() -> protocol.connectionCount() == 3);
+    await().until(() -> node.status().connections() == 3);
     List.of(a2, b1, c1).forEach(WsClient::close);
   }
 
@@ -613,25 +614,19 @@ public abstract class ProtocolSuite {
    */
   @Test
   void aHotConnectionGetsEveryEventOnceAndInOrderWhenItsEventsGoOutTogether() throws Exception {
-    ScheduledExecutorService senders = Executors.newSingleThreadScheduledExecutor();
-    try {
-      start(h -> h.sendExecutor(senders).batchLinger(Duration.ofMillis(20)).snapshotSize(0),
-          w -> {});
-      WsClient c = client();
-      c.subscribe("{\"type\":\"subscribe\"}");
-      c.nextOfType("subscribed");
-      List<String> ids = new ArrayList<>();
-      for (int i = 0; i < 500; i++) { // faster than the linger: a hot connection
-        ids.add(pay("mch_" + (i % 7), i % 2 == 0 ? "card" : "sepa").toString());
-      }
-      await().atMost(Duration.ofSeconds(20)).until(() -> c.eventIds().size() >= ids.size());
-      assertThat(c.eventIds()).isEqualTo(ids);
-      // batch frames where the adapter cannot write events together; none where it can
-      assertThat(c.frames.stream().anyMatch(f -> isType(f, "batch")))
-          .isEqualTo(!server.writesEventsTogether());
-    } finally {
-      senders.shutdownNow(); // a send refused by it runs inline
+    start(h -> h.sendThreads(1).batchLinger(Duration.ofMillis(20)).snapshotSize(0), w -> {});
+    WsClient c = client();
+    c.subscribe("{\"type\":\"subscribe\"}");
+    c.nextOfType("subscribed");
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 500; i++) { // faster than the linger: a hot connection
+      ids.add(pay("mch_" + (i % 7), i % 2 == 0 ? "card" : "sepa").toString());
     }
+    await().atMost(Duration.ofSeconds(20)).until(() -> c.eventIds().size() >= ids.size());
+    assertThat(c.eventIds()).isEqualTo(ids);
+    // batch frames where the adapter cannot write events together; none where it can
+    assertThat(c.frames.stream().anyMatch(f -> isType(f, "batch")))
+        .isEqualTo(!server.writesEventsTogether());
   }
 
   private List<String> flood(int n, WsClient fast) {
@@ -803,7 +798,7 @@ public abstract class ProtocolSuite {
       c.nextOfType("subscribed");
       all.add(c);
     }
-    protocol.shutdown(Duration.ofMillis(200));
+    node.shutdown(Duration.ofMillis(200));
     for (WsClient c : all) {
       assertThat(c.awaitClose()).isEqualTo(1001);
     }

@@ -8,8 +8,8 @@ import java.net.URI;
  */
 public interface ServerFixture extends AutoCloseable {
 
-  /** Serves {@code protocol} and starts listening; returns the ws:// URI of the endpoint. */
-  URI start(FanoutProtocol protocol) throws Exception;
+  /** Serves {@code node} and starts listening; returns the ws:// URI of the endpoint. */
+  URI start(FanoutNode node) throws Exception;
 
   /**
    * Whether the server gets a close frame out to a peer that is not reading, and drops the TCP

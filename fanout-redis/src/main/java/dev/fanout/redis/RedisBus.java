@@ -2,15 +2,19 @@ package dev.fanout.redis;
 
 import dev.fanout.core.Bus;
 import dev.fanout.core.BusListener;
+import dev.fanout.core.BusStatus;
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
+import dev.fanout.core.LinkState;
 import dev.fanout.core.Recovery;
+import dev.fanout.core.SnapshotCacheStats;
+import dev.fanout.core.internal.BusListeners;
+import dev.fanout.core.internal.Require;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -27,9 +31,9 @@ import redis.clients.jedis.util.Pool;
  * The stream is the truth and Pub/Sub a fast hint ({@link Sequencer} holds the rules): a gap on
  * the live path (105 after 103) is filled from the stream before 105 is delivered; after a
  * reconnect everything after the last delivered id is read from the stream first; a message the
- * stream does not hold is dropped and counted ({@link #strayMessages()}). What the stream cannot
- * give back (trimmed, lost in a failover, or a stream created afresh) is reported with {@link
- * BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
+ * stream does not hold is dropped and counted ({@link BusStatus#strayMessages()}). What the
+ * stream cannot give back (trimmed, lost in a failover, or a stream created afresh) is reported
+ * with {@link BusListener#onDiscontinuity}, so the hub can resynchronize its clients.
  *
  * <p>A dead link is noticed within about two seconds however it died ({@link RedisLink}), and
  * reopened with exponential backoff and jitter, capped at a second by default so that a Redis
@@ -45,18 +49,6 @@ import redis.clients.jedis.util.Pool;
 public final class RedisBus implements Bus {
   private static final Logger log = LoggerFactory.getLogger(RedisBus.class);
 
-  /** The state of the node's Pub/Sub link. */
-  public enum LinkState {
-    CONNECTING,
-    UP,
-    DOWN,
-    CLOSED;
-
-    public boolean isUp() {
-      return this == UP;
-    }
-  }
-
   /** Events the snapshot cache keeps per topic by default ({@link Builder#snapshotCache}). */
   public static final int DEFAULT_CACHE_PER_TOPIC = 100;
   /** The snapshot cache's default memory bound, 64 MiB. */
@@ -69,7 +61,7 @@ public final class RedisBus implements Bus {
   private final SnapshotCache cache; // or null
   private final RedisLink link;
   private final Sequencer sequencer; // subscriber thread only
-  private final List<BusListener> listeners = new CopyOnWriteArrayList<>();
+  private final BusListeners listeners = new BusListeners();
   private final AtomicLong strayMessages = new AtomicLong();
   private volatile EventId startPosition; // the stream's top when this bus first caught up
   private volatile long lastStrayLog;
@@ -106,45 +98,30 @@ public final class RedisBus implements Bus {
   @Override
   public AutoCloseable subscribe(BusListener listener) {
     Objects.requireNonNull(listener, "listener");
-    listeners.add(listener);
+    AutoCloseable handle = listeners.add(listener);
     EventId start = startPosition;
     if (start != null) { // the bus started before this listener: tell it where (idempotent)
       listener.onPosition(start);
     }
-    return () -> listeners.remove(listener);
+    return handle;
   }
 
   /** The history of this bus's stream, sharing its connection pool. */
+  @Override
   public RedisHistory history() {
     return history;
   }
 
-  public LinkState linkState() {
-    return link.state();
-  }
-
-  /** Why the link went down last (null before it ever did), for health pages and logs. */
-  public String linkDownReason() {
-    return link.downReason();
-  }
-
-  /** Times the link went down since this bus started. */
-  public long linkDowns() {
-    return link.downs();
-  }
-
-  /** How long the link was down since this bus started, the current outage included. */
-  public Duration linkDowntime() {
-    return link.downtime();
-  }
-
   /**
-   * Messages received on the channel and not delivered because the stream does not hold them:
-   * malformed, forged, from another deployment publishing on the same channel, or of an epoch the
-   * stream moved past. A rising count means something else publishes on this channel.
+   * The link (up, why it last went down, how often and how long), the messages dropped because
+   * the stream does not hold them (malformed, forged, from another deployment publishing on the
+   * same channel, or of an epoch the stream moved past: a rising count means something else
+   * publishes on this channel), and the snapshot cache.
    */
-  public long strayMessages() {
-    return strayMessages.get();
+  @Override
+  public BusStatus status() {
+    return new BusStatus(link.state(), link.downReason(), link.downs(), link.downtime(),
+        strayMessages.get(), cache == null ? SnapshotCacheStats.NONE : cache.stats());
   }
 
   /**
@@ -215,19 +192,6 @@ public final class RedisBus implements Bus {
     }
   }
 
-  /**
-   * The snapshot cache's sizes and counters: topics and events held, their approximate bytes,
-   * snapshots answered from memory (hits) or from Redis (misses), topic reads (fills) and
-   * snapshots that waited for another's topic read; all zero when the cache is off.
-   */
-  public SnapshotCacheStats snapshotCacheStats() {
-    return cache == null ? new SnapshotCacheStats(0, 0, 0, 0, 0, 0, 0) : cache.stats();
-  }
-
-  /** See {@link #snapshotCacheStats()}. */
-  public record SnapshotCacheStats(long topics, long events, long bytes, long hits, long misses,
-      long fills, long waits) {}
-
   /** Where the sequence goes: the listeners, and the stray counter. */
   private final class SequenceOutput implements Sequencer.Output {
     @Override
@@ -235,13 +199,7 @@ public final class RedisBus implements Bus {
       if (cache != null) { // first: a snapshot asked after the hub routes it finds it in memory
         cache.add(event);
       }
-      for (BusListener l : listeners) {
-        try {
-          l.onEvent(event);
-        } catch (RuntimeException e) {
-          log.warn("bus listener {} threw on {}; ignored", l, event, e);
-        }
-      }
+      listeners.event(event);
     }
 
     @Override
@@ -250,21 +208,13 @@ public final class RedisBus implements Bus {
       if (cache != null) {
         cache.forget();
       }
-      for (BusListener l : listeners) {
-        try {
-          l.onDiscontinuity(reason);
-        } catch (RuntimeException e) {
-          log.warn("bus listener {} threw on a discontinuity; ignored", l, e);
-        }
-      }
+      listeners.discontinuity(reason);
     }
 
     @Override
     public void startsAt(EventId position) {
       startPosition = position;
-      for (BusListener l : listeners) {
-        l.onPosition(position);
-      }
+      listeners.position(position);
     }
 
     @Override
@@ -277,13 +227,7 @@ public final class RedisBus implements Bus {
     if (!up && cache != null) { // what Redis holds when it is back may not be what we saw
       cache.forget();
     }
-    for (BusListener l : listeners) {
-      try {
-        l.onBusState(up);
-      } catch (RuntimeException e) {
-        log.warn("bus listener {} threw on a link change; ignored", l, e);
-      }
-    }
+    listeners.busState(up);
   }
 
   /** Counts a message on the channel that was not delivered; logs at most one a second. */
@@ -320,29 +264,14 @@ public final class RedisBus implements Bus {
     }
 
     /**
-     * Ping the subscriber link every {@code interval} and consider it dead after {@code
-     * deadAfter} without an answer; default 250 ms and 1.5 s.
-     */
-    public Builder liveness(Duration interval, Duration deadAfter) {
-      requirePositive(interval, "ping interval");
-      if (deadAfter.compareTo(interval.multipliedBy(2)) < 0) {
-        throw new IllegalArgumentException("deadAfter " + deadAfter
-            + " must be at least twice the ping interval " + interval);
-      }
-      this.pingInterval = interval;
-      this.deadAfter = deadAfter;
-      return this;
-    }
-
-    /**
      * Reconnect backoff: from {@code min}, doubling, capped at {@code max}, with jitter; default
      * 100 ms to 1 s, so a Redis that answers again is used within about a second.
      */
     public Builder backoff(Duration min, Duration max) {
-      requirePositive(min, "minimum backoff");
-      if (max.compareTo(min) < 0) {
-        throw new IllegalArgumentException("maximum backoff " + max + " is below minimum " + min);
-      }
+      Require.positive(min, "minimum backoff");
+      Objects.requireNonNull(max, "maximum backoff");
+      Require.argument(max.compareTo(min) >= 0, "maximum backoff %s is below minimum %s", max,
+          min);
       this.backoffMin = min;
       this.backoffMax = max;
       return this;
@@ -350,21 +279,14 @@ public final class RedisBus implements Bus {
 
     /** Connections in the pool used for publishing and history reads; default 16. */
     public Builder poolSize(int size) {
-      if (size < 1) {
-        throw new IllegalArgumentException("pool size must be at least 1, got " + size);
-      }
-      this.poolSize = size;
+      this.poolSize = Require.positive(size, "pool size");
       return this;
     }
 
     /** Snapshot scan bound and resume bound of {@link #history()}. */
     public Builder historyLimits(int maxScan, int maxRecovery) {
-      if (maxScan < 1 || maxRecovery < 1) {
-        throw new IllegalArgumentException("history limits must be at least 1, got maxScan="
-            + maxScan + " maxRecovery=" + maxRecovery);
-      }
-      this.maxScan = maxScan;
-      this.maxRecovery = maxRecovery;
+      this.maxScan = Require.positive(maxScan, "history max scan");
+      this.maxRecovery = Require.positive(maxRecovery, "history max recovery");
       return this;
     }
 
@@ -379,14 +301,9 @@ public final class RedisBus implements Bus {
      * off.
      */
     public Builder snapshotCache(int eventsPerTopic, long maxBytes) {
-      if (eventsPerTopic < 0) {
-        throw new IllegalArgumentException("snapshot cache events per topic must not be "
-            + "negative, got " + eventsPerTopic);
-      }
-      if (maxBytes < 1) {
-        throw new IllegalArgumentException("snapshot cache bytes must be at least 1, got "
-            + maxBytes);
-      }
+      Require.notNegative(eventsPerTopic, "snapshot cache events per topic");
+      Require.argument(maxBytes >= 1, "snapshot cache bytes must be at least 1, got %d",
+          maxBytes);
       this.cachePerTopic = eventsPerTopic;
       this.cacheBytes = maxBytes;
       return this;
@@ -403,11 +320,5 @@ public final class RedisBus implements Bus {
       return new RedisBus(this);
     }
 
-    private static void requirePositive(Duration d, String what) {
-      Objects.requireNonNull(d, what);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(what + " must be positive, got " + d);
-      }
-    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.fanout.redis;
 
-import dev.fanout.redis.RedisBus.LinkState;
+import dev.fanout.core.LinkState;
+import dev.fanout.core.internal.DaemonThreads;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -88,8 +89,9 @@ final class RedisLink implements AutoCloseable {
     this.liveness = liveness;
     this.handler = handler;
     this.onChange = onChange;
-    this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("fanout-redis-watchdog"));
-    this.prober = Executors.newSingleThreadExecutor(daemon("fanout-redis-probe"));
+    this.watchdog = Executors.newSingleThreadScheduledExecutor(
+        DaemonThreads.named("fanout-redis-watchdog"));
+    this.prober = Executors.newSingleThreadExecutor(DaemonThreads.named("fanout-redis-probe"));
     this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
     this.subscriberThread.setDaemon(true);
   }
@@ -352,13 +354,5 @@ final class RedisLink implements AutoCloseable {
         log.debug("closing a Redis connection failed", e);
       }
     }
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 }

@@ -1,6 +1,7 @@
 package dev.fanout.redis;
 
 import dev.fanout.core.Event;
+import dev.fanout.core.SnapshotCacheStats;
 import dev.fanout.core.Subscription;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -370,8 +371,8 @@ final class SnapshotCache {
     return 2 * chars + 160 + 64L * e.attributes().size();
   }
 
-  synchronized RedisBus.SnapshotCacheStats stats() {
-    return new RedisBus.SnapshotCacheStats(topics.size(), heldEvents, bytes, hits.sum(),
+  synchronized SnapshotCacheStats stats() {
+    return new SnapshotCacheStats(topics.size(), heldEvents, bytes, hits.sum(),
         misses.sum(), reads.sum(), waits.sum());
   }
 

@@ -1,5 +1,6 @@
 package dev.fanout.redis;
 
+import dev.fanout.core.LinkState;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -49,7 +50,7 @@ class RedisBusIntegrationTest {
     RedisBus bus = track(RedisBus.builder(uri, stream).backoff(Duration.ofMillis(50),
         Duration.ofMillis(500)).build());
     bus.subscribe(oracle);
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     return bus;
   }
 
@@ -87,7 +88,7 @@ class RedisBusIntegrationTest {
   /** Waits until the bus saw the link go down; returns how long that took. */
   private static long awaitDown(RedisBus bus, long since) {
     await().pollInterval(Duration.ofMillis(10)).atMost(Duration.ofSeconds(10))
-        .until(() -> !bus.linkState().isUp());
+        .until(() -> !bus.status().link().isUp());
     return System.nanoTime() - since;
   }
 
@@ -169,7 +170,7 @@ class RedisBusIntegrationTest {
       long detect = awaitDown(bus, t0);
       redis.restart();
       long t1 = System.nanoTime();
-      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
       int before = load.count();
       await().until(() -> load.count() > before + 100);
       measure("redis_killed_aof", detect, awaitCaughtUp(oracle, load, t1));
@@ -182,7 +183,7 @@ class RedisBusIntegrationTest {
     Oracle oracle = new Oracle();
     RedisBus bus = track(RedisBus.builder(redis.uri(), stream).build()); // default backoff
     bus.subscribe(oracle);
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     redis.kill();
     long t0 = System.nanoTime();
     awaitDown(bus, t0);
@@ -190,14 +191,14 @@ class RedisBusIntegrationTest {
         .until(() -> System.nanoTime() - t0 >= TimeUnit.SECONDS.toNanos(6)); // the outage
     redis.restart();
     long t1 = System.nanoTime();
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     long back = System.nanoTime() - t1;
     System.out.printf("MEASURE link_back_after_6s_outage ms=%d%n", back / 1_000_000);
     assertThat(back).as("back after Redis answered")
         .isLessThan(TimeUnit.MILLISECONDS.toNanos(2000));
-    assertThat(bus.linkDowns()).isEqualTo(1);
-    assertThat(bus.linkDowntime()).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
-    assertThat(bus.linkDownReason()).contains("Redis at redis://127.0.0.1:" + redis.port());
+    assertThat(bus.status().downs()).isEqualTo(1);
+    assertThat(bus.status().downtime()).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
+    assertThat(bus.status().downReason()).contains("Redis at redis://127.0.0.1:" + redis.port());
   }
 
   @Test
@@ -215,7 +216,7 @@ class RedisBusIntegrationTest {
           .atMost(Duration.ofSeconds(12)).until(() -> true); // keep it paused for 10 s in all
       redis.resume();
       long t1 = System.nanoTime();
-      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
       int before = load.count();
       await().until(() -> load.count() > before + 100);
       measure("redis_paused_10s", detect, awaitCaughtUp(oracle, load, t1));
@@ -255,7 +256,7 @@ class RedisBusIntegrationTest {
       RedisBus bus = track(RedisBus.builder(volatileRedis.uri(), s)
           .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build());
       bus.subscribe(oracle);
-      await().until(() -> bus.linkState().isUp());
+      await().until(() -> bus.status().link().isUp());
       RedisPublisher p = track(RedisPublisher.create(volatileRedis.uri(), s));
       EventId before = null;
       for (int i = 0; i < 50; i++) {
@@ -265,7 +266,7 @@ class RedisBusIntegrationTest {
       await().until(() -> oracle.delivered(last));
       volatileRedis.kill();
       volatileRedis.restart();
-      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
       // Like any service, retry a publish that met a connection the restart broke.
       EventId after = await().ignoreExceptions().until(
           () -> p.publish("mch_1", Map.of(), "{}"), id -> id != null);
@@ -285,7 +286,7 @@ class RedisBusIntegrationTest {
     Oracle oracle = new Oracle();
     RedisBus bus = bus(proxy.uri(), oracle); // started on no stream at all
     proxy.goSilent();
-    await().atMost(Duration.ofSeconds(5)).until(() -> !bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(5)).until(() -> !bus.status().link().isUp());
     RedisPublisher p = publisher();
     List<EventId> published = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
@@ -305,12 +306,12 @@ class RedisBusIntegrationTest {
     RedisBus bus = track(RedisBus.builder(proxy.uri(), small)
         .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build());
     bus.subscribe(oracle);
-    await().until(() -> bus.linkState().isUp());
+    await().until(() -> bus.status().link().isUp());
     RedisPublisher p = track(RedisPublisher.create(redis.uri(), small));
     EventId first = p.publish("mch_1", Map.of(), "{}");
     await().until(() -> oracle.delivered(first));
     proxy.goSilent();
-    await().atMost(Duration.ofSeconds(5)).until(() -> !bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(5)).until(() -> !bus.status().link().isUp());
     for (int i = 0; i < 1000; i++) {
       p.publish("mch_1", Map.of(), "{}");
     }
@@ -342,7 +343,7 @@ class RedisBusIntegrationTest {
         stream.streamKey());
     redis.cli("CLIENT", "KILL", "TYPE", "pubsub");
     await().atMost(Duration.ofSeconds(10)).until(() -> oracle.discontinuities().size() == 1);
-    await().until(() -> bus.linkState().isUp());
+    await().until(() -> bus.status().link().isUp());
     EventId next = p.publish("mch_1", Map.of(), "{}");
     assertThat(next.epoch()).isNotEqualTo(delivered.epoch());
     await().until(() -> oracle.delivered(next));
@@ -356,7 +357,7 @@ class RedisBusIntegrationTest {
     Oracle oracle = new Oracle();
     RedisBus bus = RedisBus.builder(redis.uri(), stream).build();
     bus.subscribe(oracle);
-    await().until(() -> bus.linkState().isUp());
+    await().until(() -> bus.status().link().isUp());
     try (Publisher load = new Publisher(publisher(), 500)) {
       await().until(() -> oracle.ids().size() > 200);
       long t0 = System.nanoTime();
@@ -365,7 +366,7 @@ class RedisBusIntegrationTest {
       assertThat(took).isLessThan(TimeUnit.SECONDS.toNanos(2));
       System.out.printf("MEASURE close_under_load close_ms=%d%n", took / 1_000_000);
     }
-    assertThat(bus.linkState()).isEqualTo(RedisBus.LinkState.CLOSED);
+    assertThat(bus.status().link()).isEqualTo(LinkState.CLOSED);
     await().atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces().keySet().stream()
         .noneMatch(t -> t.getName().startsWith("fanout-redis")));
     oracle.assertNoSilentGap();
@@ -395,7 +396,7 @@ class RedisBusIntegrationTest {
           oracle.onDiscontinuity(reason);
         }
       });
-      await().until(() -> bus.linkState().isUp());
+      await().until(() -> bus.status().link().isUp());
       RedisPublisher p = track(RedisPublisher.create(snapshotted.uri(), s));
       for (int i = 0; i < 20; i++) {
         p.publish("mch_1", Map.of(), "{\"before\":" + i + "}");

@@ -28,7 +28,7 @@ class RedisDeploymentIntegrationTest {
       Oracle oracle = new Oracle();
       bus.subscribe(oracle);
       RedisBus.check(uri);
-      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
       EventId id = publisher.publish("mch_1", Map.of(), "{\"tls\":true}");
       await().until(() -> oracle.delivered(id));
       assertThat(bus.history().since(id, dev.fanout.core.Subscription.all()).recovered())
@@ -86,7 +86,7 @@ class RedisDeploymentIntegrationTest {
           RedisPublisher publisher = RedisPublisher.create(uri, stream)) {
         Oracle oracle = new Oracle();
         bus.subscribe(oracle);
-        await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+        await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
         EventId id = publisher.publish("mch_1", Map.of(), "{}");
         await().until(() -> oracle.delivered(id));
       }
@@ -96,9 +96,9 @@ class RedisDeploymentIntegrationTest {
       // a running node reports why its link is down, and keeps retrying
       try (RedisBus bus = RedisBus.builder(wrong, RedisStream.named("acl"))
           .backoff(Duration.ofMillis(50), Duration.ofMillis(200)).build()) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkDownReason() != null);
-        assertThat(bus.linkDownReason()).contains("refused the credentials");
-        assertThat(bus.linkState().isUp()).isFalse();
+        await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().downReason() != null);
+        assertThat(bus.status().downReason()).contains("refused the credentials");
+        assertThat(bus.status().link().isUp()).isFalse();
       }
     } finally {
       redis.stop();

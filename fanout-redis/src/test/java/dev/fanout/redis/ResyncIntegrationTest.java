@@ -1,5 +1,6 @@
 package dev.fanout.redis;
 
+import dev.fanout.core.LinkState;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -23,11 +24,11 @@ class ResyncIntegrationTest {
   @Test
   void tenThousandConnectionsAreResyncedWhileTheLinkStaysUp() throws Exception {
     RedisStream stream = RedisStream.named("resync");
-    List<RedisBus.LinkState> states = new CopyOnWriteArrayList<>();
+    List<LinkState> states = new CopyOnWriteArrayList<>();
     try (RedisBus bus = RedisBus.builder(redis.uri(), stream).onLinkChange(states::add).build();
         RedisPublisher publisher = RedisPublisher.create(redis.uri(), stream)) {
       Hub hub = Hub.builder().bus(bus).history(bus.history()).snapshotSize(5).build();
-      await().until(() -> bus.linkState().isUp());
+      await().until(() -> bus.status().link().isUp());
       publisher.publish("mch_0", Map.of(), "{}");
       List<InMemoryTransport> clients = new ArrayList<>();
       for (int i = 0; i < 10_000; i++) {

@@ -61,7 +61,7 @@ class SentinelFailoverIntegrationTest {
           .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build());
       Hub hub = Hub.builder().bus(bus).history(bus.history()).snapshotSize(0).build();
       track(hub);
-      await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
       List<InMemoryTransport> clients = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
         InMemoryTransport t = new InMemoryTransport();

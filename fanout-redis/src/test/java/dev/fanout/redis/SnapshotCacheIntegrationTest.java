@@ -1,5 +1,6 @@
 package dev.fanout.redis;
 
+import dev.fanout.core.SnapshotCacheStats;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -92,7 +93,7 @@ class SnapshotCacheIntegrationTest {
     RedisBus bus = bus(stream, 6, bytes);
     RedisHistory expected = plain(stream);
     RedisPublisher publisher = track(RedisPublisher.create(redis.uri(), stream));
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     EventId last = null;
     int checks = 0;
     for (int op = 0; op < 700; op++) {
@@ -115,7 +116,7 @@ class SnapshotCacheIntegrationTest {
         checks++;
       }
     }
-    RedisBus.SnapshotCacheStats stats = bus.snapshotCacheStats();
+    SnapshotCacheStats stats = bus.status().snapshotCache();
     assertThat(checks).isGreaterThan(200);
     // the cache answered most of them itself
     assertThat(stats.hits()).as("%s", stats).isGreaterThan(checks * 2 / 3);
@@ -158,7 +159,7 @@ class SnapshotCacheIntegrationTest {
     RedisBus bus = bus(stream, 100, 1 << 20);
     RedisHistory expected = plain(stream);
     RedisPublisher publisher = track(RedisPublisher.create(redis.uri(), stream));
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     EventId last = null;
     for (int i = 0; i < 400; i++) {
       last = publisher.publish("m" + i % 20, Map.of(), "{\"i\":" + i + "}");
@@ -194,7 +195,7 @@ class SnapshotCacheIntegrationTest {
     }
     // 640 snapshots of 20 topics: one XREVRANGE per topic, whoever asked first
     assertThat(redis.cli("INFO", "commandstats")).contains("cmdstat_xrevrange:calls=20,");
-    RedisBus.SnapshotCacheStats stats = bus.snapshotCacheStats();
+    SnapshotCacheStats stats = bus.status().snapshotCache();
     assertThat(stats.fills()).isEqualTo(20);
     assertThat(stats.hits()).isEqualTo(640);
     assertThat(stats.topics()).isEqualTo(20);
@@ -207,7 +208,7 @@ class SnapshotCacheIntegrationTest {
     RedisBus bus = bus(stream, 0, 1); // no cache of its own: the one below is fed by hand
     RedisHistory expected = plain(stream);
     RedisPublisher publisher = track(RedisPublisher.create(redis.uri(), stream));
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     // Each read returns only once three events of its topic, published after it, were delivered:
     // the fill must merge them, as it must whenever deliveries overtake a read.
     SnapshotCache cache = new SnapshotCache(20, 1 << 20, MAX_SCAN, RedisHistory.MAX_TOPIC_READS,
@@ -258,12 +259,12 @@ class SnapshotCacheIntegrationTest {
     RedisStream stream = RedisStream.named("off");
     RedisBus bus = bus(stream, 0, 1);
     RedisPublisher publisher = track(RedisPublisher.create(redis.uri(), stream));
-    await().atMost(Duration.ofSeconds(10)).until(() -> bus.linkState().isUp());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
     awaitRouted(publisher.publish("m0", Map.of(), "{}"));
     Subscription sub = Subscription.builder().topics("m0").build();
     assertThat(bus.history().latest(5, sub)).hasSize(1);
     assertThat(bus.history().cache()).isNull();
-    assertThat(bus.snapshotCacheStats()).isEqualTo(new RedisBus.SnapshotCacheStats(0, 0, 0, 0, 0,
+    assertThat(bus.status().snapshotCache()).isEqualTo(new SnapshotCacheStats(0, 0, 0, 0, 0,
         0, 0));
   }
 }

@@ -3,7 +3,7 @@ package dev.fanout.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.FanoutWarmup;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.atomic.AtomicReference;
@@ -31,8 +31,8 @@ class WarmupIntegrationTest {
         "--fanout.warmup.connections=4",
         "--fanout.warmup.headers.Authorization=" + credentials)) {
       assertThat(openedWhenReady.get()).isEqualTo(FanoutWarmup.ROUNDS * 4.0);
-      FanoutProtocol protocol = app.getBean(FanoutProtocol.class);
-      await().until(() -> protocol.connectionCount() == 0);
+      FanoutNode node = app.getBean(FanoutNode.class);
+      await().until(() -> node.status().connections() == 0);
     }
   }
 

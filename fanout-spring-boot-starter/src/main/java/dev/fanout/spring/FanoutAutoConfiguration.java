@@ -4,18 +4,13 @@ import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
 import dev.fanout.core.EventFilter;
 import dev.fanout.core.FanoutMetrics;
-import dev.fanout.core.History;
-import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.micrometer.FanoutMeters;
 import dev.fanout.protocol.Authenticator;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.FanoutWarmup;
-import dev.fanout.protocol.ProtocolMetrics;
-import dev.fanout.redis.RedisBus;
-import dev.fanout.redis.RedisStream;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.websocket.server.ServerEndpointConfig;
 import java.net.URI;
@@ -23,8 +18,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -44,16 +37,18 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
 import org.springframework.web.context.WebApplicationContext;
 import org.springframework.web.socket.server.standard.ServerEndpointExporter;
 
 /**
- * A live feed in a Spring Boot servlet application: the bus (Redis when {@code fanout.redis-uri}
- * is set, else in memory), the hub, protocol v1 at {@code fanout.path} on the application's own
- * servlet container (Tomcat or Jetty), its handshake filter, metrics on the application's {@link
- * MeterRegistry}, a health indicator, and a shutdown in Spring's lifecycle. Each bean backs off
- * when the application defines its own of that type; an {@link Authenticator} bean and {@link
- * EventFilter} beans are used when present.
+ * A live feed in a Spring Boot servlet application: a {@link FanoutNode} (its stream is Redis when
+ * {@code fanout.redis-uri} is set and fanout-redis is on the classpath, else in memory), protocol
+ * v1 at {@code fanout.path} on the application's own servlet container (Tomcat or Jetty), its
+ * handshake filter, metrics on the application's {@link MeterRegistry}, a health indicator, and
+ * the node's start and shutdown in Spring's lifecycle. Each bean backs off when the application
+ * defines its own of that type; an {@link Authenticator} bean and {@link EventFilter} beans are
+ * used when present. Services publish with the node, a {@link dev.fanout.core.Publisher}.
  */
 @AutoConfiguration(afterName = {
     "org.springframework.boot.actuate.autoconfigure.metrics"
@@ -66,76 +61,35 @@ import org.springframework.web.socket.server.standard.ServerEndpointExporter;
 public class FanoutAutoConfiguration {
   private static final Logger log = LoggerFactory.getLogger(FanoutAutoConfiguration.class);
 
-  /** The hub's send threads (created as needed); stopped after the hub and the bus. */
-  private final ExecutorService senders =
-      Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-        Thread t = new Thread(r, "fanout-send");
-        t.setDaemon(true);
-        return t;
-      });
-
   /**
-   * The bus, which is also the {@link dev.fanout.core.Publisher} services publish with. Closed by
-   * {@link FanoutLifecycle}, after the last client got its 1001, not by the context.
+   * The node: stream, hub, protocol and threads. {@link FanoutLifecycle} starts it and shuts it
+   * down (1001 to every client while the web server still writes); the context's own close of
+   * it afterwards does nothing. A {@link Bus} bean of the application's is used as its stream,
+   * and the node closes it at shutdown.
    */
-  @Bean(destroyMethod = "")
-  @ConditionalOnMissingBean(Bus.class)
-  public Bus fanoutBus(FanoutProperties props) {
-    if (props.getRedisUri() == null) {
-      log.info("fanout: in-memory bus (set fanout.redis-uri for several nodes)");
-      return InMemoryStream.create(props.getRetention());
-    }
-    RedisBus.check(props.getRedisUri()); // one clear line if it cannot work at all
-    long cacheBytes = props.getSnapshotCache().toBytes();
-    return RedisBus.builder(props.getRedisUri(),
-        RedisStream.named(props.getNamespace()).withRetention(props.getRetention()))
-        .snapshotCache(cacheBytes == 0 ? 0
-            : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, props.getSnapshotSize()),
-            Math.max(1, cacheBytes))
-        .build();
-  }
-
-  /** The hub; its send threads and the bus are closed by {@link FanoutLifecycle}. */
-  @Bean(destroyMethod = "")
+  @Bean
   @ConditionalOnMissingBean
-  public Hub fanoutHub(Bus bus, FanoutProperties props, ObjectProvider<FanoutMetrics> metrics) {
-    History history = bus instanceof RedisBus redis ? redis.history()
-        : bus instanceof History h ? h : History.none();
-    Hub.Builder b = Hub.builder().bus(bus).history(history)
-        .snapshotSize(props.getSnapshotSize())
-        .outboxCapacity(props.getQueueSize())
-        .backpressure(switch (props.getBackpressure()) {
-          case DISCONNECT -> Backpressure.disconnect();
-          case DROP_NEWEST -> Backpressure.dropNewest();
-          case DROP_OLDEST -> Backpressure.dropOldest();
-        })
-        .sendExecutor(senders)
-        .batchLinger(props.getBatchLinger());
-    metrics.ifAvailable(b::metrics);
-    return b.build();
-  }
-
-  /** Protocol v1: origins, authentication, limits, heartbeat, your clients' words. */
-  @Bean(destroyMethod = "")
-  @ConditionalOnMissingBean
-  public FanoutProtocol fanoutProtocol(Hub hub, Bus bus, FanoutProperties props,
+  public FanoutNode fanoutNode(FanoutProperties props, ObjectProvider<Bus> stream,
       ObjectProvider<Authenticator> authenticator, ObjectProvider<EventFilter> filters,
-      ObjectProvider<ProtocolMetrics> metrics) {
+      ObjectProvider<FanoutMetrics> metrics) {
     FanoutProperties.Limits limits = props.getLimits();
     FanoutProperties.Heartbeat heartbeat = props.getHeartbeat();
     if (heartbeat.getTimeout().compareTo(heartbeat.getInterval()) <= 0) {
       throw new IllegalArgumentException("fanout.heartbeat.timeout (" + heartbeat.getTimeout()
           + ") must be longer than fanout.heartbeat.interval (" + heartbeat.getInterval() + ")");
     }
-    FanoutProtocol.Builder b = FanoutProtocol.builder(hub)
+    FanoutNode.Builder b = FanoutNode.builder()
         .allowedOrigins(props.getAllowedOrigins())
         .allowMissingOrigin(props.isAllowMissingOrigin())
-        .heartbeat(props.getHeartbeat().getInterval(), props.getHeartbeat().getTimeout())
+        .heartbeat(heartbeat.getInterval(), heartbeat.getTimeout())
         .maxConnections(limits.getMaxConnections())
         .maxMessageBytes(limits.getMaxMessageBytes())
         .maxTopics(limits.getMaxTopics())
         .subscribeRate(limits.getSubscribesPerSecond(), limits.getSubscribeBurst())
-        .closeOnShutdown(hub, bus, senders::shutdown);
+        .snapshotSize(props.getSnapshotSize())
+        .outboxCapacity(props.getQueueSize())
+        .backpressure(Backpressure.named(props.getBackpressure()))
+        .batchLinger(props.getBatchLinger());
     if (limits.getMaxConnectionsPerPrincipal() > 0) {
       b.maxConnectionsPerPrincipal(limits.getMaxConnectionsPerPrincipal());
     }
@@ -152,13 +106,27 @@ public class FanoutAutoConfiguration {
       log.warn("fanout: no fanout.allowed-origins: browsers cannot connect (set the origins of "
           + "your pages, or * for any)");
     }
-    return b.build();
+    return b.stream(stream.getIfAvailable(() -> stream(props))).build();
+  }
+
+  /** Redis when fanout.redis-uri is set (fanout-redis must be on the classpath), else memory. */
+  private static Bus stream(FanoutProperties props) {
+    if (props.getRedisUri() == null) {
+      log.info("fanout: in-memory stream (set fanout.redis-uri for several nodes)");
+      return InMemoryStream.create(props.getRetention());
+    }
+    if (!ClassUtils.isPresent("dev.fanout.redis.RedisBus",
+        FanoutAutoConfiguration.class.getClassLoader())) {
+      throw new IllegalStateException("fanout.redis-uri is set but fanout-redis is not on the "
+          + "classpath: add the dependency dev.fanout:fanout-redis");
+    }
+    return RedisStreams.open(props);
   }
 
   /** Deployed on the servlet container by {@link ServerEndpointExporter}. */
   @Bean
-  public ServerEndpointConfig fanoutEndpoint(FanoutProtocol protocol, FanoutProperties props) {
-    return FanoutWebSocket.builder(protocol).path(props.getPath())
+  public ServerEndpointConfig fanoutEndpoint(FanoutNode node, FanoutProperties props) {
+    return FanoutWebSocket.builder(node).path(props.getPath())
         .compression(props.isCompression()).build().endpointConfig();
   }
 
@@ -173,24 +141,24 @@ public class FanoutAutoConfiguration {
    * Spring Security's filters, so an {@link Authenticator} sees the authenticated user.
    */
   @Bean
-  public FilterRegistrationBean<HandshakeFilter> fanoutHandshakeFilter(FanoutProtocol protocol,
+  public FilterRegistrationBean<HandshakeFilter> fanoutHandshakeFilter(FanoutNode node,
       FanoutProperties props) {
     FilterRegistrationBean<HandshakeFilter> r =
-        new FilterRegistrationBean<>(new HandshakeFilter(protocol));
+        new FilterRegistrationBean<>(new HandshakeFilter(node));
     r.addUrlPatterns(props.getPath());
     r.setOrder(Ordered.LOWEST_PRECEDENCE - 100);
     return r;
   }
 
-  /** 1001 to every client within the shutdown phase's timeout, then the hub and the bus. */
+  /** Starts the node; at shutdown, 1001 to every client within the phase's timeout, then stop. */
   @Bean
-  public FanoutLifecycle fanoutLifecycle(FanoutProtocol protocol, FanoutProperties props,
+  public FanoutLifecycle fanoutLifecycle(FanoutNode node, FanoutProperties props,
       Environment env, ApplicationContext context) {
     Duration phase = env.getProperty("spring.lifecycle.timeout-per-shutdown-phase",
         Duration.class, Duration.ofSeconds(30));
     Duration spread = props.getShutdownSpread().compareTo(phase.dividedBy(2)) < 0
         ? props.getShutdownSpread() : phase.dividedBy(2);
-    return new FanoutLifecycle(protocol, spread, context);
+    return new FanoutLifecycle(node, spread, context);
   }
 
   /**
@@ -232,27 +200,21 @@ public class FanoutAutoConfiguration {
       return new FanoutMeters(registry);
     }
 
-    /** The gauges read the hub and the Redis link, once both exist. */
+    /** The gauges read the node (connections, queues, its stream's link) once it exists. */
     @Bean
-    SmartInitializingSingleton fanoutGauges(FanoutMeters meters, ObjectProvider<Hub> hub,
-        ObjectProvider<Bus> bus) {
-      return () -> {
-        hub.ifAvailable(meters::bind);
-        if (bus.getIfAvailable() instanceof RedisBus redis) {
-          meters.bind(redis);
-        }
-      };
+    SmartInitializingSingleton fanoutGauges(FanoutMeters meters, ObjectProvider<FanoutNode> node) {
+      return () -> node.ifAvailable(meters::bind);
     }
   }
 
-  /** {@code /actuator/health}'s {@code fanout}: the bus (Redis link), connections. */
+  /** {@code /actuator/health}'s {@code fanout}: the node's stream (Redis link), connections. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(HealthIndicator.class)
   static class Health {
     @Bean
     @ConditionalOnMissingBean(name = "fanoutHealthIndicator")
-    FanoutHealthIndicator fanoutHealthIndicator(Hub hub, Bus bus, FanoutProtocol protocol) {
-      return new FanoutHealthIndicator(hub, bus instanceof RedisBus r ? r : null, protocol);
+    FanoutHealthIndicator fanoutHealthIndicator(FanoutNode node) {
+      return new FanoutHealthIndicator(node);
     }
   }
 }

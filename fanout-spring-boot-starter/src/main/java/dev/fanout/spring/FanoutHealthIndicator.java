@@ -1,45 +1,38 @@
 package dev.fanout.spring;
 
-import dev.fanout.core.Hub;
-import dev.fanout.protocol.FanoutProtocol;
-import dev.fanout.redis.RedisBus;
+import dev.fanout.protocol.FanoutNode;
+import dev.fanout.protocol.NodeStatus;
 import org.springframework.boot.actuate.health.AbstractHealthIndicator;
 import org.springframework.boot.actuate.health.Health;
 
 /**
- * {@code fanout} in {@code /actuator/health}: DOWN while the Redis link is down (clients are
- * told their events will come late, and new subscribes cannot read history), OUT_OF_SERVICE while
- * draining; details: connections, the bus, the link.
+ * {@code fanout} in {@code /actuator/health}: DOWN while the stream's link (Redis) is down
+ * (clients are told their events will come late, and new subscribes cannot read history),
+ * OUT_OF_SERVICE while draining; details: connections, the link and why it went down.
  */
 final class FanoutHealthIndicator extends AbstractHealthIndicator {
-  private final Hub hub;
-  private final RedisBus redis; // null: in memory
-  private final FanoutProtocol protocol;
+  private final FanoutNode node;
 
-  FanoutHealthIndicator(Hub hub, RedisBus redis, FanoutProtocol protocol) {
+  FanoutHealthIndicator(FanoutNode node) {
     super("fanout health check failed");
-    this.hub = hub;
-    this.redis = redis;
-    this.protocol = protocol;
+    this.node = node;
   }
 
   @Override
   protected void doHealthCheck(Health.Builder builder) {
-    if (!protocol.accepting()) {
+    NodeStatus status = node.status();
+    if (status.draining()) {
       builder.outOfService();
-    } else if (redis != null && !redis.linkState().isUp()) {
+    } else if (!status.bus().link().isUp()) {
       builder.down();
     } else {
       builder.up();
     }
-    builder.withDetail("connections", protocol.connectionCount())
-        .withDetail("busUp", hub.busUp());
-    if (redis != null) {
-      builder.withDetail("redisLink", redis.linkState().name());
-      String reason = redis.linkDownReason();
-      if (reason != null) {
-        builder.withDetail("redisLinkDownReason", reason);
-      }
+    builder.withDetail("connections", status.connections())
+        .withDetail("busUp", status.bus().link().isUp())
+        .withDetail("redisLink", status.bus().link().name());
+    if (status.bus().downReason() != null) {
+      builder.withDetail("redisLinkDownReason", status.bus().downReason());
     }
   }
 }

@@ -1,6 +1,6 @@
 package dev.fanout.spring;
 
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import java.time.Duration;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
@@ -8,32 +8,33 @@ import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Stops the feed first, while the web server still writes: readiness goes to refusing traffic,
- * every client gets 1001 Going Away (spread so they do not all come back at once), then the hub,
- * the bus and the send threads close. Its phase is above the web server's graceful shutdown, so
- * it runs before it.
+ * Starts the node with the context, and stops it first, while the web server still writes:
+ * readiness goes to refusing traffic, then the node shuts down (every client gets 1001 Going
+ * Away, spread so they do not all come back at once; then its hub, stream and threads stop). Its
+ * phase is above the web server's graceful shutdown, so it stops before it.
  */
 public final class FanoutLifecycle implements SmartLifecycle {
-  private final FanoutProtocol protocol;
+  private final FanoutNode node;
   private final Duration spread;
   private final ApplicationEventPublisher events;
   private volatile boolean running;
 
-  FanoutLifecycle(FanoutProtocol protocol, Duration spread, ApplicationEventPublisher events) {
-    this.protocol = protocol;
+  FanoutLifecycle(FanoutNode node, Duration spread, ApplicationEventPublisher events) {
+    this.node = node;
     this.spread = spread;
     this.events = events;
   }
 
   @Override
   public void start() {
+    node.start();
     running = true;
   }
 
   @Override
   public void stop() {
     AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
-    protocol.shutdown(spread);
+    node.shutdown(spread);
     running = false;
   }
 

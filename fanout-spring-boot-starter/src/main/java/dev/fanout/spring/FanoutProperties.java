@@ -1,5 +1,6 @@
 package dev.fanout.spring;
 
+import dev.fanout.core.Backpressure;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,8 +40,12 @@ public class FanoutProperties {
   /** Events a connection may have queued before the backpressure policy acts. */
   private int queueSize = 8192; // Hub.DEFAULT_OUTBOX_CAPACITY (a literal, for IDEs)
 
-  /** What happens to a connection whose queue is full. */
-  private BackpressurePolicy backpressure = BackpressurePolicy.DISCONNECT;
+  /**
+   * What happens to a connection whose queue is full: disconnect (close with 1013; the client
+   * resumes, losing nothing), drop-oldest, drop-newest (the client is told how many it missed),
+   * or conflate:&lt;attribute&gt; (keep the newest queued event per value of that attribute).
+   */
+  private String backpressure = "disconnect";
 
   /** How long a hot connection's events may wait to go out together as one batch frame. */
   private Duration batchLinger = Duration.ZERO;
@@ -126,11 +131,16 @@ public class FanoutProperties {
     this.queueSize = atLeast("fanout.queue-size", 1, queueSize);
   }
 
-  public BackpressurePolicy getBackpressure() {
+  public String getBackpressure() {
     return backpressure;
   }
 
-  public void setBackpressure(BackpressurePolicy backpressure) {
+  public void setBackpressure(String backpressure) {
+    try {
+      Backpressure.named(backpressure);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("fanout.backpressure: " + e.getMessage(), e);
+    }
     this.backpressure = backpressure;
   }
 
@@ -199,16 +209,6 @@ public class FanoutProperties {
 
   public Warmup getWarmup() {
     return warmup;
-  }
-
-  /** The backpressure policies a property can name. */
-  public enum BackpressurePolicy {
-    /** Close the connection with 1013; the client reconnects and resumes, losing nothing. */
-    DISCONNECT,
-    /** Drop the newest events and tell the client how many ({@code dropped}). */
-    DROP_NEWEST,
-    /** Drop the oldest queued events and tell the client how many. */
-    DROP_OLDEST
   }
 
   /** {@code fanout.heartbeat.*}: pings and the timeout after which a silent client is closed. */

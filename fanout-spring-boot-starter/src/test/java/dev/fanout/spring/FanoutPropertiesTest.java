@@ -2,10 +2,9 @@ package dev.fanout.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fanout.core.Bus;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.protocol.FanoutProtocol;
+import dev.fanout.protocol.FanoutNode;
 import dev.fanout.redis.RedisStream;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -49,13 +48,13 @@ class FanoutPropertiesTest {
           FanoutProperties p = ctx.getBean(FanoutProperties.class);
           assertThat(p.getQueueSize()).isEqualTo(64);
           assertThat(p.getHeartbeat().getTimeout()).isEqualTo(Duration.ofSeconds(15));
-          assertThat(p.getBackpressure())
-              .isEqualTo(FanoutProperties.BackpressurePolicy.DROP_OLDEST);
+          assertThat(p.getBackpressure()).isEqualTo("drop-oldest");
           assertThat(p.getAliases().getFilters()).containsEntry("methods", "method");
           assertThat(p.getWarmup().getConnections()).isEqualTo(500);
           assertThat(p.getWarmup().getHeaders()).containsValue("Basic b3BzOm9wcw==");
-          assertThat(ctx.getBean(Bus.class)).isInstanceOf(InMemoryStream.class);
-          assertThat(ctx).hasSingleBean(FanoutProtocol.class);
+          assertThat(ctx.getBean(FanoutNode.class).bus()).isInstanceOf(InMemoryStream.class);
+          assertThat(ctx.getBean(FanoutNode.class).settings().heartbeatTimeout())
+              .isEqualTo(Duration.ofSeconds(15));
         });
   }
 

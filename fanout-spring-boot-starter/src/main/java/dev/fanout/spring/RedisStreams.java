@@ -1,0 +1,24 @@
+package dev.fanout.spring;
+
+import dev.fanout.core.Bus;
+import dev.fanout.redis.RedisBus;
+import dev.fanout.redis.RedisStream;
+
+/**
+ * The Redis stream of {@code fanout.redis-uri}. Apart, so that the auto-configuration loads
+ * fanout-redis (and Jedis) only when a Redis URI is set: both are optional dependencies.
+ */
+final class RedisStreams {
+  private RedisStreams() {}
+
+  static Bus open(FanoutProperties props) {
+    RedisBus.check(props.getRedisUri()); // one clear line if it cannot work at all
+    long cacheBytes = props.getSnapshotCache().toBytes();
+    return RedisBus.builder(props.getRedisUri(),
+            RedisStream.named(props.getNamespace()).withRetention(props.getRetention()))
+        .snapshotCache(cacheBytes == 0 ? 0
+            : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, props.getSnapshotSize()),
+            Math.max(1, cacheBytes))
+        .build();
+  }
+}
