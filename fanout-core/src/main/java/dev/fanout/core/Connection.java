@@ -203,11 +203,17 @@ public final class Connection {
   }
 
   /**
-   * Sends a control frame (such as a protocol {@code error}) ahead of queued events. Control
-   * frames are never dropped by backpressure; send few of them.
+   * Tells the client a message of its was refused: an {@code error} frame (protocol.md) with
+   * {@code code} (such as {@code bad_request}) and {@code message}. It goes ahead of queued
+   * events and is never dropped by backpressure; the connection stays open.
    */
-  public void sendControl(String frame) {
-    outbox.offerControl(frame);
+  public void sendError(String code, String message) {
+    outbox.offerControl(Frames.error(code, message));
+  }
+
+  /** Tells the client its node's bus went down or came back: a {@code bus} frame. */
+  void sendBusState(boolean up) {
+    outbox.offerControl(Frames.bus(up));
   }
 
   /** Closes the socket with {@code code} and {@code reason} and removes this connection. */

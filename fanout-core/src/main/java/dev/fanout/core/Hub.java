@@ -299,9 +299,8 @@ public final class Hub implements AutoCloseable {
       return;
     }
     busUp = up;
-    String frame = Frames.bus(up);
     for (Connection c : connections) {
-      c.sendControl(frame);
+      c.sendBusState(up);
     }
   }
 

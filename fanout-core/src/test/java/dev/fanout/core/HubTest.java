@@ -175,10 +175,11 @@ class HubTest {
     t.stall();
     pay("m1", "card"); // in flight
     pay("m1", "card"); // queued
-    c.sendControl("{\"type\":\"error\"}");
+    c.sendError("bad_request", "no");
     t.resume();
     List<String> frames = t.frames();
-    assertThat(frames.get(2)).isEqualTo("{\"type\":\"error\"}");
+    assertThat(frames.get(2))
+        .isEqualTo("{\"type\":\"error\",\"code\":\"bad_request\",\"message\":\"no\"}");
     assertThat(frames.get(3)).contains("\"type\":\"event\"");
   }
 
