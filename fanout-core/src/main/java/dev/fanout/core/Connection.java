@@ -2,6 +2,7 @@ package dev.fanout.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
 public final class Connection {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
 
-  private final Hub hub;
+  private final ConnectionHost host;
   private final long id;
   private final Scope scope;
   private final Transport transport;
@@ -34,13 +35,24 @@ public final class Connection {
   private CompletableFuture<Boolean> lastSubscribe = CompletableFuture.completedFuture(false);
   private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
 
-  Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
-      OutboxSettings settings, FanoutMetrics metrics) {
-    this.hub = hub;
+  Connection(ConnectionHost host, long id, Scope scope, Transport transport,
+      Backpressure policy, OutboxSettings settings) {
+    this.host = host;
     this.id = id;
     this.scope = scope;
     this.transport = transport;
-    this.outbox = new Outbox(this, transport, policy, settings, metrics);
+    this.outbox = new Outbox(new Outbox.Owner() {
+      @Override
+      public void sendFailed(Throwable failure) {
+        log.debug("connection {}: send failed, closing", id, failure);
+        close(1011, "send failed");
+      }
+
+      @Override
+      public void closedByPolicy(int code, String reason) {
+        close(code, reason);
+      }
+    }, transport, policy, settings, host.metrics());
   }
 
   /** Subscribes afresh: a snapshot of the latest matching events, then live events. */
@@ -77,14 +89,14 @@ public final class Connection {
    */
   public CompletableFuture<Boolean> subscribeAsync(Subscription subscription,
       EventId lastEventId) {
-    Subscription effective = hub.effective(subscription, scope);
+    Subscription effective = effective(subscription);
     long queued = System.nanoTime();
     CompletableFuture<Boolean> done = new CompletableFuture<>();
     synchronized (subscribeChain) {
       CompletableFuture<Boolean> previous = lastSubscribe;
       lastSubscribe = done;
-      previous.whenComplete((r, e) -> hub.readHistory(() -> {
-        if (System.nanoTime() - queued > hub.historyDeadlineNanos() && open.get()) {
+      previous.whenComplete((r, e) -> host.readHistory(() -> {
+        if (System.nanoTime() - queued > host.historyDeadlineNanos() && open.get()) {
           log.warn("connection {}: its subscribe waited past the history deadline; closing "
               + "with 1013", id);
           close(1013, "history busy, try again");
@@ -99,6 +111,14 @@ public final class Connection {
     return done;
   }
 
+  /** {@code requested} within this connection's scope, its consumer filter guarded. */
+  private Subscription effective(Subscription requested) {
+    Objects.requireNonNull(requested, "subscription");
+    Subscription s = requested.restrictTo(scope);
+    return s.filter() == null ? s
+        : s.withFilter(new GuardedFilter(s.filter(), host.metrics()));
+  }
+
   private boolean subscribeNow(Subscription effective, EventId lastEventId) {
     synchronized (subscribeLock) {
       if (!open.get()) {
@@ -109,9 +129,9 @@ public final class Connection {
       outbox.hold();
       Subscription previous = this.subscription;
       this.subscription = effective;
-      hub.reindex(this, previous, effective);
+      host.index(this, previous, effective);
       if (!open.get()) { // closed meanwhile: markClosed may have unindexed the previous one only
-        hub.remove(this, effective);
+        host.remove(this, effective);
         return false;
       }
       return sendHistory(effective, lastEventId);
@@ -119,17 +139,18 @@ public final class Connection {
   }
 
   /**
-   * First half of a resync, on the bus's thread when it reports lost events: stops sending and
-   * notes where the client's view ends. Cheap and never waits on a subscribe in progress; {@link
-   * #finishResync} reads history later, off the bus's thread.
+   * On the bus's thread when it reports lost events: stops sending and notes where the client's
+   * view ends (cheap, and never waits on a subscribe in progress), then has the hub read history
+   * off the bus's thread ({@link #finishResync}).
    *
    * @return whether a resync is due (false when closed or not subscribed)
    */
-  boolean beginResync() {
+  boolean resync() {
     if (!open.get() || subscription == null) {
       return false;
     }
     pendingResync.set(new Resync(outbox.holdForResync()));
+    host.readForResync(this::finishResync, () -> { });
     return true;
   }
 
@@ -156,23 +177,23 @@ public final class Connection {
     // Read after the connection is indexed: every event after this position reaches it live,
     // every event up to it is in the history read below. A client that receives nothing newer
     // resumes from here, so even a quiet subscription loses nothing across a reconnect.
-    EventId position = hub.lastRouted();
+    EventId position = host.position();
     List<Event> events;
     boolean recovered = false;
     EventId floor = null;
-    History history = hub.history();
+    History history = host.history();
     try {
       Recovery recovery = lastEventId == null ? null : history.since(lastEventId, effective);
       if (recovery != null) {
         recovered = recovery.recovered();
-        hub.metrics().resumed(recovered);
+        host.metrics().resumed(recovered);
         log.debug("connection {}: resume after {}: {}", id, lastEventId, recovery);
       }
       if (recovered) {
         events = recovery.events();
         floor = lastEventId;
       } else {
-        events = history.latest(hub.snapshotSize(), effective);
+        events = history.latest(host.snapshotSize(), effective);
       }
     } catch (RuntimeException e) {
       // Not "recovered:false": the events may well be there once history answers again. The
@@ -187,7 +208,7 @@ public final class Connection {
     for (Event e : events) {
       floor = e.id();
       if (!JsonText.isOneValue(e.data())) {
-        hub.rejectInvalid(e); // in history from an old publisher: never framed
+        host.rejectInvalid(e); // in history from an old publisher: never framed
         continue;
       }
       entries.add(Outbox.Entry.fromHistory(e, Frames.event(e), now));
@@ -196,7 +217,7 @@ public final class Connection {
     outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,
         entries.size(), position),
         entries, floor, effective);
-    if (!hub.busUp()) { // right after 'subscribed': what follows may come late
+    if (!host.busUp()) { // right after 'subscribed': what follows may come late
       outbox.offerControl(Frames.bus(false));
     }
     return recovered;
@@ -232,17 +253,12 @@ public final class Connection {
     markClosed();
   }
 
-  void sendFailed(Throwable failure) {
-    log.debug("connection {}: send failed, closing", id, failure);
-    close(1011, "send failed");
-  }
-
   private boolean markClosed() {
     if (!open.compareAndSet(true, false)) {
       return false;
     }
     outbox.close();
-    hub.remove(this, subscription);
+    host.remove(this, subscription);
     return true;
   }
 

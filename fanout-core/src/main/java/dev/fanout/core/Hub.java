@@ -48,8 +48,8 @@ public final class Hub implements AutoCloseable {
   private final int snapshotSize;
   private final AutoCloseable busRegistration;
 
-  private final ConcurrentHashMap<String, Set<Connection>> byTopic = new ConcurrentHashMap<>();
-  private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
+  private final TopicIndex index = new TopicIndex();
+  private final ConnectionHost host = new Host();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
   private final ExecutorService resyncs;
@@ -144,8 +144,8 @@ public final class Hub implements AutoCloseable {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(scope, "scope");
     Objects.requireNonNull(policy, "policy");
-    Connection c = new Connection(this, ids.incrementAndGet(), scope, transport, policy,
-        outboxSettings, metrics);
+    Connection c = new Connection(host, ids.incrementAndGet(), scope, transport, policy,
+        outboxSettings);
     connections.add(c);
     metrics.connectionOpened();
     return c;
@@ -167,11 +167,11 @@ public final class Hub implements AutoCloseable {
       newestPublishedAt = event.publishedAtMillis();
     }
     Routing r = new Routing(event);
-    Set<Connection> candidates = byTopic.get(event.topic());
+    Set<Connection> candidates = index.byTopic(event.topic());
     if (candidates != null) {
       r.offerToMatching(candidates);
     }
-    r.offerToMatching(allTopics);
+    r.offerToMatching(index.allTopics());
     if (r.invalid) {
       rejectInvalid(event);
       return;
@@ -265,17 +265,9 @@ public final class Hub implements AutoCloseable {
     }
   }
 
-  /** The id of the newest event this hub has routed, or null before the first. */
-  EventId lastRouted() {
-    return lastRouted;
-  }
-
   /** Connections in the routing index (for tests: a closed one must never stay there). */
   int indexedConnections() {
-    Set<Connection> all = ConcurrentHashMap.newKeySet();
-    all.addAll(allTopics);
-    byTopic.values().forEach(all::addAll);
-    return all.size();
+    return index.size();
   }
 
   /**
@@ -356,50 +348,6 @@ public final class Hub implements AutoCloseable {
     closeAll(Duration.ZERO);
   }
 
-  Subscription effective(Subscription requested, Scope scope) {
-    Objects.requireNonNull(requested, "subscription");
-    Subscription s = requested.restrictTo(scope);
-    return s.filter() == null ? s : s.withFilter(new GuardedFilter(s.filter(), metrics));
-  }
-
-  void reindex(Connection c, Subscription previous, Subscription now) {
-    unindex(c, previous);
-    if (now.allTopics()) {
-      allTopics.add(c);
-    } else {
-      for (String t : now.topics()) {
-        byTopic.compute(t, (k, set) -> {
-          Set<Connection> s = set == null ? ConcurrentHashMap.newKeySet() : set;
-          s.add(c);
-          return s;
-        });
-      }
-    }
-  }
-
-  private void unindex(Connection c, Subscription s) {
-    if (s == null) {
-      return;
-    }
-    if (s.allTopics()) {
-      allTopics.remove(c);
-    } else {
-      for (String t : s.topics()) {
-        byTopic.computeIfPresent(t, (k, set) -> {
-          set.remove(c);
-          return set.isEmpty() ? null : set;
-        });
-      }
-    }
-  }
-
-  void remove(Connection c, Subscription s) {
-    unindex(c, s);
-    if (connections.remove(c)) {
-      metrics.connectionClosed();
-    }
-  }
-
   /**
    * On the bus's thread: holds every subscribed connection at once (cheap, no I/O), so none is
    * sent an event from after the loss before it is told, then hands the history reads to the
@@ -414,41 +362,85 @@ public final class Hub implements AutoCloseable {
     }
     int resynced = 0;
     for (Connection c : connections) {
-      if (c.beginResync()) {
-        try {
-          resyncs.execute(c::finishResync);
-          resynced++;
-        } catch (RejectedExecutionException closed) {
-          break; // the hub is closing
-        }
+      if (c.resync()) {
+        resynced++;
       }
     }
     metrics.discontinuity(resynced);
   }
 
+  /** The hub's history: its recent events in front of the store's (for tests). */
   History history() {
     return history;
   }
 
-  /** Runs a subscribe's history read on the history threads; {@code rejected} once closed. */
-  void readHistory(Runnable read, Runnable rejected) {
-    try {
-      historyReads.execute(read);
-    } catch (RejectedExecutionException closed) {
-      rejected.run();
+  /** What a connection sees of its hub. */
+  private final class Host implements ConnectionHost {
+    @Override
+    public void index(Connection c, Subscription previous, Subscription now) {
+      index.move(c, previous, now);
     }
-  }
 
-  long historyDeadlineNanos() {
-    return historyDeadlineNanos;
-  }
+    @Override
+    public void remove(Connection c, Subscription last) {
+      index.remove(c, last);
+      if (connections.remove(c)) {
+        metrics.connectionClosed();
+      }
+    }
 
-  FanoutMetrics metrics() {
-    return metrics;
-  }
+    @Override
+    public EventId position() {
+      return lastRouted;
+    }
 
-  int snapshotSize() {
-    return snapshotSize;
+    @Override
+    public boolean busUp() {
+      return busUp;
+    }
+
+    @Override
+    public void readHistory(Runnable read, Runnable rejected) {
+      try {
+        historyReads.execute(read);
+      } catch (RejectedExecutionException closed) {
+        rejected.run();
+      }
+    }
+
+    @Override
+    public void readForResync(Runnable read, Runnable rejected) {
+      try {
+        resyncs.execute(read);
+      } catch (RejectedExecutionException closed) {
+        rejected.run();
+      }
+    }
+
+    @Override
+    public void rejectInvalid(Event event) {
+      Hub.this.rejectInvalid(event);
+    }
+
+    @Override
+    public History history() {
+      return history;
+    }
+
+    @Override
+    public FanoutMetrics metrics() {
+      return metrics;
+    }
+
+    @Override
+    public int snapshotSize() {
+      return snapshotSize;
+    }
+
+    @Override
+    public long historyDeadlineNanos() {
+      return historyDeadlineNanos;
+    }
   }
 
   /** Builds a {@link Hub}; every setting has a default and is validated eagerly. */

@@ -24,6 +24,15 @@ import org.slf4j.LoggerFactory;
 final class Outbox {
   private static final Logger log = LoggerFactory.getLogger(Outbox.class);
 
+  /** Whom the outbox tells when it gives up on its connection. */
+  interface Owner {
+    /** The transport reported a failed send; nothing more is sent. */
+    void sendFailed(Throwable failure);
+
+    /** The backpressure policy asked to close the connection; the outbox is closed already. */
+    void closedByPolicy(int code, String reason);
+  }
+
   /** What {@link #offer} asks of its caller. */
   enum Pump {
     /** Nothing: the pump is running or the event was not queued. */
@@ -48,7 +57,7 @@ final class Outbox {
     }
   }
 
-  private final Connection owner;
+  private final Owner owner;
   private final Transport transport;
   private final Backpressure policy;
   private final OutboxSettings settings;
@@ -76,7 +85,7 @@ final class Outbox {
   private EventId lastAccepted;
   private EventId lastSent; // the newest event handed to the transport
 
-  Outbox(Connection owner, Transport transport, Backpressure policy, OutboxSettings settings,
+  Outbox(Owner owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
     this.owner = owner;
     this.transport = transport;
@@ -155,7 +164,7 @@ final class Outbox {
       }
     }
     if (disconnectCode != 0) {
-      owner.close(disconnectCode, disconnectReason);
+      owner.closedByPolicy(disconnectCode, disconnectReason);
       return Pump.NONE;
     }
     if (settings.sendExecutor() == null) {
@@ -250,11 +259,6 @@ final class Outbox {
   /** How long the send in flight has waited for the transport at {@code now}; 0 when none. */
   synchronized long sendWaitingNanos(long now) {
     return inFlight ? Math.max(1, now - inFlightSince) : 0;
-  }
-
-  /** The id of the newest event accepted for this connection, or null. */
-  synchronized EventId lastAccepted() {
-    return lastAccepted;
   }
 
   synchronized int size() {
