@@ -90,13 +90,13 @@ public final class Connection {
   public CompletableFuture<Boolean> subscribeAsync(Subscription subscription,
       EventId lastEventId) {
     Subscription effective = effective(subscription);
-    long queued = System.nanoTime();
+    long queued = host.clock().nanoTime();
     CompletableFuture<Boolean> done = new CompletableFuture<>();
     synchronized (subscribeChain) {
       CompletableFuture<Boolean> previous = lastSubscribe;
       lastSubscribe = done;
       previous.whenComplete((r, e) -> host.readHistory(() -> {
-        if (System.nanoTime() - queued > host.historyDeadlineNanos() && open.get()) {
+        if (host.clock().nanoTime() - queued > host.historyDeadlineNanos() && open.get()) {
           log.warn("connection {}: its subscribe waited past the history deadline; closing "
               + "with 1013", id);
           close(1013, "history busy, try again");
@@ -204,7 +204,7 @@ public final class Connection {
       return false;
     }
     List<Outbox.Entry> entries = new ArrayList<>(events.size());
-    long now = System.nanoTime();
+    long now = host.clock().nanoTime();
     for (Event e : events) {
       floor = e.id();
       if (!JsonText.isOneValue(e.data())) {

@@ -1,5 +1,7 @@
 package dev.fanout.core;
 
+import dev.fanout.core.internal.Scheduler;
+
 /**
  * What a {@link Connection} needs of its hub, and nothing more: its place in the routing index,
  * the node's position, history reads on the hub's threads, and the hub's settings. The hub
@@ -30,6 +32,9 @@ interface ConnectionHost {
 
   /** A history event whose data is not one JSON value: counted and logged, never framed. */
   void rejectInvalid(Event event);
+
+  /** The hub's clock (and timers). */
+  Scheduler clock();
 
   History history();
 

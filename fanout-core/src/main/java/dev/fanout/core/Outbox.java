@@ -299,7 +299,7 @@ final class Outbox {
           return;
         }
         inFlight = true;
-        inFlightSince = System.nanoTime();
+        inFlightSince = settings.clock().nanoTime();
       }
       // Outside the lock: only the pump (this loop) touches next, and offers are not held up
       // while a batch frame is built.
@@ -366,7 +366,7 @@ final class Outbox {
       inFlight = false;
       metrics.frameSent(sending.size());
       if (failure == null && !sending.isEmpty()) {
-        long now = System.nanoTime();
+        long now = settings.clock().nanoTime();
         long wallNow = System.currentTimeMillis();
         for (Entry e : sending) {
           metrics.eventDelivered(now - e.receivedNanos());
