@@ -30,11 +30,6 @@ final class BoundedExecutor {
     startWaiting();
   }
 
-  /** Tasks waiting for a slot (for tests). */
-  int waiting() {
-    return waiting.size();
-  }
-
   private void startWaiting() {
     while (!waiting.isEmpty()) {
       int now = running.get();

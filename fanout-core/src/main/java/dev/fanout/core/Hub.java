@@ -543,11 +543,11 @@ public final class Hub implements AutoCloseable {
     }
 
     /**
-     * Where the hub reads history (subscribes' snapshots and resumes, and resyncs', at most
-     * {@value Hub#RESYNC_READS} of those at once), instead of on {@value
-     * Hub#DEFAULT_HISTORY_THREADS} threads of its own. The executor stays its owner's: the hub
-     * never shuts it down, and its owner shuts it down after closing the hub (reads queued then
-     * find their connections closed). Size it as {@link #historyReads} says.
+     * Where the hub reads history (subscribes' snapshots and resumes, and resyncs', at most two
+     * of those at once), instead of on {@value Hub#DEFAULT_HISTORY_THREADS} threads of its own.
+     * The executor stays its owner's: the hub never shuts it down, and its owner shuts it down
+     * after closing the hub (reads queued then find their connections closed). Size it as {@link
+     * #historyReads} says.
      */
     public Builder historyExecutor(ExecutorService executor) {
       this.historyExecutor = Objects.requireNonNull(executor, "executor");

@@ -64,7 +64,7 @@ final class Outbox {
   record Entry(Event event, String frame, long receivedNanos) {}
 
   /** What a superseded answer says: nothing replayed, no position (see the class comment). */
-  static final String SUPERSEDED = Frames.subscribed(false, 0, 0, null);
+  private static final String SUPERSEDED = Frames.subscribed(false, 0, 0, null);
 
   /** A {@code subscribed} frame and the history events it promises. Guarded by the outbox. */
   private static final class Answer {
@@ -375,21 +375,7 @@ final class Outbox {
    * false when there is nothing to send.
    */
   private boolean nextFramesLocked() {
-    Control c = control.peekFirst();
-    if (c != null && c.afterAnswers <= answersSent) {
-      control.pollFirst();
-      next.add(c.frame);
-      return true;
-    }
-    Answer a = answers.peekFirst();
-    if (a != null && !a.sent) { // alone, before its replay
-      a.sent = true;
-      answersSent++;
-      unreportedDrops += a.dropsAfter;
-      if (a.replay.isEmpty()) {
-        answers.pollFirst();
-      }
-      next.add(a.frame);
+    if ((!control.isEmpty() || !answers.isEmpty()) && nextControlOrAnswerLocked()) {
       return true;
     }
     if (unreportedDrops > 0) {
@@ -397,19 +383,24 @@ final class Outbox {
       unreportedDrops = 0;
       return true;
     }
-    Entry first = takeLocked();
-    if (first == null) {
-      return false;
-    }
-    sending.add(first);
-    next.add(first.frame());
-    while (sending.size() < settings.maxBatch()) {
-      Entry e = takeLocked();
-      if (e == null) {
-        break;
+    int max = settings.maxBatch();
+    if (answers.isEmpty()) { // the usual case: live events only
+      Entry e = held ? null : events.pollFirst();
+      while (e != null) {
+        sending.add(e);
+        next.add(e.frame());
+        e = sending.size() < max ? events.pollFirst() : null;
       }
-      sending.add(e);
-      next.add(e.frame());
+    } else { // an answer's history first, then live events if no other answer waits
+      Entry e = takeLocked();
+      while (e != null) {
+        sending.add(e);
+        next.add(e.frame());
+        e = sending.size() < max ? takeLocked() : null;
+      }
+    }
+    if (sending.isEmpty()) {
+      return false;
     }
     lastSent = sending.get(sending.size() - 1).event.id();
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
@@ -420,8 +411,33 @@ final class Outbox {
   }
 
   /**
-   * The next event to send: the sent answer's next history event, else (no answer waiting, not
-   * held) the oldest live one; null when none may go now.
+   * Puts a control frame whose answers have gone, or the next answer's {@code subscribed}
+   * (alone, before its history) in {@link #next}; false when neither may go now.
+   */
+  private boolean nextControlOrAnswerLocked() {
+    Control c = control.peekFirst();
+    if (c != null && c.afterAnswers <= answersSent) {
+      control.pollFirst();
+      next.add(c.frame);
+      return true;
+    }
+    Answer a = answers.peekFirst();
+    if (a == null || a.sent) {
+      return false;
+    }
+    a.sent = true;
+    answersSent++;
+    unreportedDrops += a.dropsAfter;
+    if (a.replay.isEmpty()) {
+      answers.pollFirst();
+    }
+    next.add(a.frame);
+    return true;
+  }
+
+  /**
+   * The next event to send while answers are queued: the sent answer's next history event, else
+   * (no answer left, not held) the oldest live one; null when none may go now.
    */
   private Entry takeLocked() {
     Answer a = answers.peekFirst();
