@@ -2,10 +2,10 @@ package dev.fanout.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,31 +16,52 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: open until {@link #close} (the server closes it), {@link #transportClosed} (the
  * socket went away), a failed send, or a {@link Backpressure#disconnect()} policy. Once closed it
  * receives nothing and is gone from the hub.
+ *
+ * <p>Answers in order: the answers to a client's messages ({@code subscribed} for a subscribe,
+ * {@code error} for a refused one) reach the client in the order the messages were given to this
+ * connection, whatever the history threads do. Each is given only after every earlier one
+ * (one lane per connection), and the outbox never lets a control frame overtake an answer
+ * queued before it.
  */
 public final class Connection {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
 
-  private final Hub hub;
+  private final ConnectionHost host;
   private final long id;
   private final Scope scope;
   private final Transport transport;
   private final Outbox outbox;
-  private final Object subscribeLock = new Object();
   private final AtomicBoolean open = new AtomicBoolean(true);
-  private final AtomicReference<Resync> pendingResync = new AtomicReference<>();
+  /** The bus reported lost events since the last catch-up began: a resync is due. */
+  private final AtomicBoolean resyncDue = new AtomicBoolean();
   private final AtomicLong replayed = new AtomicLong();
-  private final Object subscribeChain = new Object();
-  /** The last subscribe asked for; the next one runs after it. Guarded by subscribeChain. */
-  private CompletableFuture<Boolean> lastSubscribe = CompletableFuture.completedFuture(false);
+  private final Object laneLock = new Object();
+  /**
+   * The last answer asked for (a subscribe, a resync, an error): the next one starts once it is
+   * given, so catch-ups never overlap and answers keep the order of the messages. Guarded by
+   * laneLock.
+   */
+  private CompletableFuture<?> lane = CompletableFuture.completedFuture(null);
   private volatile Subscription subscription; // restricted to scope, filter guarded; null = none
 
-  Connection(Hub hub, long id, Scope scope, Transport transport, Backpressure policy,
-      OutboxSettings settings, FanoutMetrics metrics) {
-    this.hub = hub;
+  Connection(ConnectionHost host, long id, Scope scope, Transport transport,
+      Backpressure policy, OutboxSettings settings) {
+    this.host = host;
     this.id = id;
     this.scope = scope;
     this.transport = transport;
-    this.outbox = new Outbox(this, transport, policy, settings, metrics);
+    this.outbox = new Outbox(new Outbox.Owner() {
+      @Override
+      public void sendFailed(Throwable failure) {
+        log.debug("connection {}: send failed, closing", id, failure);
+        close(1011, "send failed");
+      }
+
+      @Override
+      public void closedByPolicy(int code, String reason) {
+        close(code, reason);
+      }
+    }, transport, policy, settings, host.metrics());
   }
 
   /** Subscribes afresh: a snapshot of the latest matching events, then live events. */
@@ -69,111 +90,153 @@ public final class Connection {
    * {@link #subscribe(Subscription, EventId)} without waiting: the subscribe runs on the hub's
    * history threads, never the caller's, so a transport's threads never wait on the store. A
    * connection's subscribes run one after the other, in the order they were asked, each answered
-   * with its own {@code subscribed}. Under a burst they queue; one that waited longer than the
-   * hub's history deadline closes the connection with 1013 "history busy, try again" (clients
-   * retry with backoff) instead of reading.
+   * with its own {@code subscribed}, whose {@code replay} is exactly the number of history events
+   * that follow it: one that a later subscribe or resync replaces before its {@code subscribed}
+   * is sent says it replays nothing ({@code recovered:false}, no position), and the later answer
+   * follows. Under a burst they queue; one that waited longer than the hub's history deadline
+   * closes the connection with 1013 "history busy, try again" (clients retry with backoff)
+   * instead of reading.
    *
-   * @return completes with whether a resume was asked for and recovered exactly
+   * @return completes with whether a resume was asked for and recovered exactly, once the
+   *     answer is queued to the client
    */
   public CompletableFuture<Boolean> subscribeAsync(Subscription subscription,
       EventId lastEventId) {
-    Subscription effective = hub.effective(subscription, scope);
-    long queued = System.nanoTime();
+    Subscription effective = effective(subscription);
+    long queued = host.clock().nanoTime();
     CompletableFuture<Boolean> done = new CompletableFuture<>();
-    synchronized (subscribeChain) {
-      CompletableFuture<Boolean> previous = lastSubscribe;
-      lastSubscribe = done;
-      previous.whenComplete((r, e) -> hub.readHistory(() -> {
-        if (System.nanoTime() - queued > hub.historyDeadlineNanos() && open.get()) {
-          log.warn("connection {}: its subscribe waited past the history deadline; closing "
-              + "with 1013", id);
-          close(1013, "history busy, try again");
-        }
-        try {
-          done.complete(subscribeNow(effective, lastEventId));
-        } catch (RuntimeException failure) {
-          done.completeExceptionally(failure);
-        }
-      }, () -> done.complete(false)));
-    }
+    afterEarlierAnswers(done, () -> host.readHistory(() -> {
+      if (host.clock().nanoTime() - queued > host.historyDeadlineNanos() && open.get()) {
+        log.warn("connection {}: its subscribe waited past the history deadline; closing "
+            + "with 1013", id);
+        close(1013, "history busy, try again");
+      }
+      try {
+        done.complete(subscribeNow(effective, lastEventId));
+      } catch (RuntimeException failure) {
+        done.completeExceptionally(failure);
+      }
+    }, () -> done.complete(false)));
     return done;
   }
 
-  private boolean subscribeNow(Subscription effective, EventId lastEventId) {
-    synchronized (subscribeLock) {
-      if (!open.get()) {
-        return false;
-      }
-      pendingResync.set(null); // this subscribe answers afresh
-      // Hold first, then index: every live event from here on queues behind the history we read.
-      outbox.hold();
-      Subscription previous = this.subscription;
-      this.subscription = effective;
-      hub.reindex(this, previous, effective);
-      if (!open.get()) { // closed meanwhile: markClosed may have unindexed the previous one only
-        hub.remove(this, effective);
-        return false;
-      }
-      return sendHistory(effective, lastEventId);
-    }
+  /**
+   * Tells the client a message of its was refused: an {@code error} frame (protocol.md) with
+   * {@code code} (such as {@code bad_request}) and {@code message}. It goes after the answers to
+   * every earlier message (the {@code subscribed} of a subscribe still reading history comes
+   * first), ahead of queued events, and is never dropped by backpressure; the connection stays
+   * open.
+   */
+  public void sendError(String code, String message) {
+    String frame = Frames.error(code, message);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    afterEarlierAnswers(done, () -> {
+      outbox.offerControl(frame);
+      done.complete(null);
+    });
   }
 
   /**
-   * First half of a resync, on the bus's thread when it reports lost events: stops sending and
-   * notes where the client's view ends. Cheap and never waits on a subscribe in progress; {@link
-   * #finishResync} reads history later, off the bus's thread.
-   *
-   * @return whether a resync is due (false when closed or not subscribed)
+   * Runs {@code start} once every answer asked for before has been given (at once, on this
+   * thread, when none is pending); {@code start} must complete {@code done} when its answer is
+   * given, however it ends.
    */
-  boolean beginResync() {
-    if (!open.get() || subscription == null) {
+  private void afterEarlierAnswers(CompletableFuture<?> done, Runnable start) {
+    CompletableFuture<?> previous;
+    synchronized (laneLock) {
+      previous = lane;
+      lane = done;
+    }
+    previous.whenComplete((r, e) -> {
+      try {
+        start.run();
+      } catch (RuntimeException failure) {
+        log.warn("connection {}: an answer failed", id, failure);
+        done.completeExceptionally(failure);
+      }
+    });
+  }
+
+  /** {@code requested} within this connection's scope, its consumer filter guarded. */
+  private Subscription effective(Subscription requested) {
+    Objects.requireNonNull(requested, "subscription");
+    Subscription s = requested.restrictTo(scope);
+    return s.filter() == null ? s
+        : s.withFilter(new GuardedFilter(s.filter(), host.metrics()));
+  }
+
+  private boolean subscribeNow(Subscription effective, EventId lastEventId) {
+    if (!open.get()) {
       return false;
     }
-    pendingResync.set(new Resync(outbox.holdForResync()));
+    resyncDue.set(false); // this answer reads history after any loss reported until now
+    // Hold first, then index: every live event from here on queues behind the history we read.
+    outbox.hold();
+    Subscription previous = this.subscription;
+    this.subscription = effective;
+    host.index(this, previous, effective);
+    if (!open.get()) { // closed meanwhile: markClosed may have unindexed the previous one only
+      host.remove(this, effective);
+      return false;
+    }
+    return catchUp(effective, lastEventId);
+  }
+
+  /**
+   * On the bus's thread when it reports lost events: stops sending live events at once (cheap,
+   * and never waits on a catch-up in progress), then, after the answers asked for before, reads
+   * history again on the hub's threads ({@link #finishResync}).
+   *
+   * @return whether a resync is due (false when closed, or neither subscribed nor subscribing)
+   */
+  boolean resync() {
+    boolean answering;
+    synchronized (laneLock) {
+      answering = !lane.isDone();
+    }
+    if (!open.get() || subscription == null && !answering) {
+      return false;
+    }
+    outbox.hold();
+    resyncDue.set(true);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    afterEarlierAnswers(done, () -> host.readForResync(() -> {
+      try {
+        finishResync();
+      } finally {
+        done.complete(null);
+      }
+    }, () -> done.complete(null)));
     return true;
   }
 
   /**
-   * Re-runs the current subscription as a resume from the last event the client was sent: it
-   * gets exactly what it missed if history has it, else {@code recovered:false} and a fresh
-   * snapshot. Skipped when a subscribe has answered since {@link #beginResync}.
+   * Re-runs the current subscription as a resume from the last event the client will have been
+   * sent: it gets exactly what it missed if history has it, else {@code recovered:false} and a
+   * fresh snapshot. Skipped when a subscribe began since the loss was reported (its answer is
+   * read after it).
    */
-  void finishResync() {
-    synchronized (subscribeLock) {
-      Resync due = pendingResync.getAndSet(null);
-      Subscription current = subscription;
-      if (due == null || !open.get() || current == null) {
-        return;
-      }
-      outbox.hold();
-      sendHistory(current, due.from);
+  private void finishResync() {
+    Subscription current = subscription;
+    if (!resyncDue.getAndSet(false) || !open.get() || current == null) {
+      return;
     }
+    EventId from = outbox.hold(); // still held since resync(), unless a subscribe answered since
+    catchUp(current, from);
   }
 
-  private record Resync(EventId from) {}
-
-  private boolean sendHistory(Subscription effective, EventId lastEventId) {
+  /**
+   * Reads history for {@code effective} (the connection is held and indexed) and hands the
+   * answer to the outbox: the {@link CatchUp} rule.
+   */
+  private boolean catchUp(Subscription effective, EventId resumeFrom) {
     // Read after the connection is indexed: every event after this position reaches it live,
     // every event up to it is in the history read below. A client that receives nothing newer
     // resumes from here, so even a quiet subscription loses nothing across a reconnect.
-    EventId position = hub.lastRouted();
-    List<Event> events;
-    boolean recovered = false;
-    EventId floor = null;
-    History history = hub.history();
+    EventId position = host.position();
+    CatchUp.Read read;
     try {
-      Recovery recovery = lastEventId == null ? null : history.since(lastEventId, effective);
-      if (recovery != null) {
-        recovered = recovery.recovered();
-        hub.metrics().resumed(recovered);
-        log.debug("connection {}: resume after {}: {}", id, lastEventId, recovery);
-      }
-      if (recovered) {
-        events = recovery.events();
-        floor = lastEventId;
-      } else {
-        events = history.latest(hub.snapshotSize(), effective);
-      }
+      read = read(effective, resumeFrom, position);
     } catch (RuntimeException e) {
       // Not "recovered:false": the events may well be there once history answers again. The
       // client reconnects with backoff and resumes then, losing nothing.
@@ -182,32 +245,38 @@ public final class Connection {
       close(1013, "history unavailable, try again");
       return false;
     }
-    List<Outbox.Entry> entries = new ArrayList<>(events.size());
-    long now = System.nanoTime();
-    for (Event e : events) {
-      floor = e.id();
-      if (!JsonText.isOneValue(e.data())) {
-        hub.rejectInvalid(e); // in history from an old publisher: never framed
-        continue;
-      }
-      entries.add(Outbox.Entry.fromHistory(e, Frames.event(e), now));
+    CatchUp.Answer answer = CatchUp.answer(read);
+    answer.invalid().forEach(host::rejectInvalid); // in history from an old publisher
+    List<Outbox.Entry> replay = new ArrayList<>(answer.replay().size());
+    long now = host.clock().nanoTime();
+    for (Event e : answer.replay()) {
+      replay.add(new Outbox.Entry(e, Frames.event(e), now));
     }
-    replayed.addAndGet(entries.size());
-    outbox.release(Frames.subscribed(recovered, recovered ? entries.size() : 0,
-        entries.size(), position),
-        entries, floor, effective);
-    if (!hub.busUp()) { // right after 'subscribed': what follows may come late
+    replayed.addAndGet(replay.size());
+    outbox.release(answer, replay, effective);
+    if (!host.busUp()) { // right after 'subscribed': what follows may come late
       outbox.offerControl(Frames.bus(false));
     }
-    return recovered;
+    return answer.recovered();
   }
 
-  /**
-   * Sends a control frame (such as a protocol {@code error}) ahead of queued events. Control
-   * frames are never dropped by backpressure; send few of them.
-   */
-  public void sendControl(String frame) {
-    outbox.offerControl(frame);
+  private CatchUp.Read read(Subscription effective, EventId resumeFrom, EventId position) {
+    History history = host.history();
+    if (resumeFrom != null) {
+      Recovery recovery = history.since(resumeFrom, effective);
+      host.metrics().resumed(recovery.recovered());
+      log.debug("connection {}: resume after {}: {}", id, resumeFrom, recovery);
+      if (recovery.recovered()) {
+        return new CatchUp.Read(resumeFrom, true, recovery.events(), position);
+      }
+    }
+    return new CatchUp.Read(resumeFrom, false,
+        history.latest(host.snapshotSize(), effective), position);
+  }
+
+  /** Tells the client its node's bus went down or came back: a {@code bus} frame. */
+  void sendBusState(boolean up) {
+    outbox.offerControl(Frames.bus(up));
   }
 
   /** Closes the socket with {@code code} and {@code reason} and removes this connection. */
@@ -226,17 +295,12 @@ public final class Connection {
     markClosed();
   }
 
-  void sendFailed(Throwable failure) {
-    log.debug("connection {}: send failed, closing", id, failure);
-    close(1011, "send failed");
-  }
-
   private boolean markClosed() {
     if (!open.compareAndSet(true, false)) {
       return false;
     }
     outbox.close();
-    hub.remove(this, subscription);
+    host.remove(this, subscription);
     return true;
   }
 

@@ -5,14 +5,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
+import dev.fanout.core.internal.DaemonThreads;
+import dev.fanout.core.internal.Require;
+import dev.fanout.core.internal.Scheduler;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,17 +46,20 @@ public final class Hub implements AutoCloseable {
   private final FanoutMetrics metrics;
   private final Backpressure backpressure;
   private final OutboxSettings outboxSettings;
-  private final Executor afterLinger;
+  private final Scheduler scheduler; // the linger's delays, and every clock the hub reads
+  private final ScheduledExecutorService ownTimer; // the scheduler's thread if the hub made it
   private final int snapshotSize;
   private final AutoCloseable busRegistration;
 
-  private final ConcurrentHashMap<String, Set<Connection>> byTopic = new ConcurrentHashMap<>();
-  private final Set<Connection> allTopics = ConcurrentHashMap.newKeySet();
+  private final TopicIndex index = new TopicIndex();
+  private final ConnectionHost host = new Host();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong ids = new AtomicLong();
-  private final ExecutorService resyncs;
-  private final ExecutorService historyReads; // subscribes' history reads, off transport threads
+  private final Executor historyReads; // subscribes' history reads, off transport threads
+  private final ExecutorService ownHistoryReads; // made here, so shut down here; or null
+  private final BoundedExecutor resyncs; // resyncs' reads, a few at once on historyReads
   private final long historyDeadlineNanos;
+  private volatile boolean closed;
   private volatile EventId lastRouted;
   private volatile long lastInvalidLog;
   private volatile long newestPublishedAt; // of the events routed here; 0 before the first
@@ -77,8 +82,13 @@ public final class Hub implements AutoCloseable {
    */
   public static final int DEFAULT_OUTBOX_CAPACITY = 8192;
 
+  private static final long INVALID_LOG_INTERVAL_NANOS = 1_000_000_000L;
+
   /** History reads of a resync at once: bounded, so a resync of thousands cannot swamp Redis. */
-  static final int RESYNC_THREADS = 2;
+  static final int RESYNC_READS = 2;
+
+  /** History threads the hub makes when it is not given an executor. */
+  public static final int DEFAULT_HISTORY_THREADS = 8;
 
   private Hub(Builder b) {
     this.metrics = SafeMetrics.wrap(b.metrics);
@@ -86,14 +96,22 @@ public final class Hub implements AutoCloseable {
         : new RecentHistory(b.history, b.recentEvents, metrics);
     this.history = recent == null ? b.history : recent;
     this.backpressure = b.backpressure;
+    if (b.scheduler != null) {
+      this.ownTimer = null;
+      this.scheduler = b.scheduler;
+    } else { // its thread starts with the first linger
+      this.ownTimer = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("fanout-linger"));
+      this.scheduler = Scheduler.on(ownTimer);
+    }
+    this.lastInvalidLog = scheduler.nanoTime() - INVALID_LOG_INTERVAL_NANOS;
     this.outboxSettings = new OutboxSettings(b.outboxCapacity, b.lowWatermark, b.highWatermark,
-        b.maxBatch, b.sendExecutor, b.batchLinger.toNanos());
-    this.afterLinger = CompletableFuture.delayedExecutor(b.batchLinger.toNanos(),
-        TimeUnit.NANOSECONDS, Runnable::run); // the JDK's delay thread only hands over
+        b.maxBatch, b.sendExecutor, b.batchLinger.toNanos(), scheduler);
     this.snapshotSize = b.snapshotSize;
-    this.historyReads = Executors.newFixedThreadPool(b.historyThreads, daemon("fanout-history"));
+    this.ownHistoryReads = b.historyExecutor != null ? null
+        : Executors.newFixedThreadPool(b.historyThreads, DaemonThreads.named("fanout-history"));
+    this.historyReads = ownHistoryReads != null ? ownHistoryReads : b.historyExecutor;
     this.historyDeadlineNanos = b.historyDeadline.toNanos();
-    this.resyncs = Executors.newFixedThreadPool(RESYNC_THREADS, daemon("fanout-resync"));
+    this.resyncs = new BoundedExecutor(historyReads, RESYNC_READS);
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
       public void onEvent(Event event) {
@@ -119,14 +137,6 @@ public final class Hub implements AutoCloseable {
     });
   }
 
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
-  }
-
   public static Builder builder() {
     return new Builder();
   }
@@ -144,8 +154,8 @@ public final class Hub implements AutoCloseable {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(scope, "scope");
     Objects.requireNonNull(policy, "policy");
-    Connection c = new Connection(this, ids.incrementAndGet(), scope, transport, policy,
-        outboxSettings, metrics);
+    Connection c = new Connection(host, ids.incrementAndGet(), scope, transport, policy,
+        outboxSettings);
     connections.add(c);
     metrics.connectionOpened();
     return c;
@@ -166,12 +176,12 @@ public final class Hub implements AutoCloseable {
     if (event.publishedAtMillis() > newestPublishedAt) {
       newestPublishedAt = event.publishedAtMillis();
     }
-    Routing r = new Routing(event);
-    Set<Connection> candidates = byTopic.get(event.topic());
+    Routing r = new Routing(event, scheduler.nanoTime());
+    Set<Connection> candidates = index.byTopic(event.topic());
     if (candidates != null) {
       r.offerToMatching(candidates);
     }
-    r.offerToMatching(allTopics);
+    r.offerToMatching(index.allTopics());
     if (r.invalid) {
       rejectInvalid(event);
       return;
@@ -182,7 +192,11 @@ public final class Hub implements AutoCloseable {
     }
     if (r.pumpAfterLinger != null) {
       List<Outbox> hot = r.pumpAfterLinger;
-      afterLinger.execute(() -> dispatchPumps(hot));
+      try { // the scheduler's thread only hands over
+        scheduler.schedule(() -> dispatchPumps(hot), outboxSettings.lingerNanos());
+      } catch (RejectedExecutionException closing) {
+        dispatchPumps(hot);
+      }
     }
   }
 
@@ -192,15 +206,16 @@ public final class Hub implements AutoCloseable {
    */
   private static final class Routing {
     final Event event;
-    final long receivedNanos = System.nanoTime();
+    final long receivedNanos;
     String frame;
     boolean invalid; // the data is not one JSON value: framed, it would corrupt the frame
     int recipients;
     List<Outbox> pumpNow; // outboxes whose pump this publish claimed
     List<Outbox> pumpAfterLinger; // the same, hot ones
 
-    Routing(Event event) {
+    Routing(Event event, long receivedNanos) {
       this.event = event;
+      this.receivedNanos = receivedNanos;
     }
 
     void offerToMatching(Iterable<Connection> connections) {
@@ -257,25 +272,17 @@ public final class Hub implements AutoCloseable {
    */
   void rejectInvalid(Event event) {
     metrics.invalidEvent(event);
-    long now = System.nanoTime();
-    if (now - lastInvalidLog > 1_000_000_000L) {
+    long now = scheduler.nanoTime();
+    if (now - lastInvalidLog >= INVALID_LOG_INTERVAL_NANOS) {
       lastInvalidLog = now;
       log.warn("dropped event {} of topic {}: its data is not one JSON value (an old or buggy "
           + "publisher?)", event.id(), event.topic());
     }
   }
 
-  /** The id of the newest event this hub has routed, or null before the first. */
-  EventId lastRouted() {
-    return lastRouted;
-  }
-
   /** Connections in the routing index (for tests: a closed one must never stay there). */
   int indexedConnections() {
-    Set<Connection> all = ConcurrentHashMap.newKeySet();
-    all.addAll(allTopics);
-    byTopic.values().forEach(all::addAll);
-    return all.size();
+    return index.size();
   }
 
   /**
@@ -299,9 +306,8 @@ public final class Hub implements AutoCloseable {
       return;
     }
     busUp = up;
-    String frame = Frames.bus(up);
     for (Connection c : connections) {
-      c.sendControl(frame);
+      c.sendBusState(up);
     }
   }
 
@@ -320,33 +326,14 @@ public final class Hub implements AutoCloseable {
   }
 
   /**
-   * Closes every connection with 1001 (Going Away), spreading the closes over {@code spread} so
-   * that clients do not all reconnect at the same instant. Blocks for about {@code spread}.
+   * Stops routing (the hub stops listening to its bus) and closes what connections are left with
+   * 1001 (Going Away) at once; pacing the closes, so that clients do not all reconnect at the same
+   * instant, is the protocol's job before this. Shuts down the threads the hub made itself (not
+   * an executor or scheduler it was given: their owner does). Idempotent.
    */
-  public void closeAll(Duration spread) {
-    Connection[] all = connections.toArray(new Connection[0]);
-    long spreadNanos = Math.max(0, spread.toNanos());
-    long start = System.nanoTime();
-    for (int i = 0; i < all.length; i++) {
-      long due = start + (all.length <= 1 ? 0 : spreadNanos * i / (all.length - 1));
-      long wait = due - System.nanoTime();
-      if (wait > 0) {
-        try {
-          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          spreadNanos = 0;
-        }
-      }
-      all[i].close(1001, "server shutting down");
-    }
-  }
-
-  /** Stops listening to the bus and closes every connection with 1001 at once. */
   @Override
   public void close() {
-    resyncs.shutdownNow();
-    historyReads.shutdown(); // queued reads find their connection closed and end at once
+    closed = true;
     if (busRegistration != null) {
       try {
         busRegistration.close();
@@ -354,50 +341,14 @@ public final class Hub implements AutoCloseable {
         log.warn("closing the bus registration failed", e);
       }
     }
-    closeAll(Duration.ZERO);
-  }
-
-  Subscription effective(Subscription requested, Scope scope) {
-    Objects.requireNonNull(requested, "subscription");
-    Subscription s = requested.restrictTo(scope);
-    return s.filter() == null ? s : s.withFilter(new GuardedFilter(s.filter(), metrics));
-  }
-
-  void reindex(Connection c, Subscription previous, Subscription now) {
-    unindex(c, previous);
-    if (now.allTopics()) {
-      allTopics.add(c);
-    } else {
-      for (String t : now.topics()) {
-        byTopic.compute(t, (k, set) -> {
-          Set<Connection> s = set == null ? ConcurrentHashMap.newKeySet() : set;
-          s.add(c);
-          return s;
-        });
-      }
+    for (Connection c : connections) {
+      c.close(1001, "server shutting down");
     }
-  }
-
-  private void unindex(Connection c, Subscription s) {
-    if (s == null) {
-      return;
+    if (ownHistoryReads != null) {
+      ownHistoryReads.shutdown(); // queued reads find their connection closed and end at once
     }
-    if (s.allTopics()) {
-      allTopics.remove(c);
-    } else {
-      for (String t : s.topics()) {
-        byTopic.computeIfPresent(t, (k, set) -> {
-          set.remove(c);
-          return set.isEmpty() ? null : set;
-        });
-      }
-    }
-  }
-
-  void remove(Connection c, Subscription s) {
-    unindex(c, s);
-    if (connections.remove(c)) {
-      metrics.connectionClosed();
+    if (ownTimer != null) {
+      ownTimer.shutdownNow(); // a pending linger: its connection is closed
     }
   }
 
@@ -415,41 +366,94 @@ public final class Hub implements AutoCloseable {
     }
     int resynced = 0;
     for (Connection c : connections) {
-      if (c.beginResync()) {
-        try {
-          resyncs.execute(c::finishResync);
-          resynced++;
-        } catch (RejectedExecutionException closed) {
-          break; // the hub is closing
-        }
+      if (c.resync()) {
+        resynced++;
       }
     }
     metrics.discontinuity(resynced);
   }
 
+  /** The hub's history: its recent events in front of the store's (for tests). */
   History history() {
     return history;
   }
 
-  /** Runs a subscribe's history read on the history threads; {@code rejected} once closed. */
-  void readHistory(Runnable read, Runnable rejected) {
-    try {
-      historyReads.execute(read);
-    } catch (RejectedExecutionException closed) {
-      rejected.run();
+  /** What a connection sees of its hub. */
+  private final class Host implements ConnectionHost {
+    @Override
+    public void index(Connection c, Subscription previous, Subscription now) {
+      index.move(c, previous, now);
     }
-  }
 
-  long historyDeadlineNanos() {
-    return historyDeadlineNanos;
-  }
+    @Override
+    public void remove(Connection c, Subscription last) {
+      index.remove(c, last);
+      if (connections.remove(c)) {
+        metrics.connectionClosed();
+      }
+    }
 
-  FanoutMetrics metrics() {
-    return metrics;
-  }
+    @Override
+    public EventId position() {
+      return lastRouted;
+    }
 
-  int snapshotSize() {
-    return snapshotSize;
+    @Override
+    public boolean busUp() {
+      return busUp;
+    }
+
+    @Override
+    public void readHistory(Runnable read, Runnable rejected) {
+      if (closed) {
+        rejected.run();
+        return;
+      }
+      try {
+        historyReads.execute(read);
+      } catch (RejectedExecutionException shutDown) {
+        rejected.run();
+      }
+    }
+
+    @Override
+    public void readForResync(Runnable read, Runnable rejected) {
+      if (closed) {
+        rejected.run();
+        return;
+      }
+      resyncs.execute(read, rejected);
+    }
+
+    @Override
+    public Scheduler clock() {
+      return scheduler;
+    }
+
+    @Override
+    public void rejectInvalid(Event event) {
+      Hub.this.rejectInvalid(event);
+    }
+
+    @Override
+    public History history() {
+      return history;
+    }
+
+    @Override
+    public FanoutMetrics metrics() {
+      return metrics;
+    }
+
+    @Override
+    public int snapshotSize() {
+      return snapshotSize;
+    }
+
+    @Override
+    public long historyDeadlineNanos() {
+      return historyDeadlineNanos;
+    }
   }
 
   /** Builds a {@link Hub}; every setting has a default and is validated eagerly. */
@@ -464,8 +468,11 @@ public final class Hub implements AutoCloseable {
     private int maxBatch = 64;
     private int snapshotSize = 50;
     private int recentEvents = DEFAULT_RECENT_EVENTS;
-    private int historyThreads = 8;
+    private int historyThreads = DEFAULT_HISTORY_THREADS;
+    private boolean historyThreadsSet;
+    private Executor historyExecutor;
     private Duration historyDeadline = Duration.ofSeconds(10);
+    private Scheduler scheduler;
     private Executor sendExecutor;
     private Duration batchLinger = Duration.ofMillis(2);
     private boolean lingerSet;
@@ -481,10 +488,8 @@ public final class Hub implements AutoCloseable {
      */
     public Builder batchLinger(Duration linger) {
       Objects.requireNonNull(linger, "linger");
-      if (linger.isNegative() || linger.compareTo(Duration.ofSeconds(1)) > 0) {
-        throw new IllegalArgumentException(
-            "batch linger must be between 0 and 1 s, got " + linger);
-      }
+      Require.argument(!linger.isNegative() && linger.compareTo(Duration.ofSeconds(1)) <= 0,
+          "batch linger must be between 0 and 1 s, got %s", linger);
       this.batchLinger = linger;
       this.lingerSet = true;
       return this;
@@ -522,15 +527,40 @@ public final class Hub implements AutoCloseable {
      * connection) and 10 s.
      */
     public Builder historyReads(int threads, Duration deadline) {
-      if (threads < 1) {
-        throw new IllegalArgumentException("history threads must be at least 1, got " + threads);
-      }
-      Objects.requireNonNull(deadline, "deadline");
-      if (deadline.isNegative() || deadline.isZero()) {
-        throw new IllegalArgumentException("history deadline must be positive, got " + deadline);
-      }
-      this.historyThreads = threads;
-      this.historyDeadline = deadline;
+      this.historyThreads = Require.positive(threads, "history threads");
+      this.historyThreadsSet = true;
+      return historyDeadline(deadline);
+    }
+
+    /**
+     * How long a subscribe may wait for a history thread before its connection is closed with
+     * 1013 "history busy, try again" instead of reading; default 10 s.
+     */
+    public Builder historyDeadline(Duration deadline) {
+      this.historyDeadline = Require.positive(deadline, "history deadline");
+      return this;
+    }
+
+    /**
+     * Where the hub reads history (subscribes' snapshots and resumes, and resyncs', at most two
+     * of those at once), instead of on {@value Hub#DEFAULT_HISTORY_THREADS} threads of its own.
+     * The executor stays its owner's: the hub never shuts it down, and its owner shuts it down
+     * after closing the hub (reads queued then find their connections closed). Size it as {@link
+     * #historyReads} says.
+     */
+    public Builder historyExecutor(Executor executor) {
+      this.historyExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * Time as the hub sees it: its monotonic clock (delivery latency, the history deadline, when
+     * a connection is hot) and the delays of its batch linger. By default real time, on a thread
+     * of the hub's own that {@link Hub#close()} stops; a given scheduler stays its owner's. Tests
+     * give a fake one whose time moves only when they say.
+     */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 
@@ -542,10 +572,7 @@ public final class Hub implements AutoCloseable {
      * that many events, shared with the clients' queues.
      */
     public Builder recentEvents(int events) {
-      if (events < 0) {
-        throw new IllegalArgumentException("recent events must not be negative, got " + events);
-      }
-      this.recentEvents = events;
+      this.recentEvents = Require.notNegative(events, "recent events");
       return this;
     }
 
@@ -565,10 +592,7 @@ public final class Hub implements AutoCloseable {
 
     /** Hard cap of queued events per connection; default {@value Hub#DEFAULT_OUTBOX_CAPACITY}. */
     public Builder outboxCapacity(int capacity) {
-      if (capacity < 1) {
-        throw new IllegalArgumentException("outbox capacity must be at least 1, got " + capacity);
-      }
-      this.outboxCapacity = capacity;
+      this.outboxCapacity = Require.positive(capacity, "outbox capacity");
       return this;
     }
 
@@ -577,10 +601,8 @@ public final class Hub implements AutoCloseable {
      * back at {@code low}); default half and three quarters of the capacity.
      */
     public Builder watermarks(int low, int high) {
-      if (low < 0 || high <= low) {
-        throw new IllegalArgumentException(
-            "watermarks need 0 <= low < high, got low=" + low + " high=" + high);
-      }
+      Require.argument(low >= 0 && high > low, "watermarks need 0 <= low < high, got low=%d "
+          + "high=%d", low, high);
       this.lowWatermark = low;
       this.highWatermark = high;
       return this;
@@ -592,35 +614,29 @@ public final class Hub implements AutoCloseable {
      * off. Default 64.
      */
     public Builder maxBatch(int maxBatch) {
-      if (maxBatch < 1) {
-        throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);
-      }
-      this.maxBatch = maxBatch;
+      this.maxBatch = Require.positive(maxBatch, "max batch");
       return this;
     }
 
     /** Events sent on a fresh subscribe; default 50, 0 for none. */
     public Builder snapshotSize(int snapshotSize) {
-      if (snapshotSize < 0) {
-        throw new IllegalArgumentException(
-            "snapshot size must not be negative, got " + snapshotSize);
-      }
-      this.snapshotSize = snapshotSize;
+      this.snapshotSize = Require.notNegative(snapshotSize, "snapshot size");
       return this;
     }
 
     public Hub build() {
-      if (lingerSet && sendExecutor == null && !batchLinger.isZero()) {
-        throw new IllegalArgumentException("batch linger " + batchLinger + " needs a send "
-            + "executor (Hub.Builder.sendExecutor): without one, sends start on the publishing "
-            + "thread and nothing lingers");
-      }
+      Require.argument(!lingerSet || sendExecutor != null || batchLinger.isZero(),
+          "batch linger %s needs a send executor (Hub.Builder.sendExecutor): without one, sends "
+          + "start on the publishing thread and nothing lingers", batchLinger);
+      Require.argument(!historyThreadsSet || historyExecutor == null, "historyReads sets the "
+          + "threads of the hub's own pool, and historyExecutor replaces that pool: size the "
+          + "executor instead, and set the deadline with historyDeadline");
       if (highWatermark < 0) {
         lowWatermark = outboxCapacity / 2;
         highWatermark = Math.max(lowWatermark + 1, outboxCapacity * 3 / 4);
-      } else if (highWatermark > outboxCapacity) {
-        throw new IllegalArgumentException("high watermark " + highWatermark
-            + " must not exceed the outbox capacity " + outboxCapacity);
+      } else {
+        Require.argument(highWatermark <= outboxCapacity, "high watermark %d must not exceed "
+            + "the outbox capacity %d", highWatermark, outboxCapacity);
       }
       return new Hub(this);
     }

@@ -14,15 +14,38 @@ import org.slf4j.LoggerFactory;
  * <p>Events wait here until the transport reports the previous send complete; whatever is
  * waiting then goes out together (one {@code batch} frame, or the events' own frames in one
  * write where the transport can: {@link Transport#sendAll}), so batching by itself adds no delay;
- * only a hot connection's send may wait up to the hub's batch linger.
- * Control frames ({@code subscribed}, {@code error}) bypass the cap and go first. The
- * hard cap hands over to the {@link Backpressure} policy; the soft watermarks only feed metrics.
+ * only a hot connection's send may wait up to the hub's batch linger. The hard cap on live events
+ * hands over to the {@link Backpressure} policy; the soft watermarks only feed metrics.
  *
- * <p>While {@linkplain #hold() held} (during a subscribe), live events queue but are not sent, so
- * the history the subscribe reads can be put in front of them and duplicates removed.
+ * <p>Three queues, sent in this order of precedence:
+ *
+ * <ol>
+ *   <li><b>Control</b> frames ({@code error}, {@code bus}): ahead of queued events, never dropped,
+ *       but never ahead of an answer queued before them, so a client's answers arrive in the order
+ *       of its messages.
+ *   <li><b>Answers</b>: each {@code subscribed} frame, alone, followed by exactly the history
+ *       events it promises ({@code replay}); never dropped, not counted against the cap (a resume
+ *       may replay more than it). Once a {@code subscribed} frame is sent its replay follows in
+ *       full; one that a later catch-up finds still unsent is superseded: it goes out saying it
+ *       replays nothing, and nothing of it follows.
+ *   <li><b>Live</b> events, capped, behind the answers.
+ * </ol>
+ *
+ * <p>While {@linkplain #hold() held} (during a catch-up), live events queue but are not sent, so
+ * the history read meanwhile can be put in front of them and duplicates removed ({@link
+ * #release}, with {@link CatchUp}); earlier answers keep going out.
  */
 final class Outbox {
   private static final Logger log = LoggerFactory.getLogger(Outbox.class);
+
+  /** Whom the outbox tells when it gives up on its connection. */
+  interface Owner {
+    /** The transport reported a failed send; nothing more is sent. */
+    void sendFailed(Throwable failure);
+
+    /** The backpressure policy asked to close the connection; the outbox is closed already. */
+    void closedByPolicy(int code, String reason);
+  }
 
   /** What {@link #offer} asks of its caller. */
   enum Pump {
@@ -35,20 +58,32 @@ final class Outbox {
   }
 
   /**
-   * One queued event with its frame (encoded once, shared by every recipient), when it reached
-   * the hub, and whether it came from history at a subscribe rather than live.
+   * One queued event with its frame (encoded once, shared by every recipient) and when it
+   * reached the hub (or was read from history).
    */
-  record Entry(Event event, String frame, long receivedNanos, boolean replay) {
-    static Entry live(Event event, String frame, long receivedNanos) {
-      return new Entry(event, frame, receivedNanos, false);
-    }
+  record Entry(Event event, String frame, long receivedNanos) {}
 
-    static Entry fromHistory(Event event, String frame, long readNanos) {
-      return new Entry(event, frame, readNanos, true);
+  /** What a superseded answer says: nothing replayed, no position (see the class comment). */
+  private static final String SUPERSEDED = Frames.subscribed(false, 0, 0, null);
+
+  /** A {@code subscribed} frame and the history events it promises. Guarded by the outbox. */
+  private static final class Answer {
+    String frame;
+    final ArrayDeque<Entry> replay;
+    final int dropsAfter; // live events dropped while held: told right after this answer
+    boolean sent;
+
+    Answer(String frame, List<Entry> replay, int dropsAfter) {
+      this.frame = frame;
+      this.replay = new ArrayDeque<>(replay);
+      this.dropsAfter = dropsAfter;
     }
   }
 
-  private final Connection owner;
+  /** A control frame, to be sent once {@code afterAnswers} answers have been. */
+  private record Control(String frame, long afterAnswers) {}
+
+  private final Owner owner;
   private final Transport transport;
   private final Backpressure policy;
   private final OutboxSettings settings;
@@ -56,8 +91,9 @@ final class Outbox {
   private final OverflowContext overflow = new OverflowContext();
 
   // All guarded by this.
-  private final ArrayDeque<Entry> events = new ArrayDeque<>();
-  private final ArrayDeque<String> control = new ArrayDeque<>();
+  private final ArrayDeque<Entry> events = new ArrayDeque<>(); // live; while held: since the hold
+  private final ArrayDeque<Answer> answers = new ArrayDeque<>(); // only the head may be sent
+  private final ArrayDeque<Control> control = new ArrayDeque<>();
   private final List<Entry> sending = new ArrayList<>();
   private final List<String> next = new ArrayList<>(); // the pump's next send: its frames
   private final Transport.SendCallback sent = this::onSent;
@@ -69,14 +105,16 @@ final class Outbox {
   private boolean closed;
   private boolean aboveHigh;
   private boolean policyFailureLogged;
-  private int replaying; // history entries still queued: not counted against the cap
+  private long answersQueued;
+  private long answersSent;
   private int unreportedDrops;
+  private int heldDrops; // live events dropped while held: told after the answer that ends it
   private long droppedTotal;
   private long lastOfferNanos = Long.MIN_VALUE / 2;
   private EventId lastAccepted;
   private EventId lastSent; // the newest event handed to the transport
 
-  Outbox(Connection owner, Transport transport, Backpressure policy, OutboxSettings settings,
+  Outbox(Owner owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
     this.owner = owner;
     this.transport = transport;
@@ -112,10 +150,10 @@ final class Outbox {
       lastAccepted = id;
       hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
       lastOfferNanos = receivedNanos;
-      Entry entry = Entry.live(event, frame, receivedNanos);
-      // A resume may queue more history than the cap; the cap bounds what arrives on top of it,
-      // so a client catching up is not thrown out by its own backlog.
-      if (events.size() - replaying < settings.capacity()) {
+      Entry entry = new Entry(event, frame, receivedNanos);
+      // History queued by answers is not counted: a client catching up is not thrown out by its
+      // own backlog, and the cap bounds what arrives on top of it.
+      if (events.size() < settings.capacity()) {
         events.addLast(entry);
       } else {
         overflow.begin(entry);
@@ -135,7 +173,7 @@ final class Outbox {
           overflow.dropped += events.size() + 1;
           closeLocked();
         } else {
-          if (!overflow.incomingDropped && events.size() - replaying >= settings.capacity()) {
+          if (!overflow.incomingDropped && events.size() >= settings.capacity()) {
             overflow.dropIncoming();
           }
           if (!overflow.incomingDropped) {
@@ -143,7 +181,11 @@ final class Outbox {
           }
         }
         int dropped = overflow.end();
-        unreportedDrops += dropped;
+        if (held) {
+          heldDrops += dropped;
+        } else {
+          unreportedDrops += dropped;
+        }
         droppedTotal += dropped;
         if (dropped > 0) {
           metrics.eventsDropped(policy.name(), dropped);
@@ -155,7 +197,7 @@ final class Outbox {
       }
     }
     if (disconnectCode != 0) {
-      owner.close(disconnectCode, disconnectReason);
+      owner.closedByPolicy(disconnectCode, disconnectReason);
       return Pump.NONE;
     }
     if (settings.sendExecutor() == null) {
@@ -187,62 +229,76 @@ final class Outbox {
     pump();
   }
 
-  /** Queues a control frame ahead of events; it is never dropped. */
+  /**
+   * Queues a control frame ({@code error}, {@code bus}): ahead of queued events, behind the
+   * answers queued before it; never dropped.
+   */
   void offerControl(String frame) {
     synchronized (this) {
       if (closed) {
         return;
       }
-      control.addLast(frame);
+      control.addLast(new Control(frame, answersQueued));
     }
     pump();
   }
 
   /**
-   * Holds for a resync: like {@link #hold()}, and returns the newest event handed to the
-   * transport, where the client's view ends (what was queued behind it is forgotten, and comes
-   * back from history).
+   * Starts a catch-up: stops sending live events and forgets those queued for the previous
+   * subscription (the answer to come supersedes them, and a resync reads them back from
+   * history); answers not yet sent are superseded. Earlier answers keep going out. Holding a held
+   * outbox changes nothing: what queued since the hold stays, for the release to merge.
+   *
+   * @return the newest event the client will have been sent before the next answer: where its
+   *     view ends, the resume point of a resync; null when it was sent none
    */
-  synchronized EventId holdForResync() {
-    EventId from = lastSent;
-    hold();
-    return from;
-  }
-
-  /** Stops sending events and forgets those queued for the previous subscription. */
-  synchronized void hold() {
-    held = true;
-    events.clear();
-    replaying = 0;
-    unreportedDrops = 0;
-    lastAccepted = null;
+  synchronized EventId hold() {
+    if (!held) {
+      held = true;
+      events.clear();
+      unreportedDrops = 0;
+      heldDrops = 0;
+      lastAccepted = null;
+      for (Answer a : answers) {
+        if (!a.sent) {
+          a.frame = SUPERSEDED;
+          a.replay.clear();
+        }
+      }
+      if (aboveHigh) {
+        aboveHigh = false;
+        metrics.outboxWatermark(false);
+      }
+    }
+    Answer head = answers.peekFirst();
+    return head != null && head.sent ? head.replay.peekLast().event().id() : lastSent;
   }
 
   /**
-   * Ends a {@link #hold()}: sends {@code subscribedFrame}, then {@code history}, then the live
-   * events that queued meanwhile, minus those at or before {@code floor} (already in history or
-   * already seen by the client) and those {@code subscription} does not match (routed under the
-   * previous subscription while this one was being installed).
+   * Ends a {@link #hold()} with the answer of a catch-up: its {@code subscribed} frame, then
+   * {@code replay} (the answer's replay, encoded), then the live events that queued meanwhile
+   * and that {@link CatchUp#merge} keeps for {@code subscription}.
    */
-  void release(String subscribedFrame, List<Entry> history, EventId floor,
-      Subscription subscription) {
+  void release(CatchUp.Answer answer, List<Entry> replay, Subscription subscription) {
     synchronized (this) {
       if (closed) {
         return;
       }
-      events.removeIf(e -> (floor != null && e.event().id().sameEpoch(floor)
-          && !e.event().id().isAfter(floor)) || !subscription.matches(e.event()));
-      for (int i = history.size() - 1; i >= 0; i--) {
-        events.addFirst(history.get(i));
-      }
-      replaying = history.size();
-      if (!events.isEmpty()) {
-        lastAccepted = events.peekLast().event().id();
-      } else if (floor != null) {
-        lastAccepted = floor;
-      }
-      control.addLast(subscribedFrame);
+      CatchUp.Merged<Entry> merged =
+          CatchUp.merge(answer, events, Entry::event, subscription::matches);
+      events.clear();
+      events.addAll(merged.live());
+      String frame = Frames.subscribed(answer.recovered(), answer.missed(), replay.size(),
+          answer.position());
+      answers.addLast(new Answer(frame, replay, heldDrops));
+      answersQueued++;
+      heldDrops = 0;
+      lastAccepted = merged.lastAccepted();
       held = false;
+      if (!aboveHigh && events.size() >= settings.highWatermark()) {
+        aboveHigh = true;
+        metrics.outboxWatermark(true);
+      }
     }
     pump();
   }
@@ -252,13 +308,13 @@ final class Outbox {
     return inFlight ? Math.max(1, now - inFlightSince) : 0;
   }
 
-  /** The id of the newest event accepted for this connection, or null. */
-  synchronized EventId lastAccepted() {
-    return lastAccepted;
-  }
-
+  /** Events queued: live ones and the history answers promise. */
   synchronized int size() {
-    return events.size();
+    int n = events.size();
+    for (Answer a : answers) {
+      n += a.replay.size();
+    }
+    return n;
   }
 
   synchronized long droppedTotal() {
@@ -277,7 +333,7 @@ final class Outbox {
     }
     closed = true;
     events.clear();
-    replaying = 0;
+    answers.clear();
     control.clear();
   }
 
@@ -295,7 +351,7 @@ final class Outbox {
           return;
         }
         inFlight = true;
-        inFlightSince = System.nanoTime();
+        inFlightSince = settings.clock().nanoTime();
       }
       // Outside the lock: only the pump (this loop) touches next, and offers are not held up
       // while a batch frame is built.
@@ -314,32 +370,37 @@ final class Outbox {
   }
 
   /**
-   * Puts the frames of the next send in {@link #next}: a control frame, a drop notice, or the
-   * events waiting (up to the batch size, sent together); false when there is nothing to send.
+   * Puts the frames of the next send in {@link #next}: a control frame, an answer's {@code
+   * subscribed}, a drop notice, or the events waiting (up to the batch size, sent together);
+   * false when there is nothing to send.
    */
   private boolean nextFramesLocked() {
-    if (!control.isEmpty()) {
-      next.add(control.pollFirst());
+    if ((!control.isEmpty() || !answers.isEmpty()) && nextControlOrAnswerLocked()) {
       return true;
-    }
-    if (held) {
-      return false;
     }
     if (unreportedDrops > 0) {
       next.add(Frames.dropped(unreportedDrops));
       unreportedDrops = 0;
       return true;
     }
-    Entry first = take();
-    if (first == null) {
-      return false;
+    int max = settings.maxBatch();
+    if (answers.isEmpty()) { // the usual case: live events only
+      Entry e = held ? null : events.pollFirst();
+      while (e != null) {
+        sending.add(e);
+        next.add(e.frame());
+        e = sending.size() < max ? events.pollFirst() : null;
+      }
+    } else { // an answer's history first, then live events if no other answer waits
+      Entry e = takeLocked();
+      while (e != null) {
+        sending.add(e);
+        next.add(e.frame());
+        e = sending.size() < max ? takeLocked() : null;
+      }
     }
-    sending.add(first);
-    next.add(first.frame());
-    while (sending.size() < settings.maxBatch() && !events.isEmpty()) {
-      Entry e = take();
-      sending.add(e);
-      next.add(e.frame());
+    if (sending.isEmpty()) {
+      return false;
     }
     lastSent = sending.get(sending.size() - 1).event.id();
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
@@ -349,12 +410,48 @@ final class Outbox {
     return true;
   }
 
-  private Entry take() {
-    Entry e = events.pollFirst();
-    if (e != null && e.replay()) {
-      replaying--;
+  /**
+   * Puts a control frame whose answers have gone, or the next answer's {@code subscribed}
+   * (alone, before its history) in {@link #next}; false when neither may go now.
+   */
+  private boolean nextControlOrAnswerLocked() {
+    Control c = control.peekFirst();
+    if (c != null && c.afterAnswers <= answersSent) {
+      control.pollFirst();
+      next.add(c.frame);
+      return true;
     }
-    return e;
+    Answer a = answers.peekFirst();
+    if (a == null || a.sent) {
+      return false;
+    }
+    a.sent = true;
+    answersSent++;
+    unreportedDrops += a.dropsAfter;
+    if (a.replay.isEmpty()) {
+      answers.pollFirst();
+    }
+    next.add(a.frame);
+    return true;
+  }
+
+  /**
+   * The next event to send while answers are queued: the sent answer's next history event, else
+   * (no answer left, not held) the oldest live one; null when none may go now.
+   */
+  private Entry takeLocked() {
+    Answer a = answers.peekFirst();
+    if (a != null) {
+      if (!a.sent) {
+        return null; // its subscribed goes first, alone
+      }
+      Entry e = a.replay.pollFirst();
+      if (a.replay.isEmpty()) {
+        answers.pollFirst();
+      }
+      return e;
+    }
+    return held ? null : events.pollFirst();
   }
 
   private void onSent(Throwable failure) {
@@ -362,7 +459,7 @@ final class Outbox {
       inFlight = false;
       metrics.frameSent(sending.size());
       if (failure == null && !sending.isEmpty()) {
-        long now = System.nanoTime();
+        long now = settings.clock().nanoTime();
         long wallNow = System.currentTimeMillis();
         for (Entry e : sending) {
           metrics.eventDelivered(now - e.receivedNanos());
@@ -384,9 +481,9 @@ final class Outbox {
 
   @Override
   public synchronized String toString() {
-    return "Outbox{queued=" + events.size() + ", control=" + control.size() + ", inFlight="
-        + inFlight + ", pumping=" + pumping + ", held=" + held + ", closed=" + closed
-        + ", replaying=" + replaying + ", dropped=" + droppedTotal + "}";
+    return "Outbox{queued=" + events.size() + ", answers=" + answers.size() + ", control="
+        + control.size() + ", inFlight=" + inFlight + ", pumping=" + pumping + ", held=" + held
+        + ", closed=" + closed + ", dropped=" + droppedTotal + "}";
   }
 
   /** The view a {@link Backpressure} policy gets; valid only inside one onOverflow call. */
@@ -434,7 +531,7 @@ final class Outbox {
 
     @Override
     public boolean dropOldest() {
-      if (take() == null) {
+      if (events.pollFirst() == null) {
         return false;
       }
       dropped++;
@@ -448,9 +545,6 @@ final class Outbox {
         Entry e = it.next();
         if (which.test(e.event())) {
           it.remove();
-          if (e.replay()) {
-            replaying--;
-          }
           n++;
         }
       }

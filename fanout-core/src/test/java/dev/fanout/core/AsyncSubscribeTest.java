@@ -3,6 +3,7 @@ package dev.fanout.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.core.internal.FakeScheduler;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,12 +17,14 @@ import org.junit.jupiter.api.Test;
 class AsyncSubscribeTest {
   private final InMemoryStream stream = InMemoryStream.create(1000);
   private final CountDownLatch storeAnswers = new CountDownLatch(1);
+  private final CountDownLatch storeAsked = new CountDownLatch(1);
   private Hub hub;
 
   /** The stream as history, whose snapshots wait until the test lets them through. */
   private final History slowStore = new History() {
     @Override
     public List<Event> latest(int limit, Subscription subscription) {
+      storeAsked.countDown();
       try {
         storeAnswers.await(30, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
@@ -60,15 +63,16 @@ class AsyncSubscribeTest {
 
   @Test
   void aReadThatWaitedPastTheDeadlineClosesWith1013InsteadOfReading() {
-    hub = Hub.builder().bus(stream).history(slowStore)
-        .historyReads(1, Duration.ofMillis(50)).build();
+    FakeScheduler clock = new FakeScheduler();
+    hub = Hub.builder().bus(stream).history(slowStore).scheduler(clock)
+        .historyReads(1, Duration.ofSeconds(10)).build();
     InMemoryTransport first = new InMemoryTransport();
     hub.connect(first, Scope.all()).subscribeAsync(Subscription.all(), null); // holds the thread
     InMemoryTransport second = new InMemoryTransport();
-    long queuedAt = System.nanoTime();
     CompletableFuture<Boolean> queued =
         hub.connect(second, Scope.all()).subscribeAsync(Subscription.all(), null);
-    await().until(() -> System.nanoTime() - queuedAt > TimeUnit.MILLISECONDS.toNanos(60));
+    await().until(() -> storeAsked.getCount() == 0); // the first is reading, in time
+    clock.advance(Duration.ofSeconds(10).plusNanos(1));
     storeAnswers.countDown(); // the first answers; the second has waited past its deadline
     await().until(queued::isDone);
     assertThat(second.closeCode()).isEqualTo(1013);

@@ -2,32 +2,27 @@ package dev.fanout.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
+import dev.fanout.core.internal.FakeScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Adaptive batching: a hot connection's events wait up to the linger and go out together. */
+/**
+ * Adaptive batching: a hot connection's events wait up to the linger and go out together. Time
+ * is the fake scheduler's and the send executor runs its tasks at once, so nothing waits.
+ */
 class BatchLingerTest {
-  private static final Duration LINGER = Duration.ofMillis(800);
+  private static final Duration LINGER = Duration.ofMillis(2);
 
-  private final ExecutorService senders = Executors.newSingleThreadExecutor();
+  private final FakeScheduler clock = new FakeScheduler();
   private final InMemoryStream stream = InMemoryStream.create();
 
-  @AfterEach
-  void stop() {
-    senders.shutdownNow();
-  }
-
   private Hub hub(Duration linger) {
-    return Hub.builder().bus(stream).history(stream).sendExecutor(senders).batchLinger(linger)
-        .build();
+    return Hub.builder().bus(stream).history(stream).sendExecutor(Runnable::run)
+        .batchLinger(linger).scheduler(clock).build();
   }
 
   private List<String> publish(int n) {
@@ -38,8 +33,8 @@ class BatchLingerTest {
     return ids;
   }
 
-  private static long eventFrames(InMemoryTransport t) {
-    return t.frames().stream().filter(f -> !f.startsWith("{\"type\":\"subscribed\"")).count();
+  private static List<String> eventFrames(InMemoryTransport t) {
+    return t.frames().stream().filter(f -> !f.startsWith("{\"type\":\"subscribed\"")).toList();
   }
 
   @Test
@@ -48,14 +43,17 @@ class BatchLingerTest {
     hub(LINGER).connect(t, Scope.all()).subscribe(Subscription.all());
 
     List<String> ids = publish(1); // the connection is cold: this goes at once
-    await().pollInterval(Duration.ofMillis(5)).atMost(LINGER.dividedBy(2))
-        .until(() -> t.eventIds().size() == 1);
+    assertThat(t.eventIds()).isEqualTo(ids);
+    clock.advance(LINGER.dividedBy(2));
     ids.addAll(publish(9)); // within the linger of the first: hot, these wait for it
 
-    await().atMost(Duration.ofSeconds(10)).until(() -> t.eventIds().size() == 10);
+    clock.advance(LINGER.minusNanos(1));
+    assertThat(t.eventIds()).as("not before the linger is up").hasSize(1);
+    clock.advance(Duration.ofNanos(1));
     assertThat(t.eventIds()).containsExactlyElementsOf(ids);
-    assertThat(eventFrames(t)).isEqualTo(2);
-    assertThat(t.frames().get(2)).startsWith("{\"type\":\"batch\"");
+    assertThat(eventFrames(t)).hasSize(2);
+    assertThat(eventFrames(t).get(1)).startsWith("{\"type\":\"batch\"");
+    assertThat(clock.pending()).isZero();
   }
 
   @Test
@@ -64,9 +62,11 @@ class BatchLingerTest {
     hub(LINGER).connect(t, Scope.all()).subscribe(Subscription.all());
 
     List<String> ids = publish(1);
+    clock.advance(LINGER.multipliedBy(2)); // it has cooled down again
+    ids.addAll(publish(1));
 
-    // well inside the linger: it was not waited for
-    await().atMost(LINGER.dividedBy(2)).until(() -> t.eventIds().equals(ids));
+    assertThat(t.eventIds()).as("neither waited for the clock").isEqualTo(ids);
+    assertThat(clock.pending()).isZero();
   }
 
   @Test
@@ -76,8 +76,9 @@ class BatchLingerTest {
 
     List<String> ids = publish(10);
 
-    await().atMost(LINGER.dividedBy(2)).until(() -> t.eventIds().size() == 10);
     assertThat(t.eventIds()).containsExactlyElementsOf(ids);
+    assertThat(eventFrames(t)).hasSize(10);
+    assertThat(clock.pending()).isZero();
   }
 
   @Test

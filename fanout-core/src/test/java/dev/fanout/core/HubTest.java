@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class HubTest {
@@ -158,13 +162,51 @@ class HubTest {
   }
 
   @Test
-  void closeAllSaysGoingAwayToEveryConnection() {
+  void closeStopsRoutingAndSaysGoingAwayToEveryConnection() {
     List<InMemoryTransport> ts = List.of(new InMemoryTransport(), new InMemoryTransport(),
         new InMemoryTransport());
     ts.forEach(t -> hub.connect(t, Scope.all()).subscribe(Subscription.all()));
-    hub.closeAll(Duration.ofMillis(20));
-    assertThat(ts).allSatisfy(t -> assertThat(t.closeCode()).isEqualTo(1001));
+    hub.close();
+    pay("m1", "card");
+    assertThat(ts).allSatisfy(t -> {
+      assertThat(t.closeCode()).isEqualTo(1001);
+      assertThat(t.eventIds()).isEmpty();
+    });
     assertThat(hub.connectionCount()).isZero();
+    InMemoryTransport late = new InMemoryTransport();
+    Connection c = hub.connect(late, Scope.all());
+    assertThat(c.subscribe(Subscription.all(), null)).as("no read once closed").isFalse();
+  }
+
+  @Test
+  void aGivenHistoryExecutorReadsTheSubscribesAndIsLeftRunningByClose() throws Exception {
+    ExecutorService owned = Executors.newSingleThreadExecutor(r -> new Thread(r, "owners"));
+    try {
+      List<String> readOn = new CopyOnWriteArrayList<>();
+      History recording = new History() {
+        @Override
+        public List<Event> latest(int limit, Subscription subscription) {
+          readOn.add(Thread.currentThread().getName());
+          return stream.latest(limit, subscription);
+        }
+
+        @Override
+        public Recovery since(EventId after, Subscription subscription) {
+          return stream.since(after, subscription);
+        }
+      };
+      Hub h = Hub.builder().bus(stream).history(recording).historyExecutor(owned).build();
+      InMemoryTransport t = new InMemoryTransport();
+      h.connect(t, Scope.all()).subscribe(Subscription.all());
+      assertThat(readOn).containsExactly("owners");
+      assertThat(t.frames().get(0)).startsWith("{\"type\":\"subscribed\"");
+      h.close();
+      assertThat(owned.isShutdown()).isFalse();
+      assertThat(owned.submit(() -> "still mine").get(10, TimeUnit.SECONDS))
+          .isEqualTo("still mine");
+    } finally {
+      owned.shutdownNow();
+    }
   }
 
   @Test
@@ -175,10 +217,11 @@ class HubTest {
     t.stall();
     pay("m1", "card"); // in flight
     pay("m1", "card"); // queued
-    c.sendControl("{\"type\":\"error\"}");
+    c.sendError("bad_request", "no");
     t.resume();
     List<String> frames = t.frames();
-    assertThat(frames.get(2)).isEqualTo("{\"type\":\"error\"}");
+    assertThat(frames.get(2))
+        .isEqualTo("{\"type\":\"error\",\"code\":\"bad_request\",\"message\":\"no\"}");
     assertThat(frames.get(3)).contains("\"type\":\"event\"");
   }
 
@@ -194,6 +237,13 @@ class HubTest {
     assertThatThrownBy(() -> Backpressure.disconnect(42, "x")).hasMessageContaining("1000..4999");
     assertThatThrownBy(() -> Hub.builder().batchLinger(Duration.ofMillis(5)).build())
         .hasMessageContaining("needs a send executor");
+    assertThatThrownBy(() -> Hub.builder().historyReads(0, Duration.ofSeconds(1)))
+        .hasMessageContaining("history threads must be at least 1, got 0");
+    assertThatThrownBy(() -> Hub.builder().historyDeadline(Duration.ZERO))
+        .hasMessageContaining("history deadline must be positive, got PT0S");
+    assertThatThrownBy(() -> Hub.builder().historyReads(2, Duration.ofSeconds(1))
+        .historyExecutor(Executors.newCachedThreadPool()).build())
+        .hasMessageContaining("size the executor instead");
     Hub.builder().batchLinger(Duration.ZERO).build().close(); // no linger: nothing to need
   }
 }

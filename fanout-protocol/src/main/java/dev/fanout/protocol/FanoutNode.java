@@ -77,25 +77,28 @@ public final class FanoutNode implements Publisher {
   private volatile State state = State.NEW;
 
   /**
-   * The threads a node runs on: sends, socket closes and pings (both may block on a stalled
-   * peer, so never on the timer), and the timer. Tests give direct executors and a fake clock.
+   * The threads a node runs on: sends, history reads (snapshots, resumes), socket closes and
+   * pings (both may block on a stalled peer, so never on the timer), and the timer. Tests give
+   * direct executors and a fake clock.
    */
-  record Threads(Executor sends, Executor closes, Executor pings, Scheduler scheduler,
-      List<ExecutorService> owned) {
+  record Threads(Executor sends, Executor history, Executor closes, Executor pings,
+      Scheduler scheduler, List<ExecutorService> owned) {
 
-    static Threads create(int sendThreads) {
+    static Threads create(int sendThreads, int historyThreads) {
       ExecutorService sends = Executors.newFixedThreadPool(sendThreads,
           DaemonThreads.named("fanout-send"));
+      ExecutorService history = Executors.newFixedThreadPool(historyThreads,
+          DaemonThreads.named("fanout-history"));
       ExecutorService closes = Executors.newFixedThreadPool(2, DaemonThreads.named("fanout-close"));
       ExecutorService pings = Executors.newFixedThreadPool(PINGER_THREADS,
           DaemonThreads.named("fanout-ping"));
       ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
           DaemonThreads.named("fanout-timer"));
       timer.setRemoveOnCancelPolicy(true); // an expiry cancelled on close must not linger
-      // Stopped in this order, after the last 1001: pings and timers at once, queued closes
-      // given time to finish, queued sends last.
-      return new Threads(sends, closes, pings, Scheduler.on(timer),
-          List.of(pings, timer, closes, sends));
+      // Stopped in this order, after the last 1001 and the hub: pings, timers and history reads
+      // at once, queued closes given time to finish, queued sends last.
+      return new Threads(sends, history, closes, pings, Scheduler.on(timer),
+          List.of(pings, timer, history, closes, sends));
     }
   }
 
@@ -110,7 +113,8 @@ public final class FanoutNode implements Publisher {
     this.heartbeat = new Heartbeat(threads.scheduler(), settings.heartbeatInterval(),
         settings.heartbeatTimeout(), admission.liveSessions());
     this.hub = b.hub.bus(bus).history(bus.history()).metrics(b.metrics)
-        .sendExecutor(threads.sends()).build();
+        .sendExecutor(threads.sends()).historyExecutor(threads.history())
+        .scheduler(threads.scheduler()).build();
   }
 
   public static Builder builder() {
@@ -346,6 +350,7 @@ public final class FanoutNode implements Publisher {
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     Duration closeDeadline = Duration.ofSeconds(5);
     int sendThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    int historyThreads = Hub.DEFAULT_HISTORY_THREADS;
     private Threads threads; // tests: direct executors and a fake clock
 
     private Builder() {}
@@ -604,7 +609,8 @@ public final class FanoutNode implements Publisher {
      * Default 8 threads and 10 s.
      */
     public Builder historyReads(int threads, Duration deadline) {
-      hub.historyReads(threads, deadline);
+      this.historyThreads = Require.positive(threads, "history threads");
+      hub.historyDeadline(deadline);
       return this;
     }
 
@@ -625,7 +631,7 @@ public final class FanoutNode implements Publisher {
      * given to {@link #stream} is closed.
      */
     public FanoutNode build() {
-      Threads t = threads != null ? threads : Threads.create(sendThreads);
+      Threads t = threads != null ? threads : Threads.create(sendThreads, historyThreads);
       try {
         return new FanoutNode(this, t);
       } catch (RuntimeException e) {

@@ -1,6 +1,5 @@
 package dev.fanout.protocol;
 
-import com.google.gson.JsonObject;
 import dev.fanout.core.Connection;
 import dev.fanout.core.EventFilter;
 import dev.fanout.core.Scope;
@@ -261,11 +260,7 @@ public final class ProtocolSession {
   }
 
   private void reject(Connection c, ErrorCode code, String message) {
-    JsonObject error = new JsonObject();
-    error.addProperty("type", "error");
-    error.addProperty("code", code.wire());
-    error.addProperty("message", message);
-    c.sendControl(error.toString());
+    c.sendError(code.wire(), message);
     if (++protocolErrors > node.settings.maxProtocolErrors()) {
       c.close(1008, "too many bad messages");
     }

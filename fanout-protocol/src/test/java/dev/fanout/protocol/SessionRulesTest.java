@@ -29,8 +29,8 @@ class SessionRulesTest {
 
   private FanoutNode node(Consumer<FanoutNode.Builder> settings) {
     FanoutNode.Builder b = FanoutNode.builder().stream(stream).snapshotSize(0)
-        .threads(new FanoutNode.Threads(Runnable::run, Runnable::run, Runnable::run, clock,
-            List.of()));
+        .threads(new FanoutNode.Threads(Runnable::run, Runnable::run, Runnable::run,
+            Runnable::run, clock, List.of()));
     settings.accept(b);
     node = b.build().start();
     return node;
@@ -135,6 +135,25 @@ class SessionRulesTest {
     for (int i = 0; i < 4; i++) {
       clock.advance(Duration.ofSeconds(30));
       s.pongReceived(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+    }
+    assertThat(socket.closeCode()).isEqualTo(ProtocolSession.HEARTBEAT_TIMEOUT);
+  }
+
+  @Test
+  void aClientWhoseSendsNeverCompleteIsClosedAtTheTimeoutWithoutAPing() {
+    node(b -> b.heartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60)));
+    InMemorySocket socket = new InMemorySocket();
+    ProtocolSession s = open(socket);
+    s.textReceived("{\"type\":\"subscribe\"}");
+    await().until(() -> count(socket, "subscribed") == 1);
+    socket.stall();
+    node.publish("mch_1", Map.of(), "{}"); // its send never completes
+    for (int i = 0; i < 3; i++) {
+      clock.advance(Duration.ofSeconds(30));
+      List<byte[]> pings = socket.pings();
+      if (!pings.isEmpty()) { // the pongs come back: only its writes are stuck
+        s.pongReceived(ByteBuffer.wrap(pings.get(pings.size() - 1)));
+      }
     }
     assertThat(socket.closeCode()).isEqualTo(ProtocolSession.HEARTBEAT_TIMEOUT);
   }
