@@ -2,12 +2,14 @@ package dev.fanout.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fanout.protocol.RawHttp;
 import dev.fanout.protocol.RawWs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -125,8 +127,9 @@ class NettyHttpEdgeIntegrationTest {
 
   @Test
   void anAnswersOwnHeadersAreSent() throws Exception {
-    String answer = answer(get("/page", "Host: x\r\n"));
-    assertThat(answer).startsWith("HTTP/1.1 200").containsIgnoringCase("x-frame-options: DENY");
+    RawHttp.Answer answer = answer(get("/page", "Host: x\r\n"));
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.header("X-Frame-Options")).isEqualTo("DENY");
   }
 
   @Test
@@ -158,10 +161,10 @@ class NettyHttpEdgeIntegrationTest {
     ByteArrayOutputStream packet = new ByteArrayOutputStream();
     packet.writeBytes(head);
     packet.writeBytes(compressedFrame("{\"type\":\"subscribe\"}"));
-    try (Socket s = connect()) {
+    try (Socket s = RawHttp.connect(loopback.uri)) {
       s.getOutputStream().write(packet.toByteArray());
       InputStream in = s.getInputStream();
-      String answer = readHead(in);
+      String answer = RawHttp.readHead(in);
       assertThat(answer).startsWith("HTTP/1.1 101").containsIgnoringCase("permessage-deflate");
       int b0 = in.read();
       assertThat(b0 & 0x0F).as("a text frame, not a close").isEqualTo(0x1);
@@ -180,34 +183,11 @@ class NettyHttpEdgeIntegrationTest {
   }
 
   private int status(String request) throws IOException {
-    String answer = answer(request);
-    return answer.startsWith("HTTP/1.1 ") ? Integer.parseInt(answer.substring(9, 12)) : -1;
+    return answer(request).status();
   }
 
-  /** The head of the answer to {@code request}, sent in one write. */
-  private String answer(String request) throws IOException {
-    try (Socket s = connect()) {
-      s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-      return readHead(s.getInputStream());
-    }
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket("127.0.0.1", loopback.server.port());
-    s.setTcpNoDelay(true);
-    s.setSoTimeout(10_000);
-    return s;
-  }
-
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int matched = 0;
-    int b;
-    while (matched < 4 && (b = in.read()) != -1) {
-      head.write(b);
-      matched = (b == '\r' || b == '\n') ? matched + 1 : 0;
-    }
-    return head.toString(StandardCharsets.ISO_8859_1);
+  private RawHttp.Answer answer(String request) throws IOException {
+    return RawHttp.send(URI.create("http://127.0.0.1:" + loopback.server.port()), request);
   }
 
   /** A masked text frame with RSV1, its payload deflated as RFC 7692 7.2.1 says. */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -75,9 +74,9 @@ public abstract class UpgradeEdgeSuite {
   @Test
   void aSubscribeSentInTheSamePacketAsTheUpgradeIsAnswered() throws Exception {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
-    try (Socket s = connect()) {
+    try (Socket s = RawHttp.connect(uri)) {
       s.getOutputStream().write(concat(head(uri.getRawPath(), ""), RawWs.frame(0x1, SUBSCRIBE)));
-      assertThat(status(readHead(s.getInputStream()))).isEqualTo(101);
+      assertThat(RawHttp.status(RawHttp.readHead(s.getInputStream()))).isEqualTo(101);
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
     }
   }
@@ -86,10 +85,10 @@ public abstract class UpgradeEdgeSuite {
   void aFrameSplitAcrossTheEndOfTheUpgradeIsParsed() throws Exception {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
     byte[] frame = RawWs.frame(0x1, SUBSCRIBE);
-    try (Socket s = connect()) {
+    try (Socket s = RawHttp.connect(uri)) {
       // the head and the frame's first 3 bytes in one packet; the rest once the 101 is read
       s.getOutputStream().write(concat(head(uri.getRawPath(), ""), Arrays.copyOf(frame, 3)));
-      assertThat(status(readHead(s.getInputStream()))).isEqualTo(101);
+      assertThat(RawHttp.status(RawHttp.readHead(s.getInputStream()))).isEqualTo(101);
       s.getOutputStream().write(Arrays.copyOfRange(frame, 3, frame.length));
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
     }
@@ -98,10 +97,10 @@ public abstract class UpgradeEdgeSuite {
   @Test
   void twoSubscribesInTheUpgradesPacketAreBothAnswered() throws Exception {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
-    try (Socket s = connect()) {
+    try (Socket s = RawHttp.connect(uri)) {
       s.getOutputStream().write(concat(head(uri.getRawPath(), ""),
           concat(RawWs.frame(0x1, SUBSCRIBE), RawWs.frame(0x1, SUBSCRIBE))));
-      assertThat(status(readHead(s.getInputStream()))).isEqualTo(101);
+      assertThat(RawHttp.status(RawHttp.readHead(s.getInputStream()))).isEqualTo(101);
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
     }
@@ -168,13 +167,6 @@ public abstract class UpgradeEdgeSuite {
 
   // ---- the raw client ----
 
-  private Socket connect() throws IOException {
-    Socket s = new Socket(uri.getHost(), uri.getPort());
-    s.setTcpNoDelay(true); // each write leaves as it is, one packet
-    s.setSoTimeout(10_000);
-    return s;
-  }
-
   private byte[] head(String path, String extra) {
     return headWithKeys(path, "Sec-WebSocket-Key: " + KEY + "\r\n" + extra);
   }
@@ -185,27 +177,8 @@ public abstract class UpgradeEdgeSuite {
         + headers + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
   }
 
-  /** The status answered to {@code head}; -1 when the connection ends without an answer. */
   private int statusOf(byte[] head) throws IOException {
-    try (Socket s = connect()) {
-      s.getOutputStream().write(head);
-      return status(readHead(s.getInputStream()));
-    }
-  }
-
-  private static int status(String head) {
-    return head.startsWith("HTTP/1.1 ") ? Integer.parseInt(head.substring(9, 12)) : -1;
-  }
-
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int matched = 0;
-    int b;
-    while (matched < 4 && (b = in.read()) != -1) {
-      head.write(b);
-      matched = (b == '\r' || b == '\n') ? matched + 1 : 0;
-    }
-    return head.toString(StandardCharsets.ISO_8859_1);
+    return RawHttp.send(uri, head).status();
   }
 
   /** The payload of the server's next text frame (pings and the like skipped). */
