@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -331,9 +332,9 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Who the token is for (default ${DEFAULT-VALUE}).")
     String principal;
 
-    @Option(names = "--merchants", split = ",",
+    @Option(names = "--merchants",
         description = "Merchants it may see, comma-separated (default: all).")
-    List<String> merchants;
+    String merchants;
 
     @Option(names = "--ttl", defaultValue = "8h", converter = DurationConverter.class,
         description = "How long it is valid (default ${DEFAULT-VALUE}).")
@@ -345,8 +346,21 @@ public final class ExampleServer implements Callable<Integer> {
         throw new IllegalArgumentException("--ttl must be positive, got " + ttl);
       }
       System.out.println(new HmacTokens(secret, Clock.systemUTC())
-          .mint(principal, merchants == null ? List.of() : merchants, ttl));
+          .mint(principal, merchants == null ? List.of() : merchantList(merchants), ttl));
       return 0;
+    }
+
+    /**
+     * The merchants of {@code --merchants}: given, it must name at least one, and none blank. A
+     * list such as "," once minted a token for every merchant (the one a missing flag means).
+     */
+    static List<String> merchantList(String value) {
+      List<String> list = Stream.of(value.split(",", -1)).map(String::trim).toList();
+      if (list.stream().anyMatch(String::isBlank)) {
+        throw new IllegalArgumentException("--merchants must name one or more merchants, "
+            + "comma-separated, none blank; got '" + value + "'; leave it out for every merchant");
+      }
+      return list;
     }
   }
 

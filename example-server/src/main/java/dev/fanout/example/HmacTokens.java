@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -22,7 +23,8 @@ import javax.crypto.spec.SecretKeySpec;
  * {@link Authenticator} that checks them. A token is {@code base64url(payload).base64url(mac)} with
  * payload {@code v1|<principal>|<merchants, comma-separated, or *>|<expiry, epoch seconds>}.
  * Browsers pass it as {@code ?token=} (a WebSocket from a page cannot set headers); other clients
- * may use {@code Authorization: Bearer <token>}.
+ * may use {@code Authorization: Bearer <token>}. A request carries one token: two {@code ?token=}
+ * parameters, two Bearer headers, or one of each are refused (401 "more than one token").
  */
 final class HmacTokens implements Authenticator {
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
@@ -46,7 +48,7 @@ final class HmacTokens implements Authenticator {
       throw new IllegalArgumentException("the principal must be 1 or more characters without '|'");
     }
     for (String m : merchants) {
-      if (m.isEmpty() || m.contains("|") || m.contains(",")) {
+      if (m.isBlank() || m.contains("|") || m.contains(",")) {
         throw new IllegalArgumentException("merchants must be 1 or more characters without '|' "
             + "or ',', got '" + m + "'; leave --merchants out for every merchant");
       }
@@ -61,11 +63,14 @@ final class HmacTokens implements Authenticator {
 
   @Override
   public Authentication authenticate(Handshake request) {
-    String token = token(request);
-    if (token == null) {
+    List<String> tokens = tokens(request);
+    if (tokens.isEmpty()) {
       return Authentication.unauthorized("token missing");
     }
-    return verify(token);
+    if (tokens.size() > 1) {
+      return Authentication.unauthorized("more than one token");
+    }
+    return verify(tokens.get(0));
   }
 
   Authentication verify(String token) {
@@ -106,17 +111,19 @@ final class HmacTokens implements Authenticator {
     return Authentication.allowUntil(parts[1], scope, Instant.ofEpochSecond(expiry));
   }
 
-  private static String token(Handshake request) {
-    String q = request.parameter("token");
-    if (q != null) {
-      return q;
-    }
+  /**
+   * Every token the request carries: each {@code token} query parameter and each {@code
+   * Authorization: Bearer} header (other schemes are not ours). One is expected; with more, which
+   * one a proxy, a log or this server would read is a guess, so none is.
+   */
+  private static List<String> tokens(Handshake request) {
+    List<String> tokens = new ArrayList<>(request.parameters("token"));
     for (String v : request.headers("Authorization")) {
       if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        return v.substring(7).trim();
+        tokens.add(v.substring(7).trim());
       }
     }
-    return null;
+    return tokens;
   }
 
   private byte[] mac(byte[] payload) {

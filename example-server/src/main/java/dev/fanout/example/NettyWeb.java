@@ -79,13 +79,21 @@ final class NettyWeb implements Web {
     log.info("Netty transport: {}", server.transport()); // epoll unless the native library failed
   }
 
+  /**
+   * The route's answer or the static file, or null for 404. The server has refused what is not a
+   * plain absolute path (dot or empty segments, {@code //x}), and this checks again: no path
+   * makes it throw.
+   */
   private HttpService.Answer answer(Handshake request) {
     String path = request.uri().getRawPath();
+    if (path == null || !path.startsWith("/")) {
+      return null;
+    }
     Route route = routes.get(path);
     if (route != null) {
       Answer a = route.answer.apply(request);
       return new HttpService.Answer(a.status(), route.contentType,
-          a.body().getBytes(StandardCharsets.UTF_8));
+          a.body().getBytes(StandardCharsets.UTF_8), SECURITY_HEADERS);
     }
     String name = path.equals("/") ? "index.html" : path.substring(1);
     if (name.isEmpty() || name.contains("..") || name.contains("//") || name.endsWith("/")) {
@@ -101,7 +109,7 @@ final class NettyWeb implements Web {
       }
       String ext = name.substring(name.lastIndexOf('.') + 1);
       return new HttpService.Answer(200, TYPES.getOrDefault(ext, "application/octet-stream"),
-          in.readAllBytes());
+          in.readAllBytes(), SECURITY_HEADERS);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -2,6 +2,7 @@ package dev.fanout.example;
 
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -11,6 +12,20 @@ import java.util.function.Supplier;
  * the Netty transport; both answer the same paths the same way.
  */
 interface Web {
+  /**
+   * Sent with every answer of the page, its files and the plain endpoints, on both transports:
+   * no MIME sniffing, no framing (clickjacking), no Referer (a page URL may carry its token), and
+   * a Content-Security-Policy that lets the page load only its own scripts and styles and open
+   * only its own origin's WebSocket (CSP 3: 'self' covers ws: and wss: on the same host and port).
+   */
+  Map<String, String> SECURITY_HEADERS = Map.of(
+      "X-Content-Type-Options", "nosniff",
+      "X-Frame-Options", "DENY",
+      "Referrer-Policy", "no-referrer",
+      "Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "
+          + "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+          + "frame-ancestors 'none'");
+
   /** An answer of a plain HTTP endpoint. */
   record Answer(int status, String body) {}
 

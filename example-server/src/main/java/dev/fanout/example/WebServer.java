@@ -4,6 +4,7 @@ import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
+import dev.fanout.protocol.HttpEdge;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -20,6 +21,7 @@ import org.eclipse.jetty.ee10.servlet.FilterMapping;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.resource.ResourceFactory;
@@ -48,6 +50,9 @@ final class WebServer implements Web {
     threads.setName("http");
     server = new Server(threads);
     connector = new ServerConnector(server);
+    // No "Server: Jetty(12.x.y)": a version tells an attacker which advisories to try.
+    connector.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration()
+        .setSendServerVersion(false);
     connector.setHost(host);
     connector.setPort(port);
     // Closes sockets that go silent before or without an upgrade. An upgraded connection takes
@@ -67,18 +72,29 @@ final class WebServer implements Web {
     }
     context.setBaseResource(ResourceFactory.of(context).newResource(base));
     context.setWelcomeFiles(new String[] {"index.html"});
-    context.addServlet(new ServletHolder("static", DefaultServlet.class), "/");
+    ServletHolder files = new ServletHolder("static", DefaultServlet.class);
+    // Whole files only: a request for many ranges of one file cost an answer many times its
+    // size (multipart/byteranges); the page never asks for a range. Netty serves none either.
+    files.setInitParameter("acceptRanges", "false");
+    context.addServlet(files, "/");
     // Every path here is read-only: TRACE (which echoes Authorization and Cookie back), PUT,
-    // DELETE and the rest get 405 before any servlet sees them.
+    // DELETE and the rest get 405 before any servlet sees them. A path that is ambiguous before
+    // Jetty normalises it (/health/../metrics) gets 400, as on Netty (HttpEdge; the endpoint's
+    // own path is HandshakeFilter's, which runs before Jetty's upgrade). Every answer carries
+    // the security headers.
     context.addFilter(new FilterHolder((req, res, chain) -> {
-      String method = ((HttpServletRequest) req).getMethod();
-      if (method.equals("GET") || method.equals("HEAD")) {
-        chain.doFilter(req, res);
-        return;
-      }
+      HttpServletRequest request = (HttpServletRequest) req;
       HttpServletResponse response = (HttpServletResponse) res;
-      response.setHeader("Allow", "GET, HEAD");
-      plain(response, 405, "method not allowed: " + method);
+      SECURITY_HEADERS.forEach(response::setHeader);
+      String method = request.getMethod();
+      if (HttpEdge.isAmbiguousPath(request.getRequestURI())) {
+        plain(response, 400, "malformed or ambiguous request target");
+      } else if (method.equals("GET") || method.equals("HEAD")) {
+        chain.doFilter(req, res);
+      } else {
+        response.setHeader("Allow", "GET, HEAD");
+        plain(response, 405, "method not allowed: " + method);
+      }
     }), "/*", EnumSet.of(DispatcherType.REQUEST));
   }
 

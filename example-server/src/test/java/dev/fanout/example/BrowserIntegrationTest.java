@@ -168,6 +168,27 @@ class BrowserIntegrationTest {
   }
 
   @Test
+  void thePageWorksUnderItsContentSecurityPolicy() throws Exception {
+    server(c -> c.rate = 60);
+    // Recorded from the first script on, before the page's own run.
+    driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
+        "window.cspViolations = [];"
+            + "document.addEventListener('securitypolicyviolation', e =>"
+            + " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"));
+    open(); // its scripts ran and its WebSocket is open (connect-src 'self')
+    await().atMost(Duration.ofSeconds(15)).until(() -> rows().size() >= 5);
+    assertThat(driver.findElement(By.cssSelector("header h1")).getCssValue("font-size"))
+        .as("style.css applied").isEqualTo("22px");
+    assertThat((List<?>) ((JavascriptExecutor) driver).executeScript(
+        "return window.cspViolations")).isEmpty();
+    HttpResponse<Void> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + port + "/")).build(),
+        HttpResponse.BodyHandlers.discarding());
+    assertThat(page.headers().firstValue("Content-Security-Policy")).get().asString()
+        .contains("script-src 'self'", "connect-src 'self'");
+  }
+
+  @Test
   void aRestartThatLostHistoryShowsTheNotRecoveredNotice() throws Exception {
     FeedServer first = server(c -> c.rate = 40);
     open();

@@ -11,6 +11,7 @@ import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
+import dev.fanout.protocol.HttpEdge;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -23,10 +24,14 @@ import java.util.Map;
 /**
  * A servlet filter in front of the fanout endpoint that answers a refused handshake before the
  * container's upgrade, with its exact status and a one-line plain-text body: 401 or 403 from the
- * {@link Authenticator} or the Origin allow-list, 503 while shutting down or at the connection
- * cap, 426 (with {@code Sec-WebSocket-Version: 13}) for another WebSocket version. The Jakarta
- * WebSocket API cannot choose the status of a refused handshake: without this filter containers
- * answer 500 (with a stack trace in their log) or drop the connection.
+ * {@link Authenticator} or the Origin allow-list (two Origin headers included), 503 while
+ * shutting down or at the connection cap, 426 (with {@code Sec-WebSocket-Version: 13}) for
+ * another WebSocket version, and 400 for what the container would upgrade though it should not
+ * (the same as the Netty transport): an HTTP/1.0 request, a {@code Sec-WebSocket-Key} that is not
+ * 16 bytes in base64, or two of them, and a path that is ambiguous before normalisation ({@code
+ * /x/../ws}, see {@link HttpEdge}). The Jakarta WebSocket API cannot choose the status of a
+ * refused handshake: without this filter containers answer 500 (with a stack trace in their log)
+ * or drop the connection.
  *
  * <p>Map it to the endpoint's path, for example on Jetty:
  *
@@ -55,11 +60,25 @@ public final class HandshakeFilter implements Filter {
       chain.doFilter(req, res);
       return;
     }
+    // The container has mapped a normalised path here; its raw form may say otherwise.
+    if (HttpEdge.isAmbiguousPath(request.getRequestURI())) {
+      refuse(response, 400, "malformed or ambiguous request target");
+      return;
+    }
+    if (!"HTTP/1.1".equals(request.getProtocol())) { // RFC 6455 4.1
+      refuse(response, 400, "a WebSocket upgrade needs HTTP/1.1");
+      return;
+    }
     String version = request.getHeader("Sec-WebSocket-Version");
     if (!"13".equals(version)) { // RFC 6455 4.4: say which version this server speaks
       response.setHeader("Sec-WebSocket-Version", "13");
       node.refused(426, "WebSocket version 13 required");
       refuse(response, 426, "WebSocket version 13 required");
+      return;
+    }
+    List<String> keys = Collections.list(request.getHeaders("Sec-WebSocket-Key"));
+    if (keys.size() != 1 || !HttpEdge.isWebSocketKey(keys.get(0))) { // RFC 6455 4.2.1
+      refuse(response, 400, "a WebSocket upgrade needs one Sec-WebSocket-Key: 16 bytes in base64");
       return;
     }
     Authentication auth = node.check(handshake(request));

@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * fanout's metrics on a Micrometer {@link MeterRegistry}: pass it to the hub ({@code
- * Hub.Builder.metrics}) and the protocol ({@code FanoutProtocol.Builder.metrics}), then {@link
- * #bind(Hub)} (and {@link #bind(Bus)} for the bus) for the gauges. docs/example-server.md lists
+ * fanout's metrics on a Micrometer {@link MeterRegistry}: pass it to the node ({@code
+ * FanoutNode.Builder.metrics}: the hub's and the protocol's events), then {@link
+ * #bind(FanoutNode)} for the gauges. docs/example-server.md lists
  * every meter; in Prometheus, counters get the suffix {@code _total}.
  *
  * <p>Every series that can be known in advance exists from the start, at zero, so a rate or an

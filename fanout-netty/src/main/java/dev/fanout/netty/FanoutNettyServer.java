@@ -17,8 +17,9 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketServerCompressionHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -26,13 +27,18 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Protocol v1 on a Netty WebSocket server: native epoll on Linux, NIO elsewhere. The upgrade is
  * fanout's own, so a refused handshake gets its exact status before any upgrade (401 or 403 from
  * the {@link dev.fanout.protocol.Authenticator} or the Origin allow-list, 503 while shutting down
- * or at a connection cap, 426 for another WebSocket version); after it a connection's pipeline
- * holds only the frame codec and one handler. Everything the node decides (limits, heartbeat,
+ * or at a connection cap, 426 for another WebSocket version). The HTTP edge is as strict as a
+ * servlet container's: a request head over 8 KiB gets 414 or 431, a malformed or ambiguous one
+ * 400 (see {@link dev.fanout.protocol.HttpEdge}), and neither is upgraded nor served; frames sent
+ * in the same packet as the upgrade are read. After the upgrade a connection's pipeline holds only
+ * the frame codec and one handler. Everything the node decides (limits, heartbeat,
  * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter.
  *
  * <pre>{@code
@@ -43,8 +49,16 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  */
 public final class FanoutNettyServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FanoutNettyServer.class);
   /** Connections waiting to be accepted: a reconnect storm opens thousands at once. */
   static final int ACCEPT_QUEUE = 4096;
+  /**
+   * How the request head is read: at most 8 KiB of request line and 8 KiB of headers, CRLF line
+   * ends only, and Transfer-Encoding as RFC 9112 has it (Content-Length beside it is refused).
+   */
+  private static final HttpDecoderConfig DECODING = new HttpDecoderConfig()
+      .setMaxInitialLineLength(8192).setMaxHeaderSize(8192).setStrictLineParsing(true)
+      .setUseRfc9112TransferEncoding(true);
 
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
@@ -62,7 +76,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
-        new SharedFrames(), b.requestTimeout);
+        new SharedFrames(), b.requestTimeout, new ThrottledLog(log));
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)
@@ -74,7 +88,10 @@ public final class FanoutNettyServer implements AutoCloseable {
             @Override
             protected void initChannel(SocketChannel ch) {
               connections.add(ch);
-              ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024));
+              // The request head, and what follows it held back for the upgrade; the head's
+              // limits are a servlet container's (8 KiB, then 414 or 431).
+              ch.pipeline().addLast(new RequestHead(), new HttpRequestDecoder(DECODING),
+                  new HttpResponseEncoder());
               if (settings.compression()) { // negotiates permessage-deflate on the upgrade
                 // a frame inflates to at most what a message may be buffered at: no deflate bomb
                 ch.pipeline().addLast(new WebSocketServerCompressionHandler(

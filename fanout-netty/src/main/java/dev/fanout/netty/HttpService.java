@@ -1,6 +1,7 @@
 package dev.fanout.netty;
 
 import dev.fanout.protocol.Handshake;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -16,11 +17,20 @@ public interface HttpService {
    */
   Answer answer(Handshake request);
 
-  /** A complete response. */
-  record Answer(int status, String contentType, byte[] body) {
+  /**
+   * A complete response, with {@code headers} added to it (such as security headers for a page);
+   * Content-Type, Content-Length and Connection are the server's.
+   */
+  record Answer(int status, String contentType, byte[] body, Map<String, String> headers) {
     public Answer {
       Objects.requireNonNull(contentType, "contentType");
       Objects.requireNonNull(body, "body");
+      headers = Map.copyOf(headers);
+    }
+
+    /** A response without headers of its own. */
+    public Answer(int status, String contentType, byte[] body) {
+      this(status, contentType, body, Map.of());
     }
   }
 }

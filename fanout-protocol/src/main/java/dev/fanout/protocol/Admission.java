@@ -71,7 +71,7 @@ final class Admission {
       auth = Authentication.refused(503, notAccepting);
     } else if (open.get() >= maxConnections) {
       auth = Authentication.refused(503, "connection limit reached");
-    } else if (!origins.allows(handshake.header("Origin"))) {
+    } else if (!origins.allowsHeaders(handshake.headers("Origin"))) { // two Origin headers: refused
       auth = Authentication.forbidden("origin not allowed");
     } else {
       auth = authenticate(handshake);

@@ -4,14 +4,17 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * The Origin allow-list. Origins are compared exactly after normalization (lower-case scheme and
- * host, default port dropped), so {@code https://good.example.evil.example} never passes for
- * {@code https://good.example}, and the literal {@code null} origin of sandboxed pages passes only
- * under {@code *}.
+ * The Origin allow-list. Origins are compared exactly after normalization (RFC 6454: scheme and
+ * host are case-insensitive, so both are lower-cased; a default port is dropped), so {@code
+ * https://good.example.evil.example} never passes for {@code https://good.example}, and the literal
+ * {@code null} origin of sandboxed pages passes only under {@code *}. A request with two Origin
+ * headers is refused whatever they say: which one a proxy or a container would read is anyone's
+ * guess, and a browser never sends two.
  */
 final class OriginPolicy {
   private final Set<String> allowed;
@@ -27,6 +30,11 @@ final class OriginPolicy {
         allowed.add(normalize(o));
       }
     }
+  }
+
+  /** Whether a handshake with these Origin header values (none, one, or more) may proceed. */
+  boolean allowsHeaders(List<String> origins) {
+    return origins.size() <= 1 && allows(origins.isEmpty() ? null : origins.get(0));
   }
 
   boolean allows(String origin) {

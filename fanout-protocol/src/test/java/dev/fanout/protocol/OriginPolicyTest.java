@@ -31,6 +31,17 @@ class OriginPolicyTest {
   }
 
   @Test
+  void twoOriginHeadersAreRefusedWhateverTheySay() {
+    assertThat(policy.allowsHeaders(List.of("https://good.example"))).isTrue();
+    assertThat(policy.allowsHeaders(List.of("https://good.example", "https://good.example"))).isFalse();
+    assertThat(policy.allowsHeaders(List.of("https://good.example", "https://evil.example"))).isFalse();
+    assertThat(new OriginPolicy(List.of("*"), true).allowsHeaders(List.of("https://a", "https://b")))
+        .isFalse();
+    assertThat(policy.allowsHeaders(List.of())).as("none: the missing-origin setting").isTrue();
+    assertThat(new OriginPolicy(List.of(), false).allowsHeaders(List.of())).isFalse();
+  }
+
+  @Test
   void missingOriginFollowsTheSetting() {
     assertThat(policy.allows(null)).isTrue();
     assertThat(new OriginPolicy(List.of(), false).allows(null)).isFalse();
