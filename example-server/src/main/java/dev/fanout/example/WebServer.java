@@ -2,6 +2,7 @@ package dev.fanout.example;
 
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.netty.FanoutNettyServer;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.HttpEdge;
@@ -64,6 +65,10 @@ final class WebServer implements Web {
     // of 50 the kernel drops SYNs and a client waits out TCP's retransmission backoff (1, 2, 4,
     // ... 32 s): one storm took 55 s instead of 6. The kernel caps this at net.core.somaxconn.
     connector.setAcceptQueueSize(ACCEPT_QUEUE);
+    // What a client that stops reading can pin in the kernel: about twice this per connection,
+    // instead of the 4 MiB Linux's autotuning lets a send buffer grow to (the Netty transport's
+    // default too; operations.md).
+    connector.setAcceptedSendBufferSize(FanoutNettyServer.DEFAULT_SEND_BUFFER);
     server.addConnector(connector);
     server.setHandler(context);
     URL base = WebServer.class.getResource(staticBase);

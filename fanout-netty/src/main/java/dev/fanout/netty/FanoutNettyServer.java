@@ -1,5 +1,6 @@
 package dev.fanout.netty;
 
+import dev.fanout.core.internal.Require;
 import dev.fanout.protocol.FanoutNode;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -50,6 +51,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class FanoutNettyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FanoutNettyServer.class);
+  /** Default per-connection kernel send buffer: 64 KiB ({@link Builder#sendBuffer}). */
+  public static final int DEFAULT_SEND_BUFFER = 64 * 1024;
+
   /** Connections waiting to be accepted: a reconnect storm opens thousands at once. */
   static final int ACCEPT_QUEUE = 4096;
   /**
@@ -67,7 +71,7 @@ public final class FanoutNettyServer implements AutoCloseable {
   private final String transport;
 
   private FanoutNettyServer(Builder b) throws InterruptedException {
-    boolean epoll = b.nativeTransport && Epoll.isAvailable();
+    boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channel =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -84,6 +88,7 @@ public final class FanoutNettyServer implements AutoCloseable {
           .option(ChannelOption.SO_BACKLOG, ACCEPT_QUEUE)
           .option(ChannelOption.SO_REUSEADDR, true) // a restarted node takes its port back
           .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.SO_SNDBUF, b.sendBufferBytes)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
@@ -145,7 +150,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     private String path = "/ws";
     private boolean compression;
     private int ioThreads = Runtime.getRuntime().availableProcessors();
-    private boolean nativeTransport = true;
+    private int sendBufferBytes = DEFAULT_SEND_BUFFER;
     private HttpService http;
     private Duration requestTimeout = Duration.ofSeconds(30);
 
@@ -161,9 +166,8 @@ public final class FanoutNettyServer implements AutoCloseable {
 
     /** The port; 0 picks a free one ({@link #port()} tells which). Default 8080. */
     public Builder port(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
-      }
+      Require.argument(port >= 0 && port <= 65535, "port must be between 0 and 65535, got %d",
+          port);
       this.port = port;
       return this;
     }
@@ -171,9 +175,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     /** The WebSocket endpoint's path; default {@code /ws}. Other paths: {@link #http}. */
     public Builder path(String path) {
       Objects.requireNonNull(path, "path");
-      if (!path.startsWith("/")) {
-        throw new IllegalArgumentException("path must start with /, got " + path);
-      }
+      Require.argument(path.startsWith("/"), "path must start with /, got %s", path);
       this.path = path;
       return this;
     }
@@ -195,10 +197,20 @@ public final class FanoutNettyServer implements AutoCloseable {
 
     /** Event-loop threads for the connections; default one per available processor. */
     public Builder ioThreads(int threads) {
-      if (threads < 1) {
-        throw new IllegalArgumentException("io threads must be at least 1, got " + threads);
-      }
-      this.ioThreads = threads;
+      this.ioThreads = Require.positive(threads, "io threads");
+      return this;
+    }
+
+    /**
+     * Each connection's kernel send buffer (SO_SNDBUF), which caps what a client that stops
+     * reading can pin in the kernel: the kernel doubles the value for its bookkeeping, so about
+     * twice this per connection, where Linux's autotuning would let it grow to 4 MiB. A connection
+     * holds one send in flight at a time, so a reading client needs little. Default {@value
+     * #DEFAULT_SEND_BUFFER} bytes.
+     */
+    public Builder sendBuffer(int bytes) {
+      Require.argument(bytes >= 4096, "send buffer must be at least 4096 bytes, got %d", bytes);
+      this.sendBufferBytes = bytes;
       return this;
     }
 
@@ -208,17 +220,7 @@ public final class FanoutNettyServer implements AutoCloseable {
      * file descriptors. After the upgrade the node's heartbeat takes over. Default 30 s.
      */
     public Builder requestTimeout(Duration timeout) {
-      Objects.requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new IllegalArgumentException("request timeout must be positive, got " + timeout);
-      }
-      this.requestTimeout = timeout;
-      return this;
-    }
-
-    /** Whether to use native epoll where available (default) or always NIO. */
-    public Builder nativeTransport(boolean nativeTransport) {
-      this.nativeTransport = nativeTransport;
+      this.requestTimeout = Require.positive(timeout, "request timeout");
       return this;
     }
 
