@@ -3,8 +3,8 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.client.Warmup;
 import dev.fanout.core.EventId;
-import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.RawWs;
 import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
@@ -275,8 +275,8 @@ class ExampleServerIntegrationTest {
     await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
     await().until(() -> s.hub().connectionCount() == 0);
     assertThat(get(s, "/metrics").body()) // every warm-up subscribe was let in, then closed
-        .contains("fanout_connections_opened_total " + FanoutWarmup.ROUNDS * 200 + ".0",
-            "fanout_connections_closed_total " + FanoutWarmup.ROUNDS * 200 + ".0")
+        .contains("fanout_connections_opened_total " + Warmup.ROUNDS * 200 + ".0",
+            "fanout_connections_closed_total " + Warmup.ROUNDS * 200 + ".0")
         .doesNotContain("fanout_handshakes_refused_total{");
   }
 }

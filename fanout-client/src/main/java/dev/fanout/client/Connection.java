@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One client connection over a plain socket, read on the caller's thread: the upgrade, then
  * frames in and out through the {@link FrameCodec}. {@link ProtocolClient} reads it on a thread
- * of its own.
+ * of its own; the {@link Warmup} reads it in place.
  */
 final class Connection implements Closeable {
   /** The largest message a client takes from a server. */

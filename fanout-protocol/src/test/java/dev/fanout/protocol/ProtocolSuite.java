@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
+import dev.fanout.client.Warmup;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
@@ -268,9 +269,9 @@ public abstract class ProtocolSuite {
       return "t".equals(req.parameter("token")) ? Authentication.allow("warmup", Scope.all())
           : Authentication.unauthorized("token missing");
     }));
-    assertThat(FanoutWarmup.run(URI.create(uri + "?token=t"), Map.of("Origin", ORIGIN), 20))
-        .isEqualTo(FanoutWarmup.ROUNDS * 20);
-    assertThat(handshakes.get()).isGreaterThanOrEqualTo(FanoutWarmup.ROUNDS * 20);
+    assertThat(Warmup.run(URI.create(uri + "?token=t"), Map.of("Origin", ORIGIN), 20))
+        .isEqualTo(Warmup.ROUNDS * 20);
+    assertThat(handshakes.get()).isGreaterThanOrEqualTo(Warmup.ROUNDS * 20);
     await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
   }
 
@@ -281,7 +282,7 @@ public abstract class ProtocolSuite {
       handshakes.incrementAndGet();
       return Authentication.unauthorized("token missing");
     }));
-    assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
+    assertThat(Warmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
     assertThat(handshakes.get()).isBetween(1, 2 * 20); // one round (checked once or twice each)
     assertThat(protocol.connectionCount()).isZero();
   }
@@ -290,7 +291,7 @@ public abstract class ProtocolSuite {
   @Timeout(8) // a refused subscribe must end the warm-up, not wait out its 10 s read timeout
   void aWarmUpWhoseSubscribeIsRefusedStopsAtOnce() throws Exception {
     start(h -> {}, w -> w.authenticator(req -> Authentication.allow("u", Scope.of("mch_1"))));
-    assertThat(FanoutWarmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
+    assertThat(Warmup.run(uri, Map.of("Origin", ORIGIN), 20)).isZero();
     await().atMost(Duration.ofSeconds(10)).until(() -> protocol.connectionCount() == 0);
   }
 

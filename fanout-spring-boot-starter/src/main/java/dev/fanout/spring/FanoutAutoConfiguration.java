@@ -1,5 +1,6 @@
 package dev.fanout.spring;
 
+import dev.fanout.client.Warmup;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
 import dev.fanout.core.EventFilter;
@@ -12,7 +13,6 @@ import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.micrometer.FanoutMeters;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutProtocol;
-import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.ProtocolMetrics;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
@@ -217,7 +217,7 @@ public class FanoutAutoConfiguration {
       }
       URI ws = URI.create("ws://127.0.0.1:" + web.getWebServer().getPort() + contextPath
           + props.getPath());
-      FanoutWarmup.run(ws, headers, warmup.getConnections());
+      Warmup.run(ws, headers, warmup.getConnections());
     };
   }
 
