@@ -68,79 +68,54 @@ test('the backoff starts afresh once the server answered with subscribed', () =>
   assert.strictEqual(reconnect(), 375);
 });
 
-test('a filter change while disconnected is a fresh subscribe, not a resume', () => {
-  const {c, socket} = client({merchants: ['a']});
-  socket().open();
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 1, position: 'e:7'});
-  socket().frame({type: 'event', id: 'e:7', data: {}});
-  socket().drop();
-  c.subscribe({merchants: ['b']});
-  reconnect();
-  socket().open();
-  assert.deepStrictEqual(socket().sent, [{type: 'subscribe', merchants: ['b'], methods: []}]);
+// The resume rule: the table of cases that ResumePointTest runs against the Java clients' rule.
+const table = require(path.join(__dirname,
+    '../../../../fanout-client/src/test/resources/resume-cases.json'));
+
+test('the table of resume cases is there', () => {
+  assert.ok(table.cases.length > 10, 'resume-cases.json has its cases');
 });
 
-test('the position counts only once the replay that follows it was delivered', () => {
-  const {socket} = client({});
-  socket().open();
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 3, position: 'e:50'});
-  socket().frame({type: 'event', id: 'e:10', data: {}});
-  socket().frame({type: 'batch', events: [{type: 'event', id: 'e:20', data: {}}]});
-  socket().drop(); // before e:30, the last of the snapshot
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, 'e:20');
-  socket().frame({type: 'subscribed', recovered: true, missed: 1, replay: 1, position: 'e:52'});
-  socket().frame({type: 'event', id: 'e:30', data: {}});
-  socket().drop();
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, 'e:52');
-});
-
-test('a drop notice inside the replay keeps the resume point at the last event delivered', () => {
-  const {socket} = client({});
-  socket().open();
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 2, position: 'e:40'});
-  socket().frame({type: 'event', id: 'e:3', data: {}});
-  socket().frame({type: 'dropped', count: 1});
-  socket().frame({type: 'event', id: 'e:9', data: {}});
-  socket().drop();
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, 'e:9');
-});
-
-test('across epochs the last event processed wins over the position', () => {
-  const {socket} = client({});
-  socket().open();
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 0});
-  socket().frame({type: 'event', id: 'a:500', data: {}});
-  socket().drop();
-  reconnect();
-  socket().open(); // a node that lagged behind answers in the epoch after a failover
-  socket().frame({type: 'subscribed', recovered: true, missed: 0, replay: 0, position: 'b:495'});
-  socket().drop();
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, 'a:500');
-});
-
-test('a resume that is not recovered forgets the old resume point', () => {
-  const {socket, resets} = client({});
-  socket().open();
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 0, position: 'a:5'});
-  socket().drop();
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, 'a:5');
-  socket().frame({type: 'subscribed', recovered: false, missed: 0, replay: 2, position: 'b:4'});
-  socket().drop(); // the new snapshot did not arrive
-  reconnect();
-  socket().open();
-  assert.strictEqual(socket().sent[0].lastEventId, undefined);
-  assert.deepStrictEqual(resets, ['fresh', 'not-recovered']);
-});
+for (const kase of table.cases) {
+  test('resume: ' + kase.name, () => {
+    let merchants = ['a'];
+    const {c, socket, resets} = client({merchants});
+    let started = false;
+    let connected = false;
+    kase.steps.forEach((step, i) => {
+      const at = 'step ' + i + ' ' + JSON.stringify(step);
+      if ('connect' in step) {
+        if (started) {
+          reconnect();
+        }
+        started = true;
+        socket().open();
+        connected = true;
+        const sent = socket().sent[socket().sent.length - 1];
+        assert.strictEqual(sent.lastEventId === undefined ? null : sent.lastEventId,
+            step.connect, at);
+        assert.deepStrictEqual(sent.merchants, merchants, at);
+      } else if ('receive' in step) {
+        socket().frame(step.receive);
+      } else if ('disconnect' in step) {
+        socket().drop(step.disconnect);
+        connected = false;
+      } else if ('changeFilters' in step) {
+        merchants = step.changeFilters;
+        const before = socket().sent.length;
+        c.subscribe({merchants});
+        if (connected) {
+          assert.strictEqual(socket().sent.length, before + 1, at);
+          assert.deepStrictEqual(socket().sent[before],
+              {type: 'subscribe', merchants, methods: []}, at);
+        }
+      } else {
+        assert.fail('unknown step ' + at);
+      }
+    });
+    assert.deepStrictEqual(resets, kase.resets);
+  });
+}
 
 test('credentials that expired (4003) stop the client instead of retrying them', () => {
   const states = [];

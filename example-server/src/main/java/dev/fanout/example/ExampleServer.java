@@ -1,7 +1,7 @@
 package dev.fanout.example;
 
+import dev.fanout.client.Warmup;
 import dev.fanout.core.Hub;
-import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
@@ -173,7 +173,7 @@ public final class ExampleServer implements Callable<Integer> {
   @Option(names = "--warmup-connections",
       defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS:-2000}",
       description = "At startup, before /health/ready says ready, open this many loopback "
-          + "connections (" + FanoutWarmup.ROUNDS + " rounds) that handshake and subscribe, so "
+          + "connections (" + Warmup.ROUNDS + " rounds) that handshake and subscribe, so "
           + "the first real burst meets a warm JIT; 0 = off (env FANOUT_WARMUP_CONNECTIONS; "
           + "default ${DEFAULT-VALUE}).")
   int warmupConnections;

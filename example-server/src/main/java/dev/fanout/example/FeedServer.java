@@ -1,6 +1,7 @@
 package dev.fanout.example;
 
 import com.google.gson.JsonPrimitive;
+import dev.fanout.client.Warmup;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
 import dev.fanout.core.BusStatus;
@@ -9,7 +10,6 @@ import dev.fanout.core.InMemoryStream;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.FanoutWarmup;
 import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
@@ -157,7 +157,7 @@ final class FeedServer implements AutoCloseable {
     warming = true;
     Thread t = new Thread(() -> {
       try {
-        FanoutWarmup.run(ws, origin.equals("*") ? Map.of() : Map.of("Origin", origin),
+        Warmup.run(ws, origin.equals("*") ? Map.of() : Map.of("Origin", origin),
             connections);
       } finally {
         warming = false;

@@ -3,6 +3,7 @@ package dev.fanout.example;
 import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
+import dev.fanout.core.internal.DaemonThreads;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -42,9 +44,12 @@ final class Cluster implements AutoCloseable {
   private final IntSupplier truthPort; // the server whose stream is the truth, plain port
   final int[] ports = new int[2];
   final FeedServer[] nodes = new FeedServer[2];
-  final List<ResumingClient> clients = new ArrayList<>();
+  final List<Dashboard> clients = new ArrayList<>();
   final HttpClient http = HttpClient.newHttpClient();
   final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+  /** Where the clients connect (a handshake blocks its thread). */
+  private final ExecutorService connecting =
+      Executors.newCachedThreadPool(DaemonThreads.named("dashboard-connect"));
   private final Random random = new Random(42);
   private RedisPublisher publisher;
   private ScheduledFuture<?> dropper;
@@ -111,8 +116,8 @@ final class Cluster implements AutoCloseable {
   }
 
   /** {@code n} clients; one in {@code allEvery} takes all merchants, the rest 1 to 3. */
-  List<ResumingClient> addClients(int n, int allEvery) {
-    List<ResumingClient> added = new ArrayList<>();
+  List<Dashboard> addClients(int n, int allEvery) {
+    List<Dashboard> added = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       Set<String> mine = new HashSet<>();
       if (i % allEvery != 0) {
@@ -121,13 +126,13 @@ final class Cluster implements AutoCloseable {
           mine.add(merchant(random.nextInt(MERCHANTS)));
         }
       }
-      ResumingClient c = new ResumingClient(http, timer, uris(), random.nextLong(), mine);
+      Dashboard c = new Dashboard(timer, connecting, uris(), random.nextLong(), mine);
       clients.add(c);
       added.add(c);
       c.start();
     }
     await().atMost(Duration.ofSeconds(60))
-        .until(() -> clients.stream().allMatch(ResumingClient::subscribed));
+        .until(() -> clients.stream().allMatch(Dashboard::subscribed));
     return added;
   }
 
@@ -159,7 +164,7 @@ final class Cluster implements AutoCloseable {
         try {
           publisher.publish(m, Map.of("method", "card", "paymentId", "p" + i),
               "{\"merchantId\":\"" + m + "\",\"i\":" + i + ",\"pad\":\"" + pad
-                  + "\",\"publishedAtMicros\":" + ResumingClient.Clock.nowMicros() + "}");
+                  + "\",\"publishedAtMicros\":" + Dashboard.Clock.nowMicros() + "}");
           published.incrementAndGet();
           i++;
         } catch (RuntimeException e) {
@@ -205,15 +210,15 @@ final class Cluster implements AutoCloseable {
   }
 
   /** Every event in the stream, in order: the reference the clients are judged against. */
-  List<ResumingClient.Received> reference() {
-    List<ResumingClient.Received> all = new ArrayList<>();
+  List<Dashboard.Received> reference() {
+    List<Dashboard.Received> all = new ArrayList<>();
     try (Jedis jedis = new Jedis("127.0.0.1", truthPort.getAsInt())) {
       StreamEntryID from = StreamEntryID.MINIMUM_ID;
       while (true) {
         List<StreamEntry> batch = jedis.xrange("{" + NAMESPACE + "}:stream", from,
             StreamEntryID.MAXIMUM_ID, 5000);
         for (StreamEntry e : batch) {
-          all.add(new ResumingClient.Received(
+          all.add(new Dashboard.Received(
               // each entry's own epoch: a restart bridges to a new one, and older entries keep
               // the ids they were delivered under
               EventId.of(e.getFields().get("e"), e.getID().getTime()).toString(),
@@ -228,7 +233,7 @@ final class Cluster implements AutoCloseable {
   }
 
   /** Waits until every client holds the last event meant for it. */
-  void awaitCaughtUp(List<ResumingClient.Received> reference) {
+  void awaitCaughtUp(List<Dashboard.Received> reference) {
     try {
       await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream()
           .allMatch(c -> caughtUp(c, reference)));
@@ -240,7 +245,7 @@ final class Cluster implements AutoCloseable {
     }
   }
 
-  private static boolean caughtUp(ResumingClient c, List<ResumingClient.Received> reference) {
+  private static boolean caughtUp(Dashboard c, List<Dashboard.Received> reference) {
     for (int i = reference.size() - 1; i >= 0; i--) {
       if (c.wants(reference.get(i).merchant())) {
         return reference.get(i).id().equals(c.lastEventId());
@@ -299,7 +304,7 @@ final class Cluster implements AutoCloseable {
     awaitPublished(events);
     dropper.cancel(false);
     stopPublishing();
-    List<ResumingClient.Received> reference = reference();
+    List<Dashboard.Received> reference = reference();
     awaitCaughtUp(reference);
     Verdict v = Verdict.judge(reference, clients);
     long reconnects = clients.stream().mapToLong(c -> c.connects.get() - 1).sum();
@@ -319,8 +324,9 @@ final class Cluster implements AutoCloseable {
     if (publishing != null) {
       publishing.join(10_000);
     }
-    clients.forEach(ResumingClient::stop);
+    clients.forEach(Dashboard::stop);
     timer.shutdownNow();
+    connecting.shutdownNow();
     for (int i = 0; i < 2; i++) {
       if (nodes[i] != null) {
         nodes[i].close();

@@ -3,10 +3,9 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.client.ProtocolClient;
+import dev.fanout.client.Warmup;
 import dev.fanout.core.EventId;
-import dev.fanout.protocol.FanoutWarmup;
-import dev.fanout.protocol.RawWs;
-import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
@@ -61,8 +60,9 @@ class ExampleServerIntegrationTest {
     return s;
   }
 
-  private WsClient client(FeedServer s, String query) throws Exception {
-    WsClient p = WsClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query));
+  private ProtocolClient client(FeedServer s, String query) throws Exception {
+    ProtocolClient p =
+        ProtocolClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query));
     open.add(p);
     return p;
   }
@@ -81,7 +81,7 @@ class ExampleServerIntegrationTest {
     assertThat(get(s, "/fanout-client.js").body()).contains("class FanoutClient");
     assertThat(get(s, "/dashboard.js").statusCode()).isEqualTo(200);
 
-    WsClient c = client(s, "");
+    ProtocolClient c = client(s, "");
     c.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_03\"]}");
     await().until(() -> c.eventIds().size() >= 5);
     assertThat(c.dataValues("merchantId")).containsOnly("mch_03");
@@ -109,10 +109,10 @@ class ExampleServerIntegrationTest {
       c.generator = false; // nothing published: the WebSocket below is idle
       c.requestTimeout = timeout;
     });
-    WsClient idle = client(s, "");
+    ProtocolClient idle = client(s, "");
     try (Socket silent = new Socket("127.0.0.1", s.port())) {
       silent.setSoTimeout(50);
-      await().atMost(Duration.ofSeconds(5)).until(() -> RawWs.closedByServer(silent));
+      await().atMost(Duration.ofSeconds(5)).until(() -> ProtocolClient.closedByServer(silent));
     }
     await().during(timeout.multipliedBy(3)).atMost(timeout.multipliedBy(6))
         .until(idle::isOpen);
@@ -132,7 +132,7 @@ class ExampleServerIntegrationTest {
       out.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII));
       await().atMost(Duration.ofSeconds(5)).until(() -> {
         out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII)); // now and then
-        return RawWs.closedByServer(slow);
+        return ProtocolClient.closedByServer(slow);
       });
     } catch (IOException e) {
       // a write after the server closed may fail with a reset: closed either way
@@ -148,7 +148,7 @@ class ExampleServerIntegrationTest {
     });
     HmacTokens tokens = new HmacTokens(SECRET, Clock.systemUTC());
     String good = tokens.mint("ops-a", List.of("mch_01", "mch_02"), Duration.ofMinutes(5));
-    WsClient c = client(s, "?token=" + good);
+    ProtocolClient c = client(s, "?token=" + good);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.eventIds().size() >= 10);
     assertThat(c.dataValues("merchantId")).isSubsetOf("mch_01", "mch_02");
@@ -175,11 +175,11 @@ class ExampleServerIntegrationTest {
     });
     String shortLived = new HmacTokens(SECRET, Clock.systemUTC())
         .mint("ops-c", List.of(), Duration.ofSeconds(2));
-    WsClient c = client(s, "?token=" + shortLived);
+    ProtocolClient c = client(s, "?token=" + shortLived);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.eventIds().size() >= 5);
     long t0 = System.nanoTime();
-    assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("close code").isEqualTo(4003);
+    assertThat(c.closed().get(5, TimeUnit.SECONDS)).as("close code").isEqualTo(4003);
     System.out.printf("MEASURE token_expiry closed_after_ms=%d%n",
         (System.nanoTime() - t0) / 1_000_000);
     int seen = c.eventIds().size();
@@ -189,7 +189,7 @@ class ExampleServerIntegrationTest {
 
   private static boolean upgrades(FeedServer s, String query) {
     try {
-      WsClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query)).close();
+      ProtocolClient.connect(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query)).close();
       return true;
     } catch (Exception e) {
       return false;
@@ -210,8 +210,8 @@ class ExampleServerIntegrationTest {
     await().until(() -> get(a, "/health").body().contains("\"redis\":\"UP\"")
         && get(b, "/health").body().contains("\"redis\":\"UP\""));
 
-    WsClient onA = client(a, "");
-    WsClient onB = client(b, "");
+    ProtocolClient onA = client(a, "");
+    ProtocolClient onB = client(b, "");
     onA.send("{\"type\":\"subscribe\"}");
     onB.send("{\"type\":\"subscribe\"}");
     await().until(() -> onA.sawFrame("subscribed") && onB.sawFrame("subscribed"));
@@ -228,10 +228,10 @@ class ExampleServerIntegrationTest {
     for (int i = 30; i < 45; i++) {
       missed.add(publishOne(publisher, i));
     }
-    WsClient back = client(b, ""); // ...and comes back on B, no sticky sessions
+    ProtocolClient back = client(b, ""); // ...and comes back on B, no sticky sessions
     back.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + first.get(29) + "\"}");
     await().until(() -> back.eventIds().size() == 15);
-    assertThat(back.texts.get(0)) // then the newest id B had routed, which races the publishes
+    assertThat(back.texts().get(0)) // then the newest id B had routed, which races the publishes
         .startsWith("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":15,"
             + "\"replay\":15,\"position\":");
     assertThat(back.eventIds()).isEqualTo(missed);
@@ -275,8 +275,8 @@ class ExampleServerIntegrationTest {
     await().atMost(Duration.ofSeconds(60)).until(() -> get(s, "/health/ready").statusCode() == 200);
     await().until(() -> s.node().hub().connectionCount() == 0);
     assertThat(get(s, "/metrics").body()) // every warm-up subscribe was let in, then closed
-        .contains("fanout_connections_opened_total " + FanoutWarmup.ROUNDS * 200 + ".0",
-            "fanout_connections_closed_total " + FanoutWarmup.ROUNDS * 200 + ".0")
+        .contains("fanout_connections_opened_total " + Warmup.ROUNDS * 200 + ".0",
+            "fanout_connections_closed_total " + Warmup.ROUNDS * 200 + ".0")
         .doesNotContain("fanout_handshakes_refused_total{");
   }
 }

@@ -7,8 +7,8 @@ import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.core.EventId;
-import dev.fanout.protocol.WsClient;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
@@ -75,7 +75,7 @@ class HostilePublisherIntegrationTest {
     RedisPublisher neighbour = track(RedisPublisher.create(
         URI.create("redis://127.0.0.1:" + redis.port() + "/1"), stream));
     URI ws = URI.create("ws://127.0.0.1:" + node.port() + "/ws");
-    WsClient watcher = track(WsClient.connect(ws));
+    ProtocolClient watcher = track(ProtocolClient.connect(ws));
     watcher.send("{\"type\":\"subscribe\"}");
     await().until(() -> watcher.sawFrame("\"subscribed\""));
 
@@ -112,21 +112,21 @@ class HostilePublisherIntegrationTest {
     String last = valid.get(valid.size() - 1);
     await().atMost(Duration.ofSeconds(10)).until(() -> watcher.eventIds().contains(last));
     assertThat(watcher.eventIds()).as("exactly the valid events, in order").isEqualTo(valid);
-    assertEveryFrameParses(watcher.texts);
-    assertThat(watcher.texts.stream().filter(f -> f.contains("\"subscribed\""))).hasSize(1);
+    assertEveryFrameParses(watcher.texts());
+    assertThat(watcher.texts().stream().filter(f -> f.contains("\"subscribed\""))).hasSize(1);
     assertThat(EventId.parse(last).seq() - EventId.parse(valid.get(2)).seq())
         .as("the refused calls took no sequence number").isEqualTo(2 + 7);
 
     // later snapshots and resumes hold only valid events too
-    WsClient fresh = track(WsClient.connect(ws));
+    ProtocolClient fresh = track(ProtocolClient.connect(ws));
     fresh.send("{\"type\":\"subscribe\"}");
     await().until(() -> fresh.eventIds().contains(last));
     assertThat(fresh.eventIds()).isEqualTo(valid);
-    assertEveryFrameParses(fresh.texts);
-    WsClient resumed = track(WsClient.connect(ws));
+    assertEveryFrameParses(fresh.texts());
+    ProtocolClient resumed = track(ProtocolClient.connect(ws));
     resumed.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + before + "\"}");
     await().until(() -> resumed.eventIds().contains(last));
-    assertThat(resumed.texts.get(0)).contains("\"recovered\":true", "\"missed\":9");
+    assertThat(resumed.texts().get(0)).contains("\"recovered\":true", "\"missed\":9");
     assertThat(resumed.eventIds()).isEqualTo(valid.subList(1, valid.size()));
 
     String health = get(node, "/health");

@@ -3,8 +3,7 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.fanout.protocol.RawWs;
-import dev.fanout.protocol.WsClient;
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.redis.RedisServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -115,10 +114,10 @@ class ProcessIntegrationTest {
         "--auth-secret", "process-test-secret-0123456789", "--warmup-connections", "0");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws?token=forged.token");
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> RawWs.answer(ws, Map.of()).status() == 401);
+        .until(() -> ProtocolClient.answer(ws, Map.of()).status() == 401);
     long before = Files.size(log);
     for (int i = 0; i < 300; i++) {
-      assertThat(RawWs.answer(ws, Map.of()).status()).isEqualTo(401);
+      assertThat(ProtocolClient.answer(ws, Map.of()).status()).isEqualTo(401);
     }
     String written = Files.readString(log).substring((int) before);
     assertThat(written.lines().count()).as(written).isLessThanOrEqualTo(2);
@@ -167,19 +166,19 @@ class ProcessIntegrationTest {
     await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() ->
         http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
     assertThat(Files.readString(log)).contains("warmed up: 10000 loopback subscribes answered");
-    List<WsClient> clients = new ArrayList<>();
+    List<ProtocolClient> clients = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      clients.add(WsClient.connect(ws));
+      clients.add(ProtocolClient.connect(ws));
     }
-    for (WsClient c : clients) {
+    for (ProtocolClient c : clients) {
       c.send("{\"type\":\"subscribe\"}");
     }
     await().until(() -> clients.stream().allMatch(c -> c.eventIds().size() > 0));
 
     long t0 = System.nanoTime();
     server.destroy(); // SIGTERM
-    for (WsClient c : clients) {
-      assertThat(c.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1001);
+    for (ProtocolClient c : clients) {
+      assertThat(c.closed().get(10, TimeUnit.SECONDS)).isEqualTo(1001);
     }
     assertThat(server.waitFor(15, TimeUnit.SECONDS)).as("exits within 15 s").isTrue();
     long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
@@ -194,10 +193,10 @@ class ProcessIntegrationTest {
     run(serverLog, "--host", "127.0.0.1", "--port", Integer.toString(port), "--redis",
         redis.uri().toString(), "--namespace", "proc", "--warmup-connections", "0");
     URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
-    List<WsClient> holder = new ArrayList<>();
+    List<ProtocolClient> holder = new ArrayList<>();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> holder.add(WsClient.connect(ws)));
-    WsClient c = holder.get(0);
+        .until(() -> holder.add(ProtocolClient.connect(ws)));
+    ProtocolClient c = holder.get(0);
     c.send("{\"type\":\"subscribe\"}");
     await().until(() -> c.sawFrame("subscribed"));
 

@@ -114,7 +114,7 @@ class ReliabilityIntegrationTest {
     start();
     long before = cluster.redisCommands();
     long t0 = System.nanoTime();
-    cluster.clients.forEach(ResumingClient::drop); // every client at once
+    cluster.clients.forEach(Dashboard::drop); // every client at once
     await().atMost(Duration.ofSeconds(60)).until(() -> cluster.clients.stream()
         .allMatch(c -> c.connects.get() >= 2 && c.lastEventId() != null));
     long storm = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
@@ -131,23 +131,23 @@ class ReliabilityIntegrationTest {
   @Test
   void slowAndStalledClientsDoNotDelayTheFastOnes() throws Exception {
     cluster = new Cluster(redis, c -> c.queueSize = 64); // so the stalled one overflows soon
-    List<ResumingClient> fast = cluster.addClients(100, Integer.MAX_VALUE); // 1-3 merchants each
+    List<Dashboard> fast = cluster.addClients(100, Integer.MAX_VALUE); // 1-3 merchants each
     cluster.startPublishing(RATE, 4096); // big events fill a stalled client's buffers quickly
     cluster.awaitPublished(1500); // warm-up
-    fast.forEach(ResumingClient::clearLatencies);
+    fast.forEach(Dashboard::clearLatencies);
     int from = cluster.published.get();
     cluster.awaitPublished(from + 1500);
     long alone = p99(fast);
 
-    List<ResumingClient> laggards = cluster.addClients(2, 1); // all merchants
-    ResumingClient stalled = laggards.get(0);
-    ResumingClient slow = laggards.get(1);
+    List<Dashboard> laggards = cluster.addClients(2, 1); // all merchants
+    Dashboard stalled = laggards.get(0);
+    Dashboard slow = laggards.get(1);
     stalled.reading(false);
     AtomicBoolean slowDone = new AtomicBoolean();
     cluster.timer.scheduleAtFixedRate(
         () -> slow.reading(slowDone.get() || !slow.isReading()), 50, 50, TimeUnit.MILLISECONDS);
     cluster.awaitPublished(cluster.published.get() + 300);
-    fast.forEach(ResumingClient::clearLatencies);
+    fast.forEach(Dashboard::clearLatencies);
     from = cluster.published.get();
     cluster.awaitPublished(from + 3000);
     long withLaggards = p99(fast);
@@ -165,7 +165,7 @@ class ReliabilityIntegrationTest {
     stalled.reading(true);
     slowDone.set(true); // the toggler reads on from its next tick
     cluster.stopPublishing();
-    List<ResumingClient.Received> reference = cluster.reference();
+    List<Dashboard.Received> reference = cluster.reference();
     cluster.awaitCaughtUp(reference);
     // Its policy (the default, disconnect) closed it; it came back and resumed. The close frame
     // sits behind the data it did not read, so the client may see 1006 rather than 1013.
@@ -178,7 +178,7 @@ class ReliabilityIntegrationTest {
     assertThat(v.perfect()).as(v.toString()).isTrue();
   }
 
-  private static long p99(List<ResumingClient> clients) {
+  private static long p99(List<Dashboard> clients) {
     List<Long> all = new ArrayList<>();
     clients.forEach(c -> all.addAll(c.latencies()));
     assertThat(all).hasSizeGreaterThan(1000);

@@ -3,9 +3,8 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.core.EventId;
-import dev.fanout.protocol.RawWs;
-import dev.fanout.protocol.WsClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,7 +32,7 @@ class SecurityIntegrationTest {
   private static final String SECRET = "security-test-secret-0123456789";
   private final List<AutoCloseable> open = new ArrayList<>();
   private FeedServer server;
-  private WsClient honest;
+  private ProtocolClient honest;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -55,7 +54,7 @@ class SecurityIntegrationTest {
     settings.accept(c);
     server = FeedServer.start(c);
     open.add(server);
-    honest = WsClient.connect(ws("?token=" + token(List.of())),
+    honest = ProtocolClient.connect(ws("?token=" + token(List.of())),
         Map.of("Origin", "https://ops.example.com")); // a browser on the allowed page
     open.add(honest);
     honest.send("{\"type\":\"subscribe\"}");
@@ -70,8 +69,8 @@ class SecurityIntegrationTest {
     return URI.create("ws://127.0.0.1:" + server.port() + "/ws" + query);
   }
 
-  private WsClient probe(String query) throws Exception {
-    WsClient p = WsClient.connect(ws(query));
+  private ProtocolClient probe(String query) throws Exception {
+    ProtocolClient p = ProtocolClient.connect(ws(query));
     open.add(p);
     return p;
   }
@@ -85,7 +84,7 @@ class SecurityIntegrationTest {
     for (int i = 1; i < ids.size(); i++) {
       assertThat(EventId.parse(ids.get(i))).isEqualTo(EventId.of(first.epoch(), first.seq() + i));
     }
-    assertThat(honest.closed).isNotDone();
+    assertThat(honest.closed()).isNotDone();
   }
 
   @Test
@@ -95,11 +94,13 @@ class SecurityIntegrationTest {
     for (String origin : new String[] {"https://evil.example", "null",
         "https://ops.example.com.evil.example", "https://evil.example/ops.example.com",
         "http://ops.example.com", "https://ops.example.com:8443"}) {
-      assertThat(RawWs.status(ws(good), Map.of("Origin", origin))).as(origin).isEqualTo(403);
+      assertThat(ProtocolClient.status(ws(good), Map.of("Origin", origin))).as(origin)
+          .isEqualTo(403);
     }
-    assertThat(RawWs.status(ws(good), Map.of("Origin", "https://ops.example.com")))
+    assertThat(ProtocolClient.status(ws(good), Map.of("Origin", "https://ops.example.com")))
         .isEqualTo(101);
-    assertThat(RawWs.status(ws(good), Map.of())).as("no Origin, by default").isEqualTo(101);
+    assertThat(ProtocolClient.status(ws(good), Map.of())).as("no Origin, by default")
+        .isEqualTo(101);
     assertHonestClientUnharmed();
   }
 
@@ -108,7 +109,7 @@ class SecurityIntegrationTest {
     FeedServer.Config probe = new FeedServer.Config();
     assertThat(probe.allowMissingOrigin).isTrue();
     start(c -> c.allowMissingOrigin = false);
-    assertThat(RawWs.status(ws("?token=" + token(List.of())), Map.of())).isEqualTo(403);
+    assertThat(ProtocolClient.status(ws("?token=" + token(List.of())), Map.of())).isEqualTo(403);
   }
 
   @Test
@@ -117,12 +118,12 @@ class SecurityIntegrationTest {
     await().until(() -> honest.dataValues("merchantId").contains("mch_02")
         && honest.eventIds().size() > 60);
     String early = honest.eventIds().get(0);
-    WsClient narrow = probe("?token=" + token(List.of("mch_01")));
+    ProtocolClient narrow = probe("?token=" + token(List.of("mch_01")));
     narrow.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_02\"]}");
     await().until(() -> narrow.sawFrame("\"code\":\"forbidden\""));
     narrow.send("{\"type\":\"subscribe\"}"); // snapshot path
     narrow.send("{\"type\":\"subscribe\",\"lastEventId\":\"" + early + "\"}"); // resume path
-    await().until(() -> narrow.texts.stream().filter(f -> f.contains("subscribed")).count() == 2);
+    await().until(() -> narrow.texts().stream().filter(f -> f.contains("subscribed")).count() == 2);
     int after = narrow.eventIds().size();
     await().until(() -> narrow.eventIds().size() > after + 3); // live path
     assertThat(narrow.dataValues("merchantId")).isNotEmpty().containsOnly("mch_01");
@@ -133,33 +134,34 @@ class SecurityIntegrationTest {
   void oversizedMalformedAndFloodingClientsAreClosedWithTheirCodes() throws Exception {
     start(c -> {});
     String t = "?token=" + token(List.of());
-    WsClient big = probe(t);
+    ProtocolClient big = probe(t);
     big.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(10_000) + "\"]}");
-    assertThat(big.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1009);
+    assertThat(big.closed().get(10, TimeUnit.SECONDS)).isEqualTo(1009);
 
-    WsClient garbage = probe(t);
+    ProtocolClient garbage = probe(t);
     garbage.send("{\"type\":\"subscribe\",\"merchants\":[[[[[[[[1]]]]]]]]}");
     garbage.send("\u0000\u0001 not json");
     await().until(() ->
-        garbage.texts.stream().filter(f -> f.contains("bad_request")).count() == 2);
+        garbage.texts().stream().filter(f -> f.contains("bad_request")).count() == 2);
 
-    WsClient flood = probe(t);
-    for (int i = 0; i < 200 && !flood.closed.isDone(); i++) {
+    ProtocolClient flood = probe(t);
+    for (int i = 0; i < 200 && !flood.closed().isDone(); i++) {
       flood.trySend("{\"type\":\"subscribe\"}");
     }
     // The server closes with 1008; a client still writing when that close arrives can have its
     // connection reset by its own late writes and see 1006 instead. Closed it is, either way.
-    assertThat(flood.closed.get(10, TimeUnit.SECONDS)).isIn(1008, 1006);
+    assertThat(flood.closed().get(10, TimeUnit.SECONDS)).isIn(1008, 1006);
     assertHonestClientUnharmed();
   }
 
   @Test
   void manyConnectionsThatNeverAnswerPingsAreClosed() throws Exception {
     start(c -> {});
-    List<RawWs> silent = new ArrayList<>();
+    List<ProtocolClient> silent = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
-      RawWs r = RawWs.handshake(ws("?token=" + token(List.of())), Map.of());
-      assertThat(r.status).isEqualTo(101);
+      ProtocolClient r = ProtocolClient.builder(ws("?token=" + token(List.of())))
+          .reading(false).answering(false).connect(); // never reads, never answers a ping
+      assertThat(r.status()).isEqualTo(101);
       silent.add(r);
       open.add(r);
     }
@@ -172,21 +174,21 @@ class SecurityIntegrationTest {
   void refusedHandshakesGetTheirStatusAShortBodyAndNoStackTrace() throws Exception {
     start(c -> {});
     ExecutorService flood = Executors.newFixedThreadPool(4);
-    List<Future<RawWs.Answer>> answers = new ArrayList<>();
+    List<Future<ProtocolClient.Answer>> answers = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
       String query = i % 2 == 0 ? "?token=forged.token" : "";
-      answers.add(flood.submit(() -> RawWs.answer(ws(query),
+      answers.add(flood.submit(() -> ProtocolClient.answer(ws(query),
           Map.of("Origin", "https://ops.example.com"))));
     }
-    for (Future<RawWs.Answer> f : answers) {
-      RawWs.Answer a = f.get(30, TimeUnit.SECONDS);
+    for (Future<ProtocolClient.Answer> f : answers) {
+      ProtocolClient.Answer a = f.get(30, TimeUnit.SECONDS);
       assertThat(a.status()).isEqualTo(401);
       assertThat(a.body()).hasSizeLessThan(60).doesNotContain("Exception");
     }
     flood.shutdown();
-    assertThat(RawWs.answer(ws("?token=" + token(List.of())),
+    assertThat(ProtocolClient.answer(ws("?token=" + token(List.of())),
         Map.of("Origin", "https://evil.example")).status()).isEqualTo(403);
-    RawWs.Answer oldVersion = RawWs.answer(ws("?token=" + token(List.of())),
+    ProtocolClient.Answer oldVersion = ProtocolClient.answer(ws("?token=" + token(List.of())),
         Map.of("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
     assertThat(oldVersion.status()).isEqualTo(426);
     assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
@@ -214,7 +216,7 @@ class SecurityIntegrationTest {
     String farBack = ids.get(ids.size() - 8_000);
     String attackerToken = new HmacTokens(SECRET, Clock.systemUTC()).mint("attacker", List.of(),
         Duration.ofMinutes(5));
-    List<WsClient> attackers = new ArrayList<>();
+    List<ProtocolClient> attackers = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       attackers.add(probe("?token=" + attackerToken));
     }
@@ -225,19 +227,19 @@ class SecurityIntegrationTest {
         TimeUnit.MILLISECONDS);
     try {
       await().atMost(Duration.ofSeconds(10)).until(() -> attackers.stream()
-          .allMatch(a -> a.closed.isDone()) || System.nanoTime() - t0 > 3_000_000_000L);
+          .allMatch(a -> a.closed().isDone()) || System.nanoTime() - t0 > 3_000_000_000L);
     } finally {
       pacer.shutdownNow();
     }
     long seconds = Math.max(1, (System.nanoTime() - t0) / 1_000_000_000L);
     long replayed = attackers.stream().mapToLong(a -> a.eventIds().size()).sum();
     System.out.printf("MEASURE replay_budget attackers=10 seconds=%d replayed=%d closed_1013=%d%n",
-        seconds, replayed, attackers.stream().filter(a -> a.closed.getNow(0) == 1013).count());
+        seconds, replayed, attackers.stream().filter(a -> a.closed().getNow(0) == 1013).count());
     // Unbudgeted, ten connections would have been sent 10 x 4/s x 8,000 = 320,000 events a
     // second. Budgeted: the burst, the refill, and the replays admitted before their cost
     // was known (at most one in flight per connection).
     assertThat(replayed).isLessThan(10_000 + 2_000 * (seconds + 1) + 10 * 8_000L);
-    assertThat(attackers).anyMatch(a -> a.closed.getNow(0) == 1013);
+    assertThat(attackers).anyMatch(a -> a.closed().getNow(0) == 1013);
     await().atMost(Duration.ofSeconds(5)).until(() -> body("/metrics")
         .contains("fanout_connections_closed_by_code_total{code=\"1013\"}"));
     assertHonestClientUnharmed();

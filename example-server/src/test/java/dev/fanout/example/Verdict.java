@@ -23,18 +23,18 @@ final class Verdict {
   final Map<String, Integer> resetReasons = new TreeMap<>();
   long clients;
 
-  static Verdict judge(List<ResumingClient.Received> reference, List<ResumingClient> clients) {
+  static Verdict judge(List<Dashboard.Received> reference, List<Dashboard> clients) {
     Verdict v = new Verdict();
-    for (ResumingClient c : clients) {
+    for (Dashboard c : clients) {
       v.add(reference, c);
     }
     return v;
   }
 
-  private void add(List<ResumingClient.Received> reference, ResumingClient c) {
+  private void add(List<Dashboard.Received> reference, Dashboard c) {
     clients++;
     List<String> mine = reference.stream().filter(r -> c.wants(r.merchant()))
-        .map(ResumingClient.Received::id).toList();
+        .map(Dashboard.Received::id).toList();
     Map<String, Integer> position = new HashMap<>();
     for (int i = 0; i < mine.size(); i++) {
       position.put(mine.get(i), i);
@@ -45,11 +45,11 @@ final class Verdict {
     }
     int last = -1;
     int firstOfState = -1;
-    List<List<ResumingClient.Received>> segments = c.segments();
+    List<List<Dashboard.Received>> segments = c.segments();
     for (int s = 0; s < segments.size(); s++) {
       int previous = -1;
       int unknownHere = 0; // since the last known event of this segment
-      for (ResumingClient.Received r : segments.get(s)) {
+      for (Dashboard.Received r : segments.get(s)) {
         delivered++;
         Integer p = position.get(r.id());
         if (p == null) {

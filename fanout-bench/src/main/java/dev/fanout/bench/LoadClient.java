@@ -1,6 +1,7 @@
 package dev.fanout.bench;
 
-import dev.fanout.core.EventId;
+import dev.fanout.client.FrameCodec;
+import dev.fanout.client.ResumePoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -15,9 +16,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * One simulated dashboard on a raw non-blocking socket: the WebSocket upgrade, then it subscribes
  * to one merchant (or all), reads every frame, and hands each event to the {@link Tally}. On a
- * new {@link #connect} it resumes from the last event it saw, as fanout-client.js does. Frames
- * are scanned as bytes, never decoded: the generator must stay cheaper than the server. Runs on
- * its {@link LeanSockets} thread; answers pings, and closes when the server closes.
+ * new {@link #connect} it resumes by the clients' one rule ({@link ResumePoint}), as
+ * fanout-client.js does. Frames are decoded by fanout-client's {@link FrameCodec} and their text
+ * scanned as bytes, never parsed: the generator must stay cheaper than the server. Runs on its
+ * {@link LeanSockets} thread; answers pings, and closes when the server closes.
  */
 final class LoadClient {
   private static final byte[] HEADER_END = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -28,28 +30,26 @@ final class LoadClient {
   private static final byte[] POSITION = ascii("\"position\":\"");
   private static final byte[] REPLAY = ascii("\"replay\":");
   private static final byte[] DROPPED = ascii("{\"type\":\"dropped\"");
+  private static final int MAX_MESSAGE_BYTES = 16 << 20;
 
   private final LeanSockets io;
   private final URI uri;
   private final String merchant; // null = all
   private final Tally tally;
   private final boolean plain; // the Go reference's protocol: no 'subscribed', ids without epoch
+  private final ResumePoint resume = new ResumePoint();
+  private final FrameCodec.Decoder decoder =
+      FrameCodec.Decoder.ofServerFrames(new Frames(), MAX_MESSAGE_BYTES);
 
   // Touched only on the io thread.
   private SocketChannel channel;
   private SelectionKey key;
   private boolean upgraded;
-  private byte[] in = new byte[512]; // bytes read and not yet consumed
+  private byte[] in = new byte[512]; // bytes of the upgrade's answer read so far
   private int inLength;
-  private byte[] message = new byte[0]; // a fragmented text message being assembled
-  private int messageLength;
   private ByteBuffer out; // bytes not yet written, or null
   private CompletableFuture<Void> opened;
 
-  volatile String lastEventId;
-  volatile String position; // from the latest 'subscribed', once its replay was received
-  private String pendingPosition; // io thread: the latest 'subscribed' position, replay under way
-  private long replayLeft; // io thread: replay events still to come before pendingPosition counts
   volatile long lastSeq;
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
   /** Called when the server or the network ends a subscribed connection (not on {@link #drop}). */
@@ -105,7 +105,8 @@ final class LoadClient {
     closeChannel();
     upgraded = false;
     inLength = 0;
-    messageLength = 0;
+    decoder.reset();
+    resume.disconnected();
     out = null;
   }
 
@@ -155,15 +156,15 @@ final class LoadClient {
         return;
       }
       buf.flip();
-      if (inLength + n > in.length) {
-        in = Arrays.copyOf(in, Math.max(in.length * 2, inLength + n));
-      }
-      buf.get(in, inLength, n);
-      inLength += n;
-      int used = upgraded ? frames() : handshake();
-      if (used > 0) {
-        System.arraycopy(in, used, in, 0, inLength - used);
-        inLength -= used;
+      if (upgraded) {
+        decoder.feed(buf);
+      } else {
+        if (inLength + n > in.length) {
+          in = Arrays.copyOf(in, Math.max(in.length * 2, inLength + n));
+        }
+        buf.get(in, inLength, n);
+        inLength += n;
+        handshake();
       }
       if (!channel.isOpen()) {
         return;
@@ -171,10 +172,10 @@ final class LoadClient {
     }
   }
 
-  private int handshake() throws IOException {
+  private void handshake() throws IOException {
     int end = indexOf(in, 0, inLength, HEADER_END);
     if (end < 0) {
-      return 0;
+      return;
     }
     String status = new String(in, 0, Math.min(end, 16), StandardCharsets.US_ASCII);
     if (!status.startsWith("HTTP/1.1 101")) {
@@ -182,112 +183,59 @@ final class LoadClient {
     }
     upgraded = true;
     opened.complete(null);
-    String from = plain ? null : resumeFrom();
-    String resume = from == null ? "" : ",\"lastEventId\":\"" + from + "\"";
-    sendText("{\"type\":\"subscribe\",\"merchants\":["
-        + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resume + "}");
+    String from = plain ? null : resume.subscribing();
+    String resumeFrom = from == null ? "" : ",\"lastEventId\":\"" + from + "\"";
+    send(FrameCodec.text("{\"type\":\"subscribe\",\"merchants\":["
+        + (merchant == null ? "" : "\"" + merchant + "\"") + "]" + resumeFrom + "}"));
     if (plain) { // no answer comes: subscribed once the frame is on its way
       subscribed.complete(false);
     }
     int used = end + HEADER_END.length;
-    System.arraycopy(in, used, in, 0, inLength - used);
-    inLength -= used;
-    return frames();
+    decoder.feed(in, used, inLength - used); // frames that came with the answer
+    inLength = 0;
   }
 
-  /** The newer of the last event seen and the server's position, as fanout-client.js does. */
+  /** Where a new connection resumes from now (null: nowhere), by the clients' one rule. */
   String resumeFrom() {
-    String last = lastEventId;
-    String pos = position;
-    if (last == null || pos == null) {
-      return last == null ? pos : last;
-    }
-    EventId l = EventId.parse(last);
-    EventId p = EventId.parse(pos);
-    return l.sameEpoch(p) && l.seq() >= p.seq() ? last : pos;
+    return resume.resumeFrom();
   }
 
-  /** Consumes every whole frame in {@code in}; returns the bytes consumed. */
-  private int frames() throws IOException {
-    int at = 0;
-    while (inLength - at >= 2) {
-      int b0 = in[at] & 0xff;
-      int b1 = in[at + 1] & 0x7f; // server frames are not masked
-      int header = 2;
-      long length = b1;
-      if (b1 == 126) {
-        if (inLength - at < 4) {
-          break;
-        }
-        length = ((in[at + 2] & 0xff) << 8) | (in[at + 3] & 0xff);
-        header = 4;
-      } else if (b1 == 127) {
-        if (inLength - at < 10) {
-          break;
-        }
-        length = 0;
-        for (int i = 0; i < 8; i++) {
-          length = (length << 8) | (in[at + 2 + i] & 0xff);
-        }
-        header = 10;
+  /** What the decoder hands out, on the io thread. */
+  private final class Frames implements FrameCodec.Decoder.Handler {
+    @Override
+    public void message(int opcode, boolean compressed, byte[] b, int from, int to) {
+      if (opcode == FrameCodec.TEXT && channel.isOpen()) {
+        scan(b, from, to);
       }
-      if (inLength - at - header < length) {
-        break;
-      }
-      frame(b0, at + header, (int) length);
-      at += header + (int) length;
+    }
+
+    @Override
+    public void control(int opcode, byte[] b, int from, int to) throws IOException {
       if (!channel.isOpen()) {
-        break;
+        return; // closed by an earlier frame of the same read
       }
-    }
-    return at;
-  }
-
-  private void frame(int b0, int from, int length) throws IOException {
-    boolean fin = (b0 & 0x80) != 0;
-    int opcode = b0 & 0x0f;
-    switch (opcode) {
-      case 0x1: // text
-      case 0x0: // continuation
-        if (fin && messageLength == 0) {
-          scan(in, from, from + length);
-        } else {
-          if (messageLength + length > message.length) {
-            message = Arrays.copyOf(message, Math.max(message.length * 2, messageLength + length));
-          }
-          System.arraycopy(in, from, message, messageLength, length);
-          messageLength += length;
-          if (fin) {
-            scan(message, 0, messageLength);
-            messageLength = 0;
-          }
-        }
-        break;
-      case 0x8: // close
-        int code = length >= 2 ? ((in[from] & 0xff) << 8) | (in[from + 1] & 0xff) : 1005;
+      if (opcode == FrameCodec.CLOSE) {
+        int code = to - from >= 2 ? ((b[from] & 0xff) << 8) | (b[from + 1] & 0xff) : 1005;
         tally.closed(code);
         boolean wasSubscribed = isSubscribed();
         subscribed.completeExceptionally(new IOException("closed " + code));
-        sendFrame(0x88, Arrays.copyOfRange(in, from, from + Math.min(length, 2)));
+        send(FrameCodec.clientFrame(FrameCodec.CLOSE,
+            Arrays.copyOfRange(b, from, from + Math.min(to - from, 2))));
         closeChannel();
         if (wasSubscribed) {
           onLost.run();
         }
-        break;
-      case 0x9: // ping
-        sendFrame(0x8A, Arrays.copyOfRange(in, from, from + length));
-        break;
-      default: // pong, binary: nothing to do
-        break;
+      } else if (opcode == FrameCodec.PING) {
+        send(FrameCodec.clientFrame(FrameCodec.PONG, Arrays.copyOfRange(b, from, to)));
+      }
     }
   }
 
   private void scan(byte[] b, int from, int to) {
     if (startsWith(b, from, to, SUBSCRIBED)) {
-      // A resume point even if no event comes before the next drop, but only once the replay
-      // that follows has been received, as fanout-client.js does (protocol.md).
-      position = null;
-      pendingPosition = null;
+      // A resume point even if no event comes before the next drop, once the replay that
+      // follows has been received (protocol.md).
+      String position = null;
       int p = indexOf(b, from, to, POSITION);
       if (p >= 0) {
         int start = p + POSITION.length;
@@ -295,21 +243,21 @@ final class LoadClient {
         while (end < to && b[end] != '"') {
           end++;
         }
-        pendingPosition = new String(b, start, end - start, StandardCharsets.US_ASCII);
-        int r = indexOf(b, from, to, REPLAY);
-        int digits = r < 0 ? 0 : r + REPLAY.length;
-        int e = digits;
-        while (r >= 0 && e < to && b[e] >= '0' && b[e] <= '9') {
-          e++;
-        }
-        replayLeft = r < 0 ? 0 : number(b, digits, e);
-        adoptPositionIfReplayed();
+        position = new String(b, start, end - start, StandardCharsets.US_ASCII);
       }
-      subscribed.complete(indexOf(b, from, to, RECOVERED) >= 0);
+      int r = indexOf(b, from, to, REPLAY);
+      int digits = r < 0 ? 0 : r + REPLAY.length;
+      int e = digits;
+      while (r >= 0 && e < to && b[e] >= '0' && b[e] <= '9') {
+        e++;
+      }
+      boolean recovered = indexOf(b, from, to, RECOVERED) >= 0;
+      resume.subscribed(recovered, position, r < 0 ? 0 : number(b, digits, e));
+      subscribed.complete(recovered);
       return;
     }
     if (startsWith(b, from, to, DROPPED)) {
-      pendingPosition = null; // events are missing: resume from the last one received
+      resume.dropped(); // events are missing: resume from the last one received
       return;
     }
     long now = Tally.nowMicros();
@@ -339,17 +287,8 @@ final class LoadClient {
       if (seq > lastSeq) {
         lastSeq = seq;
       }
-      lastEventId = new String(b, idStart, idEnd - idStart, StandardCharsets.US_ASCII);
-      replayLeft--;
-      adoptPositionIfReplayed();
+      resume.event(new String(b, idStart, idEnd - idStart, StandardCharsets.US_ASCII));
       at = idEnd;
-    }
-  }
-
-  private void adoptPositionIfReplayed() {
-    if (pendingPosition != null && replayLeft <= 0) {
-      position = pendingPosition;
-      pendingPosition = null;
     }
   }
 
@@ -386,22 +325,8 @@ final class LoadClient {
     return -1;
   }
 
-  private void sendText(String text) throws IOException {
-    sendFrame(0x81, text.getBytes(StandardCharsets.UTF_8));
-  }
-
-  /** A client frame: masked, with a zero key (the payload goes as is). */
-  private void sendFrame(int b0, byte[] payload) throws IOException {
-    int len = payload.length;
-    ByteBuffer f = ByteBuffer.allocate(len + 8 + (len < 126 ? 0 : 2));
-    f.put((byte) b0);
-    if (len < 126) {
-      f.put((byte) (0x80 | len));
-    } else {
-      f.put((byte) (0x80 | 126)).putShort((short) len);
-    }
-    f.putInt(0).put(payload).flip();
-    write(f);
+  private void send(byte[] frame) throws IOException {
+    write(ByteBuffer.wrap(frame));
   }
 
   private void write(ByteBuffer bytes) throws IOException {

@@ -3,11 +3,10 @@ package dev.fanout.jakarta;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.core.EventId;
 import dev.fanout.jakarta.sample.JettyFeed;
 import dev.fanout.protocol.Authenticator;
-import dev.fanout.protocol.RawWs;
-import dev.fanout.protocol.WsClient;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,12 +30,13 @@ class EmbeddingGuideIntegrationTest {
     Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
     JettyFeed feed = new JettyFeed(0, "https://ops.example.com", Authenticator.allowAll());
     URI uri = URI.create("ws://127.0.0.1:" + feed.port() + "/ws");
-    WsClient client = WsClient.connect(uri, Map.of("Origin", "https://ops.example.com"));
-    client.subscribe("{\"type\":\"subscribe\"}");
+    ProtocolClient client =
+        ProtocolClient.connect(uri, Map.of("Origin", "https://ops.example.com"));
+    client.send("{\"type\":\"subscribe\"}");
     client.nextOfType("subscribed");
     EventId id = feed.publish("mch_1", Map.of("status", "captured"), "{\"amount\":12}");
     await().atMost(Duration.ofSeconds(10)).until(() -> client.eventIds().contains(id.toString()));
-    assertThat(RawWs.status(uri, Map.of("Origin", "https://evil.example"))).isEqualTo(403);
+    assertThat(ProtocolClient.status(uri, Map.of("Origin", "https://evil.example"))).isEqualTo(403);
 
     feed.close();
     assertThat(client.awaitClose()).isEqualTo(1001);

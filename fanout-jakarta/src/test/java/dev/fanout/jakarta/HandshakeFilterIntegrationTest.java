@@ -2,10 +2,10 @@ package dev.fanout.jakarta;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.core.Scope;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.RawWs;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import java.util.EnumSet;
@@ -69,17 +69,17 @@ class HandshakeFilterIntegrationTest {
 
   @Test
   void refusalsCarryTheirStatus() throws Exception {
-    assertThat(RawWs.status(uri, Map.of())).isEqualTo(401);
-    assertThat(RawWs.status(URI.create(uri + "?token=guest"), Map.of())).isEqualTo(403);
-    assertThat(RawWs.status(URI.create(uri + "?token=ops"),
+    assertThat(ProtocolClient.status(uri, Map.of())).isEqualTo(401);
+    assertThat(ProtocolClient.status(URI.create(uri + "?token=guest"), Map.of())).isEqualTo(403);
+    assertThat(ProtocolClient.status(URI.create(uri + "?token=ops"),
         Map.of("Origin", "https://evil.example"))).isEqualTo(403);
-    assertThat(RawWs.status(URI.create(uri + "?token=ops"),
+    assertThat(ProtocolClient.status(URI.create(uri + "?token=ops"),
         Map.of("Origin", "https://ops.example.com"))).isEqualTo(101);
   }
 
   @Test
   void anotherWebSocketVersionGets426AndTheVersionThisServerSpeaks() throws Exception {
-    RawWs.Answer answer = RawWs.answer(URI.create(uri + "?token=ops"),
+    ProtocolClient.Answer answer = ProtocolClient.answer(URI.create(uri + "?token=ops"),
         Map.of("Sec-WebSocket-Version", "8"));
     assertThat(answer.status()).isEqualTo(426);
     assertThat(answer.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
@@ -88,7 +88,8 @@ class HandshakeFilterIntegrationTest {
   @Test
   void aRefusalIsAShortPlainAnswerAndIsCounted() throws Exception {
     for (int i = 0; i < 50; i++) {
-      RawWs.Answer answer = RawWs.answer(URI.create(uri + "?token=guest"), Map.of());
+      ProtocolClient.Answer answer =
+          ProtocolClient.answer(URI.create(uri + "?token=guest"), Map.of());
       assertThat(answer.status()).isEqualTo(403);
       assertThat(answer.body()).isEqualTo("not an operator\n");
     }
@@ -98,6 +99,6 @@ class HandshakeFilterIntegrationTest {
   @Test
   void aShuttingDownNodeAnswers503() throws Exception {
     node.close();
-    assertThat(RawWs.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);
+    assertThat(ProtocolClient.status(URI.create(uri + "?token=ops"), Map.of())).isEqualTo(503);
   }
 }

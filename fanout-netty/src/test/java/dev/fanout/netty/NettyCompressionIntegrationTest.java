@@ -2,7 +2,9 @@ package dev.fanout.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fanout.protocol.RawWs;
+import dev.fanout.client.Frame;
+import dev.fanout.client.FrameCodec;
+import dev.fanout.client.ProtocolClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -38,9 +40,9 @@ class NettyCompressionIntegrationTest {
 
   @Test
   void aCompressedSubscribeIsAnsweredCompressed() throws Exception {
-    try (RawWs ws = upgrade()) {
-      ws.sendFrame(0x1, true, deflate(SUBSCRIBE));
-      RawWs.Frame answer = ws.nextFrame();
+    try (ProtocolClient ws = upgrade()) {
+      ws.sendRaw(FrameCodec.frame(FrameCodec.TEXT).rsv1().payload(deflate(SUBSCRIBE)).encode());
+      Frame answer = ws.nextFrame();
       assertThat(answer.compressed()).isTrue();
       assertThat(new String(inflate(answer.payload()), StandardCharsets.UTF_8))
           .contains("\"type\":\"subscribed\"");
@@ -51,9 +53,9 @@ class NettyCompressionIntegrationTest {
   void aDeflateBombClosesWith1009() throws Exception {
     byte[] bomb = deflate(" ".repeat(16 << 20).getBytes(StandardCharsets.US_ASCII));
     assertThat(bomb.length).as("one frame under the frame limit").isLessThan(16 * 1024);
-    try (RawWs ws = upgrade()) {
-      ws.sendFrame(0x1, true, bomb);
-      RawWs.Frame close = ws.nextFrame();
+    try (ProtocolClient ws = upgrade()) {
+      ws.sendRaw(FrameCodec.frame(FrameCodec.TEXT).rsv1().payload(bomb).encode());
+      Frame close = ws.nextFrame();
       assertThat(close.opcode()).isEqualTo(0x8);
       byte[] p = close.payload();
       assertThat(((p[0] & 0xFF) << 8) | (p[1] & 0xFF)).isEqualTo(1009);
@@ -62,18 +64,18 @@ class NettyCompressionIntegrationTest {
       assertThat(new String(p, 2, p.length - 2, StandardCharsets.UTF_8))
           .isEqualTo("message too big");
     }
-    try (RawWs ws = upgrade()) { // the node is fine
-      ws.sendFrame(0x1, true, deflate(SUBSCRIBE));
+    try (ProtocolClient ws = upgrade()) { // the node is fine
+      ws.sendRaw(FrameCodec.frame(FrameCodec.TEXT).rsv1().payload(deflate(SUBSCRIBE)).encode());
       assertThat(new String(inflate(ws.nextFrame().payload()), StandardCharsets.UTF_8))
           .contains("\"type\":\"subscribed\"");
     }
   }
 
-  private RawWs upgrade() throws IOException {
-    RawWs ws = RawWs.handshake(loopback.uri,
+  private ProtocolClient upgrade() throws IOException {
+    ProtocolClient ws = ProtocolClient.connect(loopback.uri,
         Map.of("Sec-WebSocket-Extensions", "permessage-deflate"));
-    assertThat(ws.status).isEqualTo(101);
-    assertThat(ws.head).containsIgnoringCase("permessage-deflate");
+    assertThat(ws.status()).isEqualTo(101);
+    assertThat(ws.head()).containsIgnoringCase("permessage-deflate");
     return ws;
   }
 

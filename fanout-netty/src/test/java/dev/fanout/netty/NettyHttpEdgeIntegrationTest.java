@@ -2,8 +2,8 @@ package dev.fanout.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fanout.client.FrameCodec;
 import dev.fanout.protocol.RawHttp;
-import dev.fanout.protocol.RawWs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -197,7 +197,7 @@ class NettyHttpEdgeIntegrationTest {
     byte[] buf = new byte[1024];
     int n = d.deflate(buf, 0, buf.length, Deflater.SYNC_FLUSH);
     d.end();
-    byte[] frame = RawWs.frame(0x1, Arrays.copyOf(buf, n - 4)); // without 00 00 ff ff
+    byte[] frame = FrameCodec.clientFrame(0x1, Arrays.copyOf(buf, n - 4)); // without 00 00 ff ff
     frame[0] |= 0x40;
     return frame;
   }

@@ -4,13 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.fanout.protocol.RawWs;
+import dev.fanout.client.ProtocolClient;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,7 +33,7 @@ class NettyRequestTimeoutIntegrationTest {
   @Test
   void aSilentConnectionIsClosed() throws Exception {
     try (Socket s = connect()) {
-      await().atMost(Duration.ofSeconds(5)).until(() -> RawWs.closedByServer(s));
+      await().atMost(Duration.ofSeconds(5)).until(() -> ProtocolClient.closedByServer(s));
     }
   }
 
@@ -47,7 +46,7 @@ class NettyRequestTimeoutIntegrationTest {
       await().atMost(Duration.ofSeconds(5)).until(() -> {
         out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII)); // a header now and then
         out.flush();
-        return RawWs.closedByServer(s);
+        return ProtocolClient.closedByServer(s);
       });
     } catch (IOException e) {
       // a write after the server closed may fail with a reset: closed either way
@@ -56,8 +55,9 @@ class NettyRequestTimeoutIntegrationTest {
 
   @Test
   void anUpgradedConnectionOutlivesTheRequestTimeout() throws Exception {
-    try (RawWs ws = RawWs.handshake(loopback.uri, Map.of())) {
-      assertThat(ws.status).isEqualTo(101);
+    try (ProtocolClient ws = ProtocolClient.builder(loopback.uri)
+        .reading(false).answering(false).connect()) {
+      assertThat(ws.status()).isEqualTo(101);
       await().during(TIMEOUT.multipliedBy(3)).atMost(TIMEOUT.multipliedBy(6))
           .until(() -> !ws.serverClosed());
       assertThat(loopback.hub.connectionCount()).isEqualTo(1);

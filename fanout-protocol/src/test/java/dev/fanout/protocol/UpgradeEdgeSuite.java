@@ -3,6 +3,7 @@ package dev.fanout.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.fanout.client.FrameCodec;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import java.io.IOException;
@@ -75,7 +76,8 @@ public abstract class UpgradeEdgeSuite {
   void aSubscribeSentInTheSamePacketAsTheUpgradeIsAnswered() throws Exception {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
     try (Socket s = RawHttp.connect(uri)) {
-      s.getOutputStream().write(concat(head(uri.getRawPath(), ""), RawWs.frame(0x1, SUBSCRIBE)));
+      s.getOutputStream().write(concat(head(uri.getRawPath(), ""),
+          FrameCodec.clientFrame(0x1, SUBSCRIBE)));
       assertThat(RawHttp.status(RawHttp.readHead(s.getInputStream()))).isEqualTo(101);
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
     }
@@ -84,7 +86,7 @@ public abstract class UpgradeEdgeSuite {
   @Test
   void aFrameSplitAcrossTheEndOfTheUpgradeIsParsed() throws Exception {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
-    byte[] frame = RawWs.frame(0x1, SUBSCRIBE);
+    byte[] frame = FrameCodec.clientFrame(0x1, SUBSCRIBE);
     try (Socket s = RawHttp.connect(uri)) {
       // the head and the frame's first 3 bytes in one packet; the rest once the 101 is read
       s.getOutputStream().write(concat(head(uri.getRawPath(), ""), Arrays.copyOf(frame, 3)));
@@ -99,7 +101,7 @@ public abstract class UpgradeEdgeSuite {
     assumeTrue(keepsBytesSentWithTheUpgrade(), "a known limit of this container");
     try (Socket s = RawHttp.connect(uri)) {
       s.getOutputStream().write(concat(head(uri.getRawPath(), ""),
-          concat(RawWs.frame(0x1, SUBSCRIBE), RawWs.frame(0x1, SUBSCRIBE))));
+          concat(FrameCodec.clientFrame(0x1, SUBSCRIBE), FrameCodec.clientFrame(0x1, SUBSCRIBE))));
       assertThat(RawHttp.status(RawHttp.readHead(s.getInputStream()))).isEqualTo(101);
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");
       assertThat(nextText(s.getInputStream())).contains("\"type\":\"subscribed\"");

@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.gson.JsonObject;
-import dev.fanout.protocol.RawWs;
-import dev.fanout.protocol.WsClient;
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.redis.RedisServer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -51,11 +50,11 @@ class PaymentsFeedIntegrationTest {
   @LocalServerPort
   int port;
 
-  private final List<WsClient> clients = new ArrayList<>();
+  private final List<ProtocolClient> clients = new ArrayList<>();
 
   @AfterEach
   void closeClients() {
-    clients.forEach(WsClient::close);
+    clients.forEach(ProtocolClient::close);
   }
 
   static String basic(String user, String password) {
@@ -67,8 +66,8 @@ class PaymentsFeedIntegrationTest {
     return URI.create("ws://127.0.0.1:" + port + "/ws");
   }
 
-  WsClient client(String user, String password) throws Exception {
-    WsClient c = WsClient.connect(ws(), Map.of("Authorization", basic(user, password)));
+  ProtocolClient client(String user, String password) throws Exception {
+    ProtocolClient c = ProtocolClient.connect(ws(), Map.of("Authorization", basic(user, password)));
     clients.add(c);
     return c;
   }
@@ -93,34 +92,34 @@ class PaymentsFeedIntegrationTest {
 
   @Test
   void eventsPublishedThroughThePublisherReachEachSubscriberWithinItsScope() throws Exception {
-    WsClient ops = client("ops", "ops");
-    ops.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\",\"mch_2\"]}"); // alias
+    ProtocolClient ops = client("ops", "ops");
+    ops.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_1\",\"mch_2\"]}"); // alias
     ops.nextOfType("subscribed");
-    WsClient acme = client("acme-support", "acme"); // Spring Security's user: mch_1 only
-    acme.subscribe("{\"type\":\"subscribe\"}");
+    ProtocolClient acme = client("acme-support", "acme"); // Spring Security's user: mch_1 only
+    acme.send("{\"type\":\"subscribe\"}");
     acme.nextOfType("subscribed");
     String two = pay("pay_2", "mch_2", "captured");
     String one = pay("pay_1", "mch_1", "captured");
     await().atMost(Duration.ofSeconds(10)).until(() -> ops.eventIds().containsAll(List.of(two, one))
         && acme.eventIds().contains(one));
     assertThat(acme.eventIds()).doesNotContain(two);
-    JsonObject data = acme.eventsSnapshot().get(acme.eventsSnapshot().size() - 1)
+    JsonObject data = acme.events().get(acme.events().size() - 1)
         .getAsJsonObject("data");
     assertThat(data.get("paymentId").getAsString()).isEqualTo("pay_1");
   }
 
   @Test
   void handshakesAreRefusedBeforeTheUpgrade() throws Exception {
-    assertThat(RawWs.status(ws(), Map.of())).as("no credentials").isEqualTo(401);
-    assertThat(RawWs.status(ws(), Map.of("Authorization", basic("ops", "ops"),
+    assertThat(ProtocolClient.status(ws(), Map.of())).as("no credentials").isEqualTo(401);
+    assertThat(ProtocolClient.status(ws(), Map.of("Authorization", basic("ops", "ops"),
         "Origin", "https://evil.example"))).as("hostile origin").isEqualTo(403);
-    assertThat(RawWs.status(ws(), Map.of("Authorization", basic("ops", "ops"),
+    assertThat(ProtocolClient.status(ws(), Map.of("Authorization", basic("ops", "ops"),
         "Origin", "http://localhost:8080"))).as("the configured origin").isEqualTo(101);
   }
 
   @Test
   void fanoutsMetricsAreOnTheApplicationsPrometheusEndpoint() throws Exception {
-    RawWs.status(ws(), Map.of("Authorization", basic("ops", "ops"),
+    ProtocolClient.status(ws(), Map.of("Authorization", basic("ops", "ops"),
         "Origin", "https://evil.example"));
     HttpResponse<String> r = get("/actuator/prometheus");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -132,8 +131,8 @@ class PaymentsFeedIntegrationTest {
   @Test
   void healthFollowsTheRedisLinkAndAResumingClientLosesNothing() throws Exception {
     assertThat(get("/actuator/health/fanout").body()).contains("\"status\":\"UP\"");
-    WsClient before = client("ops", "ops");
-    before.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_3\"]}");
+    ProtocolClient before = client("ops", "ops");
+    before.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_3\"]}");
     before.nextOfType("subscribed");
     String seen = pay("pay_3a", "mch_3", "authorized");
     await().until(() -> before.eventIds().contains(seen));
@@ -149,8 +148,8 @@ class PaymentsFeedIntegrationTest {
         .until(() -> get("/actuator/health/fanout").body().contains("\"status\":\"UP\""));
     missed.add(pay("pay_3c", "mch_3", "settled"));
 
-    WsClient back = client("ops", "ops");
-    back.subscribe("{\"type\":\"subscribe\",\"merchants\":[\"mch_3\"],\"lastEventId\":\""
+    ProtocolClient back = client("ops", "ops");
+    back.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_3\"],\"lastEventId\":\""
         + seen + "\"}");
     JsonObject subscribed = back.nextOfType("subscribed");
     assertThat(subscribed.get("recovered").getAsBoolean()).isTrue();

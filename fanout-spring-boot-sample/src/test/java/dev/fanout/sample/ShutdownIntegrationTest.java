@@ -2,7 +2,7 @@ package dev.fanout.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fanout.protocol.WsClient;
+import dev.fanout.client.ProtocolClient;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,11 +22,11 @@ class ShutdownIntegrationTest {
     ConfigurableApplicationContext app = new SpringApplicationBuilder(PaymentsApplication.class)
         .run("--server.port=0", "--fanout.shutdown-spread=200ms");
     int port = ((WebServerApplicationContext) app).getWebServer().getPort();
-    List<WsClient> clients = new ArrayList<>();
+    List<ProtocolClient> clients = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      WsClient c = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws"),
+      ProtocolClient c = ProtocolClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws"),
           Map.of("Authorization", PaymentsFeedIntegrationTest.basic("ops", "ops")));
-      c.subscribe("{\"type\":\"subscribe\"}");
+      c.send("{\"type\":\"subscribe\"}");
       c.nextOfType("subscribed");
       clients.add(c);
     }
@@ -35,7 +35,7 @@ class ShutdownIntegrationTest {
 
     app.close();
 
-    for (WsClient c : clients) {
+    for (ProtocolClient c : clients) {
       assertThat(c.awaitClose()).isEqualTo(1001);
     }
     assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.REFUSING_TRAFFIC);

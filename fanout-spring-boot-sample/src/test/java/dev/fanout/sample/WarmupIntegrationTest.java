@@ -3,8 +3,8 @@ package dev.fanout.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fanout.client.Warmup;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.FanoutWarmup;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,7 @@ class WarmupIntegrationTest {
     try (ConfigurableApplicationContext app = start(openedWhenReady,
         "--fanout.warmup.connections=4",
         "--fanout.warmup.headers.Authorization=" + credentials)) {
-      assertThat(openedWhenReady.get()).isEqualTo(FanoutWarmup.ROUNDS * 4.0);
+      assertThat(openedWhenReady.get()).isEqualTo(Warmup.ROUNDS * 4.0);
       FanoutNode node = app.getBean(FanoutNode.class);
       await().until(() -> node.status().connections() == 0);
     }

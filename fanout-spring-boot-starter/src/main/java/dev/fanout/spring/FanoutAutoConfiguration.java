@@ -1,5 +1,6 @@
 package dev.fanout.spring;
 
+import dev.fanout.client.Warmup;
 import dev.fanout.core.Backpressure;
 import dev.fanout.core.Bus;
 import dev.fanout.core.EventFilter;
@@ -10,7 +11,6 @@ import dev.fanout.jakarta.HandshakeFilter;
 import dev.fanout.micrometer.FanoutMeters;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.FanoutWarmup;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.websocket.server.ServerEndpointConfig;
 import java.net.URI;
@@ -185,7 +185,7 @@ public class FanoutAutoConfiguration {
       }
       URI ws = URI.create("ws://127.0.0.1:" + web.getWebServer().getPort() + contextPath
           + props.getPath());
-      FanoutWarmup.run(ws, headers, warmup.getConnections());
+      Warmup.run(ws, headers, warmup.getConnections());
     };
   }
 

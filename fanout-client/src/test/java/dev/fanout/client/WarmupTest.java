@@ -1,4 +1,4 @@
-package dev.fanout.protocol;
+package dev.fanout.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,24 +12,24 @@ import org.junit.jupiter.api.Test;
  * What a warm-up refuses to start with, and a node it cannot reach. Against real servers:
  * ProtocolSuite's warm-up tests.
  */
-class FanoutWarmupTest {
+class WarmupTest {
   static final URI WS = URI.create("ws://127.0.0.1:8080/ws");
 
   @Test
   void onlyAWsUriWithAHostAndAPortAndSomeConnections() {
-    assertThatThrownBy(() -> FanoutWarmup.run(URI.create("wss://127.0.0.1:8443/ws"), Map.of(), 1))
+    assertThatThrownBy(() -> Warmup.run(URI.create("wss://127.0.0.1:8443/ws"), Map.of(), 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ws://");
-    assertThatThrownBy(() -> FanoutWarmup.run(URI.create("ws://127.0.0.1/ws"), Map.of(), 1))
+    assertThatThrownBy(() -> Warmup.run(URI.create("ws://127.0.0.1/ws"), Map.of(), 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port");
-    assertThatThrownBy(() -> FanoutWarmup.run(WS, Map.of(), 0))
+    assertThatThrownBy(() -> Warmup.run(WS, Map.of(), 0))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positive");
   }
 
   @Test
   void headersTheUpgradeSetsOrWithLineBreaksAreRefused() {
-    assertThatThrownBy(() -> FanoutWarmup.run(WS, Map.of("sec-websocket-key", "x"), 1))
+    assertThatThrownBy(() -> Warmup.run(WS, Map.of("sec-websocket-key", "x"), 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sets");
-    assertThatThrownBy(() -> FanoutWarmup.run(WS, Map.of("Origin", "a\r\nX-Injected: 1"), 1))
+    assertThatThrownBy(() -> Warmup.run(WS, Map.of("Origin", "a\r\nX-Injected: 1"), 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("line break");
   }
 
@@ -40,6 +40,6 @@ class FanoutWarmupTest {
       port = s.getLocalPort(); // closed again: nothing listens there
     }
     URI nowhere = URI.create("ws://127.0.0.1:" + port + "/ws");
-    assertThat(FanoutWarmup.run(nowhere, Map.of(), 10)).isZero();
+    assertThat(Warmup.run(nowhere, Map.of(), 10)).isZero();
   }
 }

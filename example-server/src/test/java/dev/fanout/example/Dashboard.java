@@ -1,0 +1,291 @@
+package dev.fanout.example;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dev.fanout.client.ProtocolClient;
+import dev.fanout.client.ResumePoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A dashboard as fanout-client.js behaves, in Java, for reliability tests: connects to a random
+ * node ({@link ProtocolClient}), subscribes to its merchants, reconnects with backoff and jitter
+ * after any close or drop, resumes by the clients' one rule ({@link ResumePoint}), and records
+ * what it saw in segments (a segment restarts whenever the server says the client must rebuild
+ * its state).
+ */
+final class Dashboard {
+  /** Wall-clock microseconds, comparable across processes on one machine. */
+  static final class Clock {
+    static long nowMicros() {
+      Instant now = Instant.now();
+      return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+    }
+  }
+
+  /** One event as received: its id, merchant, and receive-minus-publish latency in micros. */
+  record Received(String id, String merchant, long latencyMicros) {}
+
+  private final ScheduledExecutorService timer;
+  private final Executor connecting; // runs the (blocking) connects
+  private final List<URI> nodes;
+  private final Random random;
+  final Set<String> merchants; // empty = all
+  private final String subscribeJson;
+
+  private final Object lock = new Object();
+  private final ResumePoint resume = new ResumePoint();
+  private final List<List<Received>> segments = new ArrayList<>(); // guarded by lock
+  private final List<String> resets = new ArrayList<>(); // guarded by lock
+  private final List<Long> latencies = new ArrayList<>(); // guarded by lock
+  private ProtocolClient client; // guarded by lock: the current connection, or null
+  private int generation; // guarded by lock: which connection's frames and close still count
+  private int attempt; // guarded by lock
+  private volatile boolean running;
+  private volatile boolean reading = true;
+  final Map<Integer, AtomicInteger> closes = new ConcurrentHashMap<>();
+  final AtomicInteger connects = new AtomicInteger();
+
+  Dashboard(ScheduledExecutorService timer, Executor connecting, List<URI> nodes, long seed,
+      Set<String> merchants) {
+    this.timer = timer;
+    this.connecting = connecting;
+    this.nodes = nodes;
+    this.random = new Random(seed);
+    this.merchants = merchants;
+    StringBuilder json = new StringBuilder("{\"type\":\"subscribe\",\"merchants\":[");
+    int i = 0;
+    for (String m : merchants) {
+      json.append(i++ == 0 ? "" : ",").append('"').append(m).append('"');
+    }
+    this.subscribeJson = json.append(']').toString();
+  }
+
+  void start() {
+    running = true;
+    connect();
+  }
+
+  void stop() {
+    running = false;
+    ProtocolClient c;
+    synchronized (lock) {
+      generation++;
+      c = client;
+      client = null;
+    }
+    if (c != null) {
+      c.abort();
+    }
+  }
+
+  /** A network drop: the socket dies without a close handshake; the client reconnects. */
+  void drop() {
+    ProtocolClient c;
+    synchronized (lock) {
+      c = client;
+      if (c == null || !running) {
+        return;
+      }
+      client = null;
+      generation++;
+    }
+    c.abort();
+    reconnectLater(1006);
+  }
+
+  /** Stops reading from the socket (a stalled page), or reads again. */
+  void reading(boolean on) {
+    reading = on;
+    ProtocolClient c;
+    synchronized (lock) {
+      c = client;
+    }
+    if (c != null) {
+      if (on) {
+        c.resume();
+      } else {
+        c.stall();
+      }
+    }
+  }
+
+  private void connect() {
+    if (!running) {
+      return;
+    }
+    URI node = nodes.get(random.nextInt(nodes.size()));
+    connecting.execute(() -> open(node));
+  }
+
+  private void open(URI node) {
+    int gen;
+    synchronized (lock) {
+      gen = ++generation;
+    }
+    ProtocolClient c;
+    try {
+      c = ProtocolClient.builder(node).recording(false).reading(reading)
+          .onMessage(frame -> handle(gen, frame))
+          .onClose(code -> closed(gen, code))
+          .connect();
+    } catch (IOException | RuntimeException e) {
+      reconnectLater(-1);
+      return;
+    }
+    synchronized (lock) {
+      if (!running || gen != generation) { // stopped meanwhile
+        c.abort();
+        return;
+      }
+      client = c;
+      connects.incrementAndGet();
+      attempt = 0;
+      String from = resume.subscribing();
+      try {
+        c.send(from != null ? subscribeJson + ",\"lastEventId\":\"" + from + "\"}"
+            : subscribeJson + "}");
+      } catch (UncheckedIOException e) {
+        // gone already: its close reconnects
+      }
+    }
+  }
+
+  private void closed(int gen, int code) {
+    synchronized (lock) {
+      if (gen != generation) {
+        return; // dropped or replaced: already taken care of
+      }
+      generation++;
+      client = null;
+    }
+    reconnectLater(code);
+  }
+
+  private void reconnectLater(int code) {
+    closes.computeIfAbsent(code, k -> new AtomicInteger()).incrementAndGet();
+    if (!running) {
+      return;
+    }
+    long ceiling;
+    synchronized (lock) {
+      resume.disconnected();
+      ceiling = Math.min(2000, 100L << Math.min(attempt++, 5));
+    }
+    long delay = ceiling / 2 + random.nextInt((int) (ceiling / 2) + 1); // equal jitter
+    try {
+      timer.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // the rig is shutting down
+    }
+  }
+
+  private void handle(int gen, JsonObject frame) {
+    long now = Clock.nowMicros();
+    synchronized (lock) {
+      if (gen != generation) {
+        return;
+      }
+      switch (frame.get("type").getAsString()) {
+        case "event":
+          record(frame, now);
+          break;
+        case "batch":
+          for (JsonElement e : frame.getAsJsonArray("events")) {
+            record(e.getAsJsonObject(), now);
+          }
+          break;
+        case "subscribed": {
+          ResumePoint.Reset reset = resume.receive(frame);
+          boolean nothingYet = segments.isEmpty() || segments.get(segments.size() - 1).isEmpty();
+          if (reset == ResumePoint.Reset.FRESH && nothingYet) {
+            // a first subscribe, or a reconnect before any event arrived: nothing to rebuild
+            if (segments.isEmpty()) {
+              segments.add(new ArrayList<>());
+            }
+          } else if (reset != null) {
+            // (an unsolicited 'subscribed' that recovered exactly goes on with the same state)
+            resets.add(reset.reason());
+            segments.add(new ArrayList<>());
+          }
+          break;
+        }
+        default:
+          resume.receive(frame); // 'dropped' counts for the resume point
+          break;
+      }
+    }
+  }
+
+  private void record(JsonObject event, long nowMicros) {
+    String id = event.get("id").getAsString();
+    JsonObject data = event.getAsJsonObject("data");
+    long published = data.has("publishedAtMicros") ? data.get("publishedAtMicros").getAsLong() : 0;
+    segments.get(segments.size() - 1).add(new Received(id,
+        data.get("merchantId").getAsString(), published == 0 ? -1 : nowMicros - published));
+    if (published != 0) {
+      latencies.add(nowMicros - published);
+    }
+    resume.event(id);
+  }
+
+  List<List<Received>> segments() {
+    synchronized (lock) {
+      List<List<Received>> copy = new ArrayList<>();
+      segments.forEach(s -> copy.add(new ArrayList<>(s)));
+      return copy;
+    }
+  }
+
+  /** Times the server made this client rebuild its state (never on a first subscribe). */
+  List<String> resets() {
+    synchronized (lock) {
+      return new ArrayList<>(resets);
+    }
+  }
+
+  boolean isReading() {
+    return reading;
+  }
+
+  /** Publish-to-receive latencies in microseconds, since the last clear. */
+  List<Long> latencies() {
+    synchronized (lock) {
+      return new ArrayList<>(latencies);
+    }
+  }
+
+  void clearLatencies() {
+    synchronized (lock) {
+      latencies.clear();
+    }
+  }
+
+  /** Whether the server has answered a subscribe yet. */
+  boolean subscribed() {
+    synchronized (lock) {
+      return !segments.isEmpty();
+    }
+  }
+
+  String lastEventId() {
+    return resume.lastEventId();
+  }
+
+  boolean wants(String merchant) {
+    return merchants.isEmpty() || merchants.contains(merchant);
+  }
+}
