@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import org.apache.catalina.Context;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.websocket.WsWebSocketContainer;
 import org.apache.tomcat.websocket.server.WsSci;
 
 /** Embedded Tomcat 11 with its Jakarta WebSocket implementation. */
@@ -35,6 +36,9 @@ final class TomcatFixture implements ContainerFixture {
     context.addServletContainerInitializer((classes, servletContext) -> {
       ServerContainer container = (ServerContainer) servletContext
           .getAttribute(ServerContainer.class.getName());
+      // Tomcat checks its sessions' close and idle timeouts every 10 s by default; fanout drives
+      // the close timeout from its close deadline, so check every second (docs/embedding.md).
+      ((WsWebSocketContainer) container).setProcessPeriod(1);
       try {
         container.addEndpoint(config);
       } catch (DeploymentException e) {

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,8 +45,10 @@ public final class ProtocolSession {
   /** What this connection's pings carry: a pong counts only when it carries it back. */
   private final byte[] pingPayload = new byte[8];
   private final AtomicBoolean pinging = new AtomicBoolean(); // a ping is being written
-  private final AtomicBoolean socketClosed = new AtomicBoolean(); // the transport said so
-  private final AtomicBoolean ended = new AtomicBoolean(); // by the node or the peer, once
+  private static final int OPEN = 0;
+  private static final int CLOSING = 1; // the node closed it; the socket is not gone yet
+  private static final int GONE = 2; // the transport said the socket is gone
+  private final AtomicInteger state = new AtomicInteger(OPEN);
   private volatile Connection connection;
   private volatile long lastPong;
   private volatile long unansweredSince; // when the first ping since the last pong left; 0 none
@@ -177,10 +180,10 @@ public final class ProtocolSession {
    * under the node's code when it closed it, and is no longer a closing socket.
    */
   public void closed(int code) {
-    socketClosed.set(true);
-    if (ended.compareAndSet(false, true)) {
+    int was = state.getAndSet(GONE);
+    if (was == OPEN) {
       end(code);
-    } else if (principal != null) {
+    } else if (was == CLOSING && principal != null) {
       node.admission.socketGone();
     }
     Connection c = connection;
@@ -221,13 +224,13 @@ public final class ProtocolSession {
    * deadline, even if the peer never answers. Nothing is written to it after this.
    */
   void closeSocket(int code, String reason) {
-    if (!ended.compareAndSet(false, true)) {
+    if (!state.compareAndSet(OPEN, CLOSING)) {
       return;
     }
-    end(code);
-    if (principal != null && !socketClosed.get()) {
+    if (principal != null) { // before its slot is free: counted apart until the socket is gone
       node.admission.socketClosing();
     }
+    end(code);
     String why = truncate(reason);
     Duration deadline = node.settings.closeDeadline();
     try {
@@ -277,7 +280,7 @@ public final class ProtocolSession {
    * holds.
    */
   void heartbeat(long now, long timeoutNanos) {
-    if (socketClosed.get()) {
+    if (state.get() != OPEN) {
       return;
     }
     Connection c = connection;

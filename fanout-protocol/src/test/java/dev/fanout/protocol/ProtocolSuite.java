@@ -746,6 +746,77 @@ public abstract class ProtocolSuite {
         .until(() -> !alive.closed().isDone());
   }
 
+  /**
+   * Clients that subscribe to everything and then never read, never pong and never close, while
+   * events flow (issue 32): the heartbeat or the outbox closes each, its slot is free at once, and
+   * its socket is gone (EOF or reset) within the close deadline, on every container, even though
+   * the peer never answers the close. An honest client meanwhile gets every event.
+   */
+  @Test
+  void nonReadersAreClosedAndTheirSocketsAreGoneWithinTheCloseDeadline() throws Exception {
+    Duration deadline = Duration.ofSeconds(1);
+    start(h -> h.snapshotSize(0).outboxCapacity(64), w -> w
+        .heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000)).closeDeadline(deadline));
+    ProtocolClient honest = client();
+    honest.send("{\"type\":\"subscribe\"}");
+    honest.nextOfType("subscribed");
+    List<ProtocolClient> silent = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      ProtocolClient c = unresponsive();
+      c.send("{\"type\":\"subscribe\"}");
+      silent.add(c);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 21);
+    String pad = "p".repeat(1024);
+    List<String> ids = new ArrayList<>();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+    while (System.nanoTime() < end) { // 500 events/s for 3 s
+      ids.add(stream.publish("mch_1", Map.of("method", "card"), "{\"pad\":\"" + pad + "\"}")
+          .toString());
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+    }
+    // closed by the heartbeat (1.2 s at most) or their full outbox, slots free at once ...
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.status().connections() == 1);
+    // ... and their sockets gone on the server's side within the deadline (plus 2 s), though
+    // the peers read nothing and answered nothing
+    await().atMost(deadline.plusSeconds(2)).until(() -> node.status().closingSockets() == 0);
+    for (ProtocolClient c : silent) { // the client sees EOF or a reset
+      await().atMost(Duration.ofSeconds(2)).until(c::serverClosed);
+      c.close();
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> honest.eventIds().size() == ids.size());
+    assertThat(honest.eventIds()).isEqualTo(ids);
+    assertThat(honest.closed()).isNotDone();
+  }
+
+  /**
+   * At its connection cap, a node whose clients stopped reading frees their slots as soon as it
+   * closes them (issue 32: Jetty used to keep them until the peer left), so a new client gets in
+   * within the close deadline; the socket count and the cap agree.
+   */
+  @Test
+  void atTheCapNonReadersClosedByTheHeartbeatMakeRoomForNewClients() throws Exception {
+    start(h -> h.snapshotSize(0), w -> w.maxConnections(10)
+        .heartbeat(Duration.ofMillis(200), Duration.ofMillis(1000))
+        .closeDeadline(Duration.ofSeconds(5)));
+    List<ProtocolClient> silent = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      ProtocolClient c = unresponsive();
+      c.send("{\"type\":\"subscribe\"}");
+      silent.add(c);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.status().connections() == 10);
+    // 503, or the container's own status where it cannot send one (docs/embedding.md)
+    assertThat(ProtocolClient.status(uri, Map.of("Origin", ORIGIN))).isNotEqualTo(101);
+    // the heartbeat closes them at 1.2 s at the latest; their peers never answer the close
+    await().atMost(Duration.ofSeconds(4)).until(() -> node.status().connections() == 0);
+    ProtocolClient late = client();
+    late.send("{\"type\":\"subscribe\"}");
+    late.nextOfType("subscribed");
+    assertThat(node.status().connections()).isEqualTo(1);
+    silent.forEach(ProtocolClient::close);
+  }
+
   @Test
   void aStalledClientWithLargeEventsDoesNotStopTheHeartbeatOfTheOthers() throws Exception {
     start(h -> h.snapshotSize(0),
