@@ -11,6 +11,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +23,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +56,7 @@ final class JwksKeys implements KeySource {
   private final JwksFetch fetch;
   private final ThreadPoolExecutor fetcher;
 
+  private final AtomicInteger fetchesDone = new AtomicInteger();
   private final Object lock = new Object();
   private volatile Snapshot keys = Snapshot.EMPTY;
   private Instant lastAttempt; // guarded by lock; null: never
@@ -102,7 +106,7 @@ final class JwksKeys implements KeySource {
   JwksKeys(URI url, Set<JwtAlgorithm> algorithms, Clock clock, Duration interval,
       Duration maxAge, Duration wait, Duration timeout) {
     this.url = url;
-    this.algorithms = Set.copyOf(algorithms);
+    this.algorithms = Collections.unmodifiableSet(EnumSet.copyOf(algorithms));
     this.clock = clock;
     this.interval = interval;
     this.maxAge = maxAge;
@@ -167,11 +171,17 @@ final class JwksKeys implements KeySource {
           synchronized (lock) {
             inFlight = null;
           }
+          fetchesDone.incrementAndGet();
           done.complete(null);
         }
       });
       return done;
     }
+  }
+
+  /** Fetches finished so far, failed or not (for tests that must not race the first one). */
+  int fetchesDone() {
+    return fetchesDone.get();
   }
 
   private void load() {

@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * TokenSources}), verifies it against a pinned algorithm and a key (a shared secret, a PEM public
  * key, or a JWKS URL kept fresh), checks {@code exp}, {@code nbf}, {@code iat}, {@code iss} and
  * {@code aud}, and maps {@code sub} and the scope claim to the connection's principal and topics
- * ({@link ScopeClaim}). The connection is let in until the token's {@code exp}: the node then
- * closes it with 4003.
+ * ({@link ScopeClaim}). The connection is let in until the token's {@code exp} (plus the clock
+ * skew, the last moment a new handshake with it would pass): the node then closes it with 4003.
  *
  * <pre>{@code
  * FanoutNode.builder()
@@ -97,7 +97,7 @@ public final class JwtAuthenticator implements Authenticator {
 
   /**
    * Verifies {@code token} (however it arrived) and maps its claims: allowed until its {@code
-   * exp}, or refused with a {@link JwtRefusal}. Never throws.
+   * exp} plus the {@link #clockSkew()}, or refused with a {@link JwtRefusal}. Never throws.
    */
   public Authentication verify(String token) {
     try {
@@ -206,7 +206,9 @@ public final class JwtAuthenticator implements Authenticator {
     if (after(claims.getNotBeforeTime(), latest) || after(claims.getIssueTime(), latest)) {
       return refused(JwtRefusal.TOKEN_NOT_YET_VALID);
     }
-    return scopeClaim.authentication(claims.getClaims(), expiresAt);
+    // closed when a new handshake with this token would be refused: a client closed with 4003
+    // that comes back with the same token gets 401 "token expired", never a 101 and a 4003
+    return scopeClaim.authentication(claims.getClaims(), expiresAt.plus(clockSkew));
   }
 
   private static Authentication refused(JwtRefusal refusal) {
@@ -215,6 +217,10 @@ public final class JwtAuthenticator implements Authenticator {
 
   private static boolean after(Date time, Instant limit) {
     return time != null && time.toInstant().isAfter(limit);
+  }
+
+  KeySource keySource() {
+    return keys;
   }
 
   /** The algorithms a token may be signed with. */
@@ -396,7 +402,10 @@ public final class JwtAuthenticator implements Authenticator {
       return this;
     }
 
-    /** How far {@code exp}, {@code nbf}, {@code iat} may be off: 0 to 5 minutes, default 60 s. */
+    /**
+     * How far {@code exp}, {@code nbf}, {@code iat} may be off: 0 to 5 minutes, default 60 s. A
+     * connection lives until {@code exp} plus this.
+     */
     public Builder clockSkew(Duration skew) {
       Require.notNegative(skew, "clock skew");
       Require.argument(skew.compareTo(Duration.ofMinutes(5)) <= 0,

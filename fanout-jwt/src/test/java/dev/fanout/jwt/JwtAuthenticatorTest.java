@@ -52,8 +52,8 @@ class JwtAuthenticatorTest {
   }
 
   @Test
-  void eachAlgorithmAcceptsItsOwnTokensUntilTheirExpiry() {
-    Instant exp = now.plusSeconds(60);
+  void eachAlgorithmAcceptsItsOwnTokensUntilTheirExpiryAndTheSkew() {
+    Instant exp = now.plusSeconds(60).plus(Duration.ofSeconds(60));
     Authentication hs = bearer(hs256(), TestTokens.hs256(TestTokens.claims(now).build()));
     allowed(hs, Scope.of("mch_1"));
     assertThat(hs.expiresAt()).isEqualTo(exp);
@@ -92,14 +92,18 @@ class JwtAuthenticatorTest {
     JwtAuthenticator auth = hs256();
     String token = TestTokens.hs256(TestTokens.claims(now).build()); // exp = now + 60 s
     clock.advance(Duration.ofSeconds(60 + 59));
-    assertThat(bearer(auth, token).allowed()).isTrue(); // within the default 60 s skew
+    Authentication late = bearer(auth, token); // within the default 60 s skew
+    assertThat(late.allowed()).isTrue();
+    assertThat(late.expiresAt()).isEqualTo(clock.instant().plusSeconds(1)); // exp + skew
     clock.advance(Duration.ofSeconds(1));
     refused(bearer(auth, token), JwtRefusal.TOKEN_EXPIRED, 401);
     JwtAuthenticator strict = JwtAuthenticator.builder().secret(TestTokens.SECRET).clock(clock)
         .clockSkew(Duration.ZERO).build();
     String fresh = TestTokens.hs256(TestTokens.claims(clock.instant()).build());
     clock.advance(Duration.ofSeconds(59));
-    assertThat(bearer(strict, fresh).allowed()).isTrue();
+    Authentication lastSecond = bearer(strict, fresh);
+    assertThat(lastSecond.allowed()).isTrue();
+    assertThat(lastSecond.expiresAt()).isEqualTo(clock.instant().plusSeconds(1)); // exp itself
     clock.advance(Duration.ofSeconds(1));
     refused(bearer(strict, fresh), JwtRefusal.TOKEN_EXPIRED, 401);
   }

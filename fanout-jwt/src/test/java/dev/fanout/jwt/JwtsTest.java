@@ -24,7 +24,8 @@ class JwtsTest {
     Authentication a = auth.verify(some);
     assertThat(a.principal()).isEqualTo("ops-1");
     assertThat(a.scope()).isEqualTo(Scope.of("mch_1", "mch_2"));
-    assertThat(a.expiresAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
+    assertThat(a.expiresAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5))
+        .plus(auth.clockSkew()));
     assertThat(SignedJWT.parse(some).getJWTClaimsSet().getClaim("merchants"))
         .isEqualTo(List.of("mch_1", "mch_2"));
 
