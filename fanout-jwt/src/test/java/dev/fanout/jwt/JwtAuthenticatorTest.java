@@ -245,6 +245,18 @@ class JwtAuthenticatorTest {
   }
 
   @Test
+  void aDeeplyNestedHeaderIsInvalidNotAStackOverflow() {
+    JwtAuthenticator roomy = JwtAuthenticator.builder().secret(TestTokens.SECRET).clock(clock)
+        .tokenSources(TokenSources.defaults().maxTokenBytes(TokenSources.MAX_TOKEN_BYTES_LIMIT))
+        .build();
+    int depth = 20_000; // the header is parsed before the signature is checked: anyone's input
+    String header = "{\"alg\":\"HS256\",\"x\":" + "[".repeat(depth) + "]".repeat(depth) + "}";
+    String token = TestTokens.raw(header, TestTokens.claims(now).build(), "c2lnbmF0dXJl");
+    assertThat(token.length()).isLessThan(TokenSources.MAX_TOKEN_BYTES_LIMIT);
+    refused(roomy.verify(token), JwtRefusal.INVALID_TOKEN, 401);
+  }
+
+  @Test
   void aTokenWithoutExpiryOrSubjectIsInvalid() {
     refused(bearer(hs256(), TestTokens.hs256(TestTokens.claims(now).expirationTime(null)
         .build())), JwtRefusal.INVALID_TOKEN, 401);
