@@ -84,6 +84,7 @@ public final class JwtAuthenticator implements Authenticator {
     this.jwksTimeout = b.jwksTimeout;
   }
 
+  /** The settings of a new authenticator: one key source, then the checks (see {@link Builder}). */
   public static Builder builder() {
     return new Builder();
   }
@@ -219,6 +220,7 @@ public final class JwtAuthenticator implements Authenticator {
     return time != null && time.toInstant().isAfter(limit);
   }
 
+  /** Where keys come from (tests in this package wait for a JWKS's first fetch through it). */
   KeySource keySource() {
     return keys;
   }
