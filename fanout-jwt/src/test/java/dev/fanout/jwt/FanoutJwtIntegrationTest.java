@@ -1,12 +1,14 @@
 package dev.fanout.jwt;
 
+import static dev.fanout.client.ProtocolClient.answer;
+import static dev.fanout.client.ProtocolClient.status;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
+import dev.fanout.client.ProtocolClient;
 import dev.fanout.netty.FanoutNettyServer;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.RawWs;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,8 +51,8 @@ class FanoutJwtIntegrationTest {
   void aBearerHeaderOrTheCookieGetsIn() throws Exception {
     URI ws = start(TokenSources.defaults());
     String token = token(Duration.ofMinutes(5));
-    assertThat(RawWs.status(ws, Map.of("Authorization", "Bearer " + token))).isEqualTo(101);
-    assertThat(RawWs.status(ws, Map.of("Cookie", "theme=dark; fanout_token=" + token)))
+    assertThat(status(ws, Map.of("Authorization", "Bearer " + token))).isEqualTo(101);
+    assertThat(status(ws, Map.of("Cookie", "theme=dark; fanout_token=" + token)))
         .isEqualTo(101);
   }
 
@@ -59,22 +61,22 @@ class FanoutJwtIntegrationTest {
     URI ws = start(TokenSources.defaults());
     String expired = TestTokens.record(minter.clock(Clock.offset(Clock.systemUTC(),
         Duration.ofMinutes(-10))).mint("ops-1", Scope.of("mch_1"), Duration.ofMinutes(1)));
-    RawWs.Answer old = RawWs.answer(ws, Map.of("Authorization", "Bearer " + expired));
+    ProtocolClient.Answer old = answer(ws, Map.of("Authorization", "Bearer " + expired));
     assertThat(old.status()).isEqualTo(401);
     assertThat(old.body().strip()).isEqualTo("token expired");
 
-    RawWs.Answer none = RawWs.answer(ws, Map.of());
+    ProtocolClient.Answer none = answer(ws, Map.of());
     assertThat(none.status()).isEqualTo(401);
     assertThat(none.body().strip()).isEqualTo("token missing");
 
     String token = token(Duration.ofMinutes(5));
-    RawWs.Answer two = RawWs.answer(ws, Map.of("Authorization", "Bearer " + token,
+    ProtocolClient.Answer two = answer(ws, Map.of("Authorization", "Bearer " + token,
         "Cookie", "fanout_token=" + token));
     assertThat(two.status()).isEqualTo(401);
     assertThat(two.body().strip()).isEqualTo("ambiguous token");
 
     String noTopics = TestTokens.record(minter.mint("ops-1", Scope.none(), Duration.ofMinutes(5)));
-    RawWs.Answer forbidden = RawWs.answer(ws, Map.of("Authorization", "Bearer " + noTopics));
+    ProtocolClient.Answer forbidden = answer(ws, Map.of("Authorization", "Bearer " + noTopics));
     assertThat(forbidden.status()).isEqualTo(403);
     assertThat(forbidden.body().strip()).isEqualTo("no topics granted");
 
@@ -88,25 +90,26 @@ class FanoutJwtIntegrationTest {
   void theQueryParameterIsRefusedUnlessEnabled() throws Exception {
     String token = token(Duration.ofMinutes(5));
     URI ws = start(TokenSources.defaults());
-    RawWs.Answer refused = RawWs.answer(URI.create(ws + "?token=" + token), Map.of());
+    ProtocolClient.Answer refused = answer(URI.create(ws + "?token=" + token), Map.of());
     assertThat(refused.status()).isEqualTo(401);
     assertThat(refused.body().strip()).isEqualTo("token in URL not allowed");
     stop();
 
     URI enabled = start(TokenSources.defaults().queryParameter("token"));
-    assertThat(RawWs.status(URI.create(enabled + "?token=" + token), Map.of())).isEqualTo(101);
+    assertThat(status(URI.create(enabled + "?token=" + token), Map.of())).isEqualTo(101);
   }
 
   @Test
   void aConnectionIsClosedWith4003WhenItsTokenExpires() throws Exception {
     URI ws = start(TokenSources.defaults());
     String shortLived = token(Duration.ofSeconds(3)); // exp is whole seconds: 2 to 3 s from now
-    try (RawWs conn = RawWs.handshake(ws, Map.of("Authorization", "Bearer " + shortLived))) {
-      assertThat(conn.status).isEqualTo(101);
-      assertThat(conn.awaitCloseCode()).isEqualTo(4003); // reads until the close frame
+    try (ProtocolClient conn = ProtocolClient.connect(ws,
+        Map.of("Authorization", "Bearer " + shortLived))) {
+      assertThat(conn.status()).isEqualTo(101);
+      assertThat(conn.awaitClose()).isEqualTo(4003);
     }
     // the same token cannot come back (protocol.md: get fresh credentials)
-    RawWs.Answer again = RawWs.answer(ws, Map.of("Authorization", "Bearer " + shortLived));
+    ProtocolClient.Answer again = answer(ws, Map.of("Authorization", "Bearer " + shortLived));
     assertThat(again.status()).isEqualTo(401);
     assertThat(again.body().strip()).isEqualTo("token expired");
   }
