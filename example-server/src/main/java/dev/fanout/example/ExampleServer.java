@@ -44,7 +44,7 @@ public final class ExampleServer implements Callable<Integer> {
           + "Default: embedded.")
   URI redis;
 
-  @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
+  @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-fanout}",
       description = "Redis key and channel namespace (env FANOUT_NAMESPACE; "
           + "default ${DEFAULT-VALUE}).")
   String namespace;
@@ -283,7 +283,7 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Redis URI, as for the server's --redis (env FANOUT_REDIS).")
     URI redis;
 
-    @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-payments}",
+    @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-fanout}",
         description = "Redis namespace (default ${DEFAULT-VALUE}).")
     String namespace;
 

@@ -38,7 +38,7 @@ final class FeedServer implements AutoCloseable {
     String host = "0.0.0.0";
     int port = 8080;
     URI redis; // null = embedded
-    String namespace = "payments";
+    String namespace = "fanout"; // the starter's and publish's too: one default
     List<String> allowedOrigins = List.of(); // empty = the page's own origin
     boolean allowMissingOrigin = true;
     String authSecret; // null = no authentication
@@ -254,7 +254,8 @@ final class FeedServer implements AutoCloseable {
         + "\",\"mode\":\"" + (config.redis == null ? "embedded" : "redis")
         + "\",\"connections\":" + s.connections() + ",\"closingSockets\":" + s.closingSockets()
         + ",\"newestEventAgeMs\":" + s.newestEventAgeMillis()
-        + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name() + "\"")
+        + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name()
+            + "\",\"namespace\":" + jsonString(config.namespace))
         + (up || bus.downReason() == null ? ""
             : ",\"redisError\":" + jsonString(bus.downReason())) + "}");
   }
