@@ -1,4 +1,4 @@
-package dev.fanout.jakarta.sample;
+package example;
 
 import dev.fanout.core.EventId;
 import dev.fanout.core.InMemoryStream;
@@ -17,30 +17,24 @@ import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketSe
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
-/**
- * docs/embedding.md's Jetty example, whole: the guide shows this file's text between the two
- * "embedding.md" lines, and EmbeddingGuideIntegrationTest runs it and checks the guide still
- * shows it word for word.
- */
+/** A live feed on Jetty 12 at ws://host:port/ws: docs/embedding.md shows this file whole. */
 public final class JettyFeed implements AutoCloseable {
-  // ---- embedding.md: from here ----
-  // One node: the in-memory stream is the bus and the history. Several nodes: a RedisBus
-  // (redis.md). The node owns the stream, the hub and every thread from here.
   private final FanoutNode node;
   private final Server jetty = new Server();
 
-  public JettyFeed(int port, String allowedOrigin, Authenticator authenticator)
-      throws Exception {
+  public JettyFeed(String host, int port, String allowedOrigin) throws Exception {
+    // One node: the in-memory stream is its bus and history. Several nodes: a RedisBus.
     node = FanoutNode.builder()
         .stream(InMemoryStream.create(100_000))
         .allowedOrigins(allowedOrigin)
-        .authenticator(authenticator)
+        .authenticator(Authenticator.allowAll()) // everyone sees everything: yours goes here
         .build();
-    FanoutWebSocket ws = FanoutWebSocket.builder(node).path("/ws").build();
     ServerConnector connector = new ServerConnector(jetty);
+    connector.setHost(host); // 127.0.0.1: this machine only; 0.0.0.0: every interface
     connector.setPort(port);
     jetty.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler("/");
+    FanoutWebSocket ws = FanoutWebSocket.builder(node).path("/ws").build();
     JakartaWebSocketServletContainerInitializer.configure(context, (servlets, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides liveness
       container.addEndpoint(ws.endpointConfig());
@@ -64,20 +58,29 @@ public final class JettyFeed implements AutoCloseable {
     return node.publish(topic, attributes, json);
   }
 
-  /**
-   * Every client gets 1001 Going Away (paced over 2 s, so they do not all come back at once)
-   * while Jetty still writes; then the node stops its hub, stream and threads; then Jetty
-   * stops. Nothing is left running, so the JVM can exit.
-   */
+  public int port() {
+    return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+  }
+
+  /** 1001 to every client, paced over 2 s, while Jetty still writes; then Jetty stops. */
   @Override
   public void close() throws Exception {
     node.shutdown(Duration.ofSeconds(2));
     jetty.stop();
   }
-  // ---- embedding.md: to here ----
 
-  /** The port bound (useful with port 0). */
-  public int port() {
-    return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+  public static void main(String[] args) throws Exception {
+    JettyFeed feed = new JettyFeed("127.0.0.1", 8080, "http://localhost:8080");
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        feed.close();
+      } catch (Exception e) {
+        e.printStackTrace();
+      }
+    }));
+    for (int i = 1; ; i++) { // an event a second until the JVM is stopped
+      feed.publish("mch_1", Map.of("status", "captured"), "{\"n\":" + i + "}");
+      Thread.sleep(1000);
+    }
   }
 }
