@@ -131,4 +131,45 @@ class RedisDeploymentIntegrationTest {
     assertThatThrownBy(() -> RedisBus.check(URI.create("redis://u:pw@h:1/x")))
         .hasMessageNotContaining("pw").hasMessageContaining("***");
   }
+
+  @Test
+  void aClusterUriGetsOneLineForEachWayItCanBeWrong() throws Exception {
+    int a = RedisServer.freePort();
+    int b = RedisServer.freePort();
+    assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://127.0.0.1:" + a
+        + ",127.0.0.1:" + b))).isInstanceOf(FanoutRedisException.class)
+        .hasMessageContaining("cannot connect to any node of the Redis cluster")
+        .hasMessageContaining("127.0.0.1:" + a).hasMessageContaining("127.0.0.1:" + b);
+    RedisServer plain = RedisServer.inMemory();
+    plain.start();
+    try {
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://127.0.0.1:"
+          + plain.port()))).isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("is not a cluster node (cluster_enabled:0)");
+    } finally {
+      plain.stop();
+    }
+    // a cluster node that no one gave slots to: cluster_state:fail
+    RedisServer lonely = RedisServer.inMemoryWith("--cluster-enabled", "yes",
+        "--cluster-port", Integer.toString(RedisServer.freePort()));
+    lonely.start();
+    try {
+      assertThat(lonely.cli("CONFIG", "SET", "requirepass", "s3cret")).isEqualTo("OK");
+      String base = "127.0.0.1:" + lonely.port();
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://:s3cret@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("is down (" + base + " says cluster_state:fail)");
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://:nope@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("refused the credentials").hasMessageNotContaining("nope");
+      assertThat(lonely.cli("-a", "s3cret", "--no-auth-warning", "ACL", "SETUSER", "feed", "on",
+          ">pw", "~*", "&*", "+@all", "-cluster")).isEqualTo("OK");
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://feed:pw@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("refused CLUSTER, which fanout needs").hasMessageContaining(
+              "NOPERM");
+    } finally {
+      lonely.stop();
+    }
+  }
 }
