@@ -30,12 +30,14 @@ public final class RedisPartition {
 
   private final int index;
   private final String tag;
+  private final int slot;
   private final boolean sharded;
   private final String channel;
 
   private RedisPartition(int index, String tag, boolean sharded, String channel) {
     this.index = index;
     this.tag = tag;
+    this.slot = KeySlot.ofWhole(tag);
     this.sharded = sharded;
     this.channel = channel;
   }
@@ -95,7 +97,7 @@ public final class RedisPartition {
 
   /** The Redis Cluster slot of every key and of the channel of this partition. */
   public int slot() {
-    return KeySlot.ofWhole(tag);
+    return slot;
   }
 
   /**

@@ -2,10 +2,16 @@
 -- fanout's server-side functions (Redis 7 Functions). Loaded by RedisPublisher with FUNCTION LOAD
 -- REPLACE; callable from any language with FCALL (see docs/redis.md).
 --
--- KEYS[1] = the stream ({ns}:stream), KEYS[2] = the meta hash ({ns}:meta), and for a publish
--- KEYS[3] = the topic's stream ({ns}:topic:<topic>) and KEYS[4] = the set of topic streams
--- ({ns}:topics): all in one hash slot. Stream entry ids are <seq>-0, so an event id <epoch>:<seq>
+-- KEYS[1] = the stream ({tag}:stream), KEYS[2] = the meta hash ({tag}:meta), and for a publish
+-- KEYS[3] = the topic's stream ({tag}:topic:<topic>) and KEYS[4] = the set of topic streams
+-- ({tag}:topics): all in one hash slot. Stream entry ids are <seq>-0, so an event id <epoch>:<seq>
 -- maps straight onto a stream position.
+--
+-- The tag names one partition of a namespace. In the single layout (one partition on a standalone
+-- or Sentinel Redis, fanout's names from before partitions) it is the namespace, {ns}, and events
+-- go out with PUBLISH on the channel argument (ns:events). In the tagged layout (a Redis Cluster, or
+-- more than one partition) it is {<ns>:<i>:<n>}, and events go out with SPUBLISH on {tag}:events,
+-- which hashes to the keys' slot as a cluster requires.
 --
 -- The meta hash: 'epoch' and 'seq' (the last sequence number); 'floor' (topic streams hold every
 -- entry at or above it); 'run' (the run id of the server process that wrote the epoch); and, for an
@@ -136,13 +142,18 @@ local function netstring(s)
   return #s .. ':' .. s
 end
 
--- The keys a namespace's stream uses, derived from its stream key '{ns}:stream', so a caller
--- cannot write one namespace's stream with another's meta, or a topic into another topic's stream.
+-- The keys a partition's stream uses, derived from its stream key '{tag}:stream', so a caller
+-- cannot write one partition's stream with another's meta, or a topic into another topic's stream.
+-- Returns an error (or nil), the prefix '{tag}:' and whether the layout is the tagged one.
 local function check_keys(keys, topic)
-  local stream = keys[1]
-  local prefix = string.match(stream or '', '^({[%w._%-]+}:)stream$')
+  local stream = keys[1] or ''
+  local prefix = string.match(stream, '^({[%w._%-]+:%d+:%d+}:)stream$')
+  local tagged = prefix ~= nil
+  if not tagged then
+    prefix = string.match(stream, '^({[%w._%-]+}:)stream$')
+  end
   if not prefix then
-    return 'KEYS[1] must be a fanout stream key {<namespace>}:stream'
+    return 'KEYS[1] must be a fanout stream key {<namespace>}:stream or {<namespace>:<i>:<n>}:stream'
   end
   if keys[2] ~= prefix .. 'meta' then
     return 'KEYS[2] must be ' .. prefix .. 'meta'
@@ -153,7 +164,7 @@ local function check_keys(keys, topic)
   if keys[4] and keys[4] ~= prefix .. 'topics' then
     return 'KEYS[4] must be ' .. prefix .. 'topics'
   end
-  return nil
+  return nil, prefix, tagged
 end
 
 local function is_json(text)
@@ -164,7 +175,8 @@ end
 
 -- FCALL fanout_publish 4 <stream> <meta> <topic stream> <topics> <channel> <maxlen> <topic> <data>
 --   [<attr> <value> ...]
--- Returns the event id <epoch>:<seq>. Every argument is checked before the first write: Redis does
+-- The channel is ns:events in the single layout (PUBLISH), and must be {tag}:events in the tagged
+-- one (SPUBLISH: the same slot as the keys). Returns the event id <epoch>:<seq>. Every argument is checked before the first write: Redis does
 -- not roll back a function that fails half way, and a sequence number taken and not used would be a
 -- permanent hole.
 local function publish(keys, args)
@@ -182,9 +194,13 @@ local function publish(keys, args)
   if topic == nil or topic == '' then
     return redis.error_reply('fanout_publish: topic must not be empty')
   end
-  local bad_key = check_keys(keys, topic)
+  local bad_key, prefix, tagged = check_keys(keys, topic)
   if bad_key then
     return redis.error_reply('fanout_publish: ' .. bad_key)
+  end
+  if tagged and channel ~= prefix .. 'events' then
+    return redis.error_reply('fanout_publish: the channel must be ' .. prefix .. 'events, in the '
+      .. 'slot of the keys')
   end
   if data == nil or not is_json(data) then
     return redis.error_reply('fanout_publish: data must be one JSON value')
@@ -221,7 +237,11 @@ local function publish(keys, args)
   if floor > tonumber(redis.call('HGET', meta, 'floor') or '1') then
     redis.call('HSET', meta, 'floor', floor)
   end
-  redis.call('PUBLISH', channel, message)
+  if tagged then
+    redis.call('SPUBLISH', channel, message)
+  else
+    redis.call('PUBLISH', channel, message)
+  end
   return epoch .. ':' .. seq
 end
 
@@ -241,5 +261,33 @@ local function new_epoch(keys, args)
   return m[1]
 end
 
+-- FCALL fanout_partitions 2 {ns}:partitions {ns}:meta <count>
+-- How many partitions the namespace has, fixed when it is created: the count recorded in
+-- {ns}:partitions, or <count>, recorded now, when there is no record yet. 0 when there is no record
+-- but a stream of the single layout exists ({ns}:meta): a namespace from before partitions, whose
+-- one partition has the single layout's names. Only publishers and nodes of the tagged layout call
+-- it; the single layout only reads the record.
+local function partitions(keys, args)
+  local ns = string.match(keys[1] or '', '^{([%w._%-]+)}:partitions$')
+  if not ns or keys[2] ~= '{' .. ns .. '}:meta' or #keys ~= 2 then
+    return redis.error_reply('fanout_partitions: needs 2 keys: {<namespace>}:partitions and '
+      .. '{<namespace>}:meta')
+  end
+  local count = tonumber(args[1])
+  if count == nil or count < 1 or count ~= math.floor(count) then
+    return redis.error_reply('fanout_partitions: the count must be a whole number, at least 1')
+  end
+  local recorded = redis.call('HGET', keys[1], 'count')
+  if recorded then
+    return tonumber(recorded)
+  end
+  if redis.call('EXISTS', keys[2]) == 1 then
+    return 0
+  end
+  redis.call('HSET', keys[1], 'count', count)
+  return count
+end
+
 redis.register_function('fanout_publish', publish)
 redis.register_function('fanout_new_epoch', new_epoch)
+redis.register_function('fanout_partitions', partitions)

@@ -68,4 +68,14 @@ class RedisEndpointTest {
     assertThatThrownBy(() -> parse("redis-cluster://u:pw@h:1/3"))
         .hasMessageNotContaining("pw").hasMessageContaining("***");
   }
+
+  @Test
+  void aBusRefusesWhatItCannotFollowYet() {
+    assertThatThrownBy(() -> RedisBus.builder(URI.create("redis-cluster://h:7000"),
+        RedisStream.named("p"))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Redis Cluster");
+    assertThatThrownBy(() -> RedisBus.builder(URI.create("redis://h:1"),
+        RedisStream.named("p").withPartitions(4))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("has 4");
+  }
 }
