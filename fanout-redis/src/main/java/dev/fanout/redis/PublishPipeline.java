@@ -2,6 +2,7 @@ package dev.fanout.redis;
 
 import dev.fanout.core.EventId;
 import dev.fanout.core.internal.DaemonThreads;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -27,19 +28,19 @@ import redis.clients.jedis.util.Pool;
 
 /**
  * Pipelined publishing: publishes queue per partition, and one thread per primary (a lane)
- * sends what is queued for the partitions that primary serves as one pipeline on one connection,
+ * sends, for each partition that primary serves, what it queued (up to {@value #MAX_PER_CALL})
+ * as one {@code fanout_publish_batch} call, all those calls in one pipeline on one connection,
  * then completes each publish's future with its id. While a pipeline is on the wire the next
  * publishes queue up and go out together in the next one, so many publishes are in flight per
- * connection and Redis, not the round trip, bounds the rate.
+ * connection and Redis, not the round trip, bounds the rate; and Redis runs the function once
+ * per call, not once per publish.
  *
- * <p>Order: a partition has one queue and at most one pipeline on the wire, so its publishes
- * are sent, and take their ids, in the order they were submitted, whichever primary serves it
- * as the cluster changes. A publish the cluster refused without running it (MOVED, ASK,
- * TRYAGAIN, CLUSTERDOWN, the function missing, a connection never made) goes back to the head
- * of its partition's queue and is tried again, within the retry budget: it keeps its place
- * before everything submitted after it, except those already sent with it that Redis ran (only
- * TRYAGAIN during a slot move does that: a topic new to the partition waits for the move while
- * an existing topic's publish runs). A topic's own publishes keep their order even then.
+ * <p>Order: a partition has one queue and at most one call on the wire, and a call runs whole
+ * or not at all, so a partition's publishes take their ids in the order they were submitted,
+ * whichever primary serves it as the cluster changes. A call the cluster refused without running
+ * it (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, the function missing, a connection never made) goes back
+ * to the head of its partition's queue and is tried again, within the retry budget. An event the
+ * function refuses (its data is not JSON) fails alone and takes no sequence number.
  *
  * <p>A connection lost with a pipeline on the wire fails that pipeline's publishes: Redis may or
  * may not have run them, and running them again could publish an event twice.
@@ -63,10 +64,10 @@ final class PublishPipeline implements AutoCloseable {
 
   /** One publish on its way. */
   static final class Request {
-    final int partition;
-    final int slot;
-    final List<String> keys;
-    final List<String> args;
+    final RedisPartition partition;
+    final String topic;
+    final Map<String, String> attributes;
+    final String data;
     final CompletableFuture<EventId> future = new CompletableFuture<>();
     final long deadline;
     long notBefore;
@@ -74,18 +75,64 @@ final class PublishPipeline implements AutoCloseable {
     JedisException last;
     int order; // its place in the pipeline being sent
 
-    Request(int partition, int slot, List<String> keys, List<String> args, long deadline) {
+    Request(RedisPartition partition, String topic, Map<String, String> attributes, String data,
+        long deadline) {
       this.partition = partition;
-      this.slot = slot;
-      this.keys = keys;
-      this.args = args;
+      this.topic = topic;
+      this.attributes = attributes;
+      this.data = data;
       this.deadline = deadline;
+    }
+
+    int slot() {
+      return partition.slot();
     }
   }
 
+  /**
+   * Consecutive publishes of one partition sent as one {@code fanout_publish_batch} call: Redis
+   * runs the function once for all of them (one fence, one HINCRBY, one TIME) and answers each.
+   */
+  private final class Call {
+    final List<Request> requests;
+    final List<String> keys = new ArrayList<>();
+    final List<String> args = new ArrayList<>();
+
+    Call(List<Request> requests) {
+      this.requests = requests;
+      RedisPartition p = requests.get(0).partition;
+      keys.add(p.streamKey());
+      keys.add(p.metaKey());
+      keys.add(p.topicsKey());
+      Map<String, Integer> topicNumbers = new LinkedHashMap<>();
+      args.add(p.channel());
+      args.add(retention);
+      args.add(Integer.toString(requests.size()));
+      for (Request r : requests) {
+        Integer number = topicNumbers.get(r.topic);
+        if (number == null) {
+          number = topicNumbers.size() + 1;
+          topicNumbers.put(r.topic, number);
+          keys.add(p.topicKey(r.topic));
+        }
+        args.add(number.toString());
+        args.add(r.data);
+        args.add(Integer.toString(r.attributes.size()));
+        r.attributes.forEach((k, v) -> {
+          args.add(k);
+          args.add(v);
+        });
+      }
+    }
+  }
+
+  /** The most publishes one function call carries (a call blocks Redis for about 1 ms). */
+  static final int MAX_PER_CALL = 64;
+  private static final String FUNCTION = "fanout_publish_batch";
+
   private final Nodes nodes;
   private final Calls calls;
-  private final String function;
+  private final String retention;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private final List<ArrayDeque<Request>> queues;
@@ -97,10 +144,10 @@ final class PublishPipeline implements AutoCloseable {
   private boolean closing;
   private boolean aborted;
 
-  PublishPipeline(Nodes nodes, int partitions, String function, int maxInFlight, Calls calls) {
+  PublishPipeline(Nodes nodes, int partitions, int retention, int maxInFlight, Calls calls) {
     this.nodes = nodes;
     this.calls = calls;
-    this.function = function;
+    this.retention = Integer.toString(retention);
     this.maxInFlight = maxInFlight;
     this.permits = new Semaphore(maxInFlight);
     this.queues = new ArrayList<>(partitions);
@@ -134,9 +181,9 @@ final class PublishPipeline implements AutoCloseable {
         r.future.completeExceptionally(new FanoutRedisException("the publisher is closed"));
         return r.future;
       }
-      queues.get(r.partition).addLast(r);
+      queues.get(r.partition.index()).addLast(r);
       queued++;
-      ensureLane(nodes.knownPoolFor(r.slot));
+      ensureLane(nodes.knownPoolFor(r.slot()));
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -238,7 +285,7 @@ final class PublishPipeline implements AutoCloseable {
               continue;
             }
             Request head = q.peekFirst();
-            Pool<Jedis> route = nodes.knownPoolFor(head.slot);
+            Pool<Jedis> route = nodes.knownPoolFor(head.slot());
             if (route == null) { // no primary serves the slot now: wait for one, within budget
               while (!q.isEmpty() && now - q.peekFirst().deadline > 0) {
                 expired.add(q.pollFirst());
@@ -258,8 +305,8 @@ final class PublishPipeline implements AutoCloseable {
               wait = Math.min(wait, head.notBefore - now);
               continue;
             }
-            busy[p] = true;
-            while (!q.isEmpty() && batch.size() < MAX_BATCH) {
+            busy[p] = true; // one call of this partition on the wire: its order is the queue's
+            for (int n = 0; n < MAX_PER_CALL && !q.isEmpty(); n++) {
               batch.add(q.pollFirst());
               queued--;
             }
@@ -276,7 +323,7 @@ final class PublishPipeline implements AutoCloseable {
       }
       for (Request r : expired) {
         fail(r, r.last != null ? calls.failure(r.last) : new FanoutRedisException("no primary "
-            + "of " + nodes.endpoint() + " served slot " + r.slot + " within the retry budget"));
+            + "of " + nodes.endpoint() + " served slot " + r.slot() + " within the retry budget"));
       }
       if (refresh) {
         lastRefresh = System.nanoTime();
@@ -303,6 +350,7 @@ final class PublishPipeline implements AutoCloseable {
     for (int i = 0; i < batch.size(); i++) {
       batch.get(i).order = i;
     }
+    List<Call> sent = calls(batch);
     List<Request> retry = new ArrayList<>();
     boolean relearn = false;
     Jedis jedis;
@@ -327,40 +375,40 @@ final class PublishPipeline implements AutoCloseable {
         return;
       }
       Pipeline pipeline = jedis.pipelined();
-      List<Response<Object>> replies = new ArrayList<>(batch.size());
-      for (Request r : batch) {
-        replies.add(pipeline.fcall(function, r.keys, r.args));
+      List<Response<Object>> replies = new ArrayList<>(sent.size());
+      for (Call call : sent) {
+        replies.add(pipeline.fcall(FUNCTION, call.keys, call.args));
       }
       pipeline.sync();
       boolean reload = false;
-      Map<HostAndPort, List<Request>> asks = new LinkedHashMap<>();
-      for (int i = 0; i < batch.size(); i++) {
-        Request r = batch.get(i);
+      Map<HostAndPort, List<Call>> asks = new LinkedHashMap<>();
+      for (int i = 0; i < sent.size(); i++) {
+        Call call = sent.get(i);
         try {
-          complete(r, replies.get(i).get());
-        } catch (JedisDataException e) {
+          complete(call, replies.get(i).get());
+        } catch (JedisDataException e) { // the call was refused whole: none of it ran
           Retry kind = Retry.of(e);
           if (notFound(e)) {
             reload = true;
-            retryNow(r, e, retry);
+            retryNow(call.requests, e, retry);
           } else if (kind == Retry.ASK && Retry.target(e) != null) {
-            r.last = e;
-            asks.computeIfAbsent(Retry.target(e), t -> new ArrayList<>()).add(r);
+            call.requests.forEach(r -> r.last = e);
+            asks.computeIfAbsent(Retry.target(e), t -> new ArrayList<>()).add(call);
           } else if (kind == Retry.MOVED) {
             relearn = true;
-            retryNow(r, e, retry);
+            retryNow(call.requests, e, retry);
           } else if (kind == Retry.LATER) {
             relearn = true;
-            later(List.of(r), e, retry);
+            later(call.requests, e, retry);
           } else {
-            fail(r, calls.failure(e));
+            call.requests.forEach(r -> fail(r, calls.failure(e)));
           }
         }
       }
       if (reload) {
         calls.reload(jedis, pool);
       }
-      for (Map.Entry<HostAndPort, List<Request>> ask : asks.entrySet()) {
+      for (Map.Entry<HostAndPort, List<Call>> ask : asks.entrySet()) {
         askOnce(ask.getKey(), ask.getValue(), retry);
       }
     } catch (JedisConnectionException e) {
@@ -382,41 +430,56 @@ final class PublishPipeline implements AutoCloseable {
     settle(batch, retry, relearn);
   }
 
-  /** Sends {@code requests} to the node a slot is moving to, each after ASKING. */
-  private void askOnce(HostAndPort target, List<Request> requests, List<Request> retry) {
+  /** The batch as calls: one per partition, its publishes in their order. */
+  private List<Call> calls(List<Request> batch) {
+    List<Call> out = new ArrayList<>();
+    int from = 0;
+    for (int i = 1; i <= batch.size(); i++) {
+      if (i == batch.size() || batch.get(i).partition != batch.get(from).partition) {
+        out.add(new Call(batch.subList(from, i)));
+        from = i;
+      }
+    }
+    return out;
+  }
+
+  /** Sends {@code sent} to the node a slot is moving to, each after ASKING. */
+  private void askOnce(HostAndPort target, List<Call> sent, List<Request> retry) {
     Pool<Jedis> pool;
     try {
       pool = nodes.poolAt(target);
     } catch (FanoutRedisException e) {
-      requests.forEach(r -> fail(r, e));
+      sent.forEach(call -> call.requests.forEach(r -> fail(r, e)));
       return;
     }
     try (Jedis jedis = pool.getResource()) {
       calls.ensureLoaded(jedis, pool);
       Pipeline pipeline = jedis.pipelined();
       List<Response<Object>> replies = new ArrayList<>();
-      for (Request r : requests) {
+      for (Call call : sent) {
         pipeline.sendCommand(Protocol.Command.ASKING, new String[0]);
-        replies.add(pipeline.fcall(function, r.keys, r.args));
+        replies.add(pipeline.fcall(FUNCTION, call.keys, call.args));
       }
       pipeline.sync();
-      for (int i = 0; i < requests.size(); i++) {
-        Request r = requests.get(i);
+      for (int i = 0; i < sent.size(); i++) {
+        Call call = sent.get(i);
         try {
-          complete(r, replies.get(i).get());
+          complete(call, replies.get(i).get());
         } catch (JedisDataException e) {
           if (notFound(e) || Retry.of(e) != Retry.NONE) {
-            later(List.of(r), e, retry);
+            later(call.requests, e, retry);
           } else {
-            fail(r, calls.failure(e));
+            call.requests.forEach(r -> fail(r, calls.failure(e)));
           }
         }
       }
     } catch (JedisConnectionException e) {
       RedisEndpoint.forgetIdleAfter(e, pool);
-      for (Request r : requests) {
-        if (!r.future.isDone()) {
-          fail(r, calls.failure(e));
+      for (Call call : sent) {
+        for (Request r : call.requests) {
+          if (!r.future.isDone()) {
+            fail(r, calls.failure(e));
+          }
         }
       }
     }
@@ -437,15 +500,15 @@ final class PublishPipeline implements AutoCloseable {
         if (now - r.deadline > 0 || aborted) {
           expired.add(r);
         } else {
-          queues.get(r.partition).addFirst(r);
+          queues.get(r.partition.index()).addFirst(r);
           queued++;
         }
       }
       for (Request r : batch) {
-        busy[r.partition] = false;
+        busy[r.partition.index()] = false;
       }
       for (Request r : retry) {
-        ensureLane(nodes.knownPoolFor(r.slot));
+        ensureLane(nodes.knownPoolFor(r.slot()));
       }
       changed.signalAll();
     } finally {
@@ -456,10 +519,12 @@ final class PublishPipeline implements AutoCloseable {
     }
   }
 
-  private static void retryNow(Request r, JedisException e, List<Request> retry) {
-    r.last = e;
-    r.notBefore = 0;
-    retry.add(r);
+  private static void retryNow(List<Request> requests, JedisException e, List<Request> retry) {
+    for (Request r : requests) {
+      r.last = e;
+      r.notBefore = 0;
+      retry.add(r);
+    }
   }
 
   private static void later(List<Request> requests, JedisException e, List<Request> retry) {
@@ -472,19 +537,36 @@ final class PublishPipeline implements AutoCloseable {
     }
   }
 
-  private void complete(Request r, Object reply) {
-    String id = reply instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.UTF_8)
-        : String.valueOf(reply);
-    EventId parsed;
-    try {
-      parsed = EventId.parse(id);
-    } catch (IllegalArgumentException e) {
-      fail(r, new FanoutRedisException("the publish function answered " + id
-          + ", which is no event id"));
+  /** Settles each publish of {@code call} with its answer: an id, or why it was refused. */
+  private void complete(Call call, Object reply) {
+    if (!(reply instanceof List<?> answers) || answers.size() != call.requests.size()) {
+      FanoutRedisException e = new FanoutRedisException("the publish function answered "
+          + reply + ", not one answer per event");
+      call.requests.forEach(r -> fail(r, e));
       return;
     }
-    permits.release();
-    r.future.complete(parsed);
+    for (int i = 0; i < answers.size(); i++) {
+      Request r = call.requests.get(i);
+      Object answer = answers.get(i);
+      String text = answer instanceof byte[] b ? new String(b, StandardCharsets.UTF_8)
+          : String.valueOf(answer);
+      if (text.startsWith("!")) {
+        fail(r, new IllegalArgumentException(text.substring(1)));
+        continue;
+      }
+      EventId id;
+      try {
+        id = EventId.parse(text);
+      } catch (IllegalArgumentException e) {
+        fail(r, new FanoutRedisException("the publish function answered " + text
+            + ", which is no event id"));
+        continue;
+      }
+      if (!r.future.isDone()) {
+        permits.release();
+        r.future.complete(id);
+      }
+    }
   }
 
   private void fail(Request r, RuntimeException e) {

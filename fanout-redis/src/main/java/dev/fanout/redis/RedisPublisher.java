@@ -11,6 +11,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -117,10 +118,9 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * Redis runs the function rather than one round trip at a time (docs/benchmarks.md).
    *
    * <p>Within a partition (so within a topic) publishes take their ids in the order this method
-   * was called, also when the cluster redirects them; the one exception is a publish to a topic
-   * new to its partition while the partition's slot is being moved, which may take its id after
-   * publishes to other topics submitted behind it. A {@link #publish} and a publishAsync are
-   * ordered only through the future: call the next once the previous completed. Callbacks on
+   * was called, also when the cluster redirects them or a slot moves: a partition has at most one
+   * call on the wire, and a call runs whole or not at all. A {@link #publish} and a publishAsync
+   * are ordered only through the future: call the next once the previous completed. Callbacks on
    * the future run on the publisher's thread unless an {@code *Async} variant is used: keep them
    * short. When {@link Builder#maxInFlight} publishes are unfinished, this waits up to 2 s for
    * room, then returns a failed future.
@@ -137,10 +137,8 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
   public CompletableFuture<EventId> publishAsync(String topic, Map<String, String> attributes,
       String data) {
     RedisPartition partition = prepare(topic, attributes, data);
-    PublishPipeline.Request request = new PublishPipeline.Request(partition.index(),
-        partition.slot(), publishKeys(partition, topic),
-        arguments(partition, topic, attributes, data),
-        System.nanoTime() + retryBudget.toNanos());
+    PublishPipeline.Request request = new PublishPipeline.Request(partition, topic,
+        new LinkedHashMap<>(attributes), data, System.nanoTime() + retryBudget.toNanos());
     return pipeline().submit(request, FULL_WAIT_NANOS);
   }
 
@@ -313,7 +311,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
       synchronized (starting) {
         p = pipeline;
         if (p == null) {
-          p = new PublishPipeline(nodes, stream.partitions(), "fanout_publish", maxInFlight,
+          p = new PublishPipeline(nodes, stream.partitions(), stream.retention(), maxInFlight,
               new PublishPipeline.Calls() {
                 @Override
                 public void ensureLoaded(Jedis jedis, Pool<Jedis> node) {

@@ -45,6 +45,27 @@ class PartitionedPublishingIntegrationTest {
   }
 
   @Test
+  void aNodeReceivesPipelinedPublishesInOrder() {
+    RedisStream stream = RedisStream.named("received");
+    try (RedisBus bus = RedisBus.builder(redis.uri(), stream).build();
+        RedisPublisher publisher = RedisPublisher.create(redis.uri(), stream)) {
+      Oracle oracle = new Oracle();
+      bus.subscribe(oracle);
+      await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
+      List<CompletableFuture<EventId>> futures = new ArrayList<>();
+      for (int i = 0; i < 1000; i++) {
+        futures.add(publisher.publishAsync("mch_" + (i % 7), Map.of("method", "card"),
+            "{\"i\":" + i + "}"));
+      }
+      List<EventId> ids = futures.stream().map(CompletableFuture::join).toList();
+      await().atMost(Duration.ofSeconds(10)).until(() -> oracle.delivered(ids.get(999)));
+      assertThat(oracle.ids()).containsExactlyElementsOf(ids);
+      assertThat(oracle.discontinuities()).isEmpty();
+      assertThat(bus.status().strayMessages()).isZero();
+    }
+  }
+
+  @Test
   void aRefusedPipelinedPublishFailsAloneAndLeavesNoHole() {
     try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
         RedisStream.named("refused"))) {

@@ -209,6 +209,20 @@ class RedisClusterIntegrationTest {
           p.streamKey(), p.metaKey(), p.topicKey("mch_1"), p.topicsKey(), "cli:events",
           "100000", "mch_1", "{}");
       assertThat(wrongChannel).contains("the channel must be " + "{" + p.tag() + "}:events");
+      // docs/redis.md: FCALL fanout_publish_batch <3 + T> <stream> <meta> <topics> <topic
+      //   streams>... <channel> <retention> <n> then <topic number> <data> <a> [name value]...
+      String other = "mch_2";
+      for (int t = 3; stream.partitionOf(other) != p.index(); t++) {
+        other = "mch_" + t;
+      }
+      String batch = cli(cluster.primaryPorts().get(1), "-c", "FCALL", "fanout_publish_batch",
+          "5", p.streamKey(), p.metaKey(), p.topicsKey(), p.topicKey("mch_1"),
+          p.topicKey(other), p.channel(), "100000", "3",
+          "1", "{\"paymentId\":\"pay_9\"}", "1", "method", "card",
+          "2", "{\"paymentId\":\"pay_10\"}", "1", "method", "sepa",
+          "1", "{nope", "0");
+      assertThat(batch.lines().toList()).containsExactly(first.epoch() + ":3",
+          first.epoch() + ":4", "!data must be one JSON value");
     }
   }
 
