@@ -311,6 +311,9 @@ final class RedisEndpoint {
         }
         return ClusterTopology.read(jedis, isTls());
       } catch (JedisConnectionException e) {
+        if (hasCause(e, SSLHandshakeException.class) || hasCause(e, CertificateException.class)) {
+          throw new FanoutRedisException(describe(e), e); // the same on every node
+        }
         failures.add(node + ": " + rootMessage(e));
       } catch (JedisDataException e) {
         throw new FanoutRedisException(describeClusterRefusal(node, e), e);

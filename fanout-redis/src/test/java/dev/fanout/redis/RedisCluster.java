@@ -31,24 +31,28 @@ import redis.clients.jedis.resps.ClusterShardNodeInfo;
  */
 public final class RedisCluster implements AutoCloseable {
   private final Path root;
+  private final boolean tls;
   private final List<Server> servers = new ArrayList<>();
 
   /** One redis-server of the cluster. */
   static final class Server {
     final int port;
     final int busPort;
+    final int tlsPort;
     final Path dir;
     Process process;
 
-    Server(int port, int busPort, Path dir) {
+    Server(int port, int busPort, int tlsPort, Path dir) {
       this.port = port;
       this.busPort = busPort;
+      this.tlsPort = tlsPort;
       this.dir = dir;
     }
   }
 
-  private RedisCluster(Path root) {
+  private RedisCluster(Path root, boolean tls) {
     this.root = root;
+    this.tls = tls;
   }
 
   /**
@@ -58,8 +62,27 @@ public final class RedisCluster implements AutoCloseable {
    */
   public static RedisCluster start(int primaries, int replicas, String... extraArgs)
       throws IOException, InterruptedException {
-    RedisCluster cluster = new RedisCluster(Files.createTempDirectory("fanout-cluster-"));
+    return start(false, primaries, replicas, extraArgs);
+  }
+
+  /**
+   * {@link #start} with TLS as well: every node also listens with TLS on a port of its own
+   * (a certificate for 127.0.0.1 from a test CA, {@link #caFile()}), the cluster bus and
+   * replication use TLS ({@code tls-cluster yes}), so the cluster announces its TLS ports; the
+   * plain ports stay open for the rig itself.
+   */
+  public static RedisCluster startTls(int primaries, int replicas)
+      throws IOException, InterruptedException {
+    return start(true, primaries, replicas);
+  }
+
+  private static RedisCluster start(boolean tls, int primaries, int replicas,
+      String... extraArgs) throws IOException, InterruptedException {
+    RedisCluster cluster = new RedisCluster(Files.createTempDirectory("fanout-cluster-"), tls);
     try {
+      if (tls) {
+        TestCertificates.create(cluster.root);
+      }
       cluster.launch(primaries * (1 + replicas), extraArgs);
       cluster.create(replicas);
       return cluster;
@@ -72,7 +95,8 @@ public final class RedisCluster implements AutoCloseable {
   private void launch(int count, String... extraArgs) throws IOException, InterruptedException {
     for (int i = 0; i < count; i++) {
       Path dir = Files.createDirectory(root.resolve("node-" + i));
-      Server s = new Server(RedisServer.freePort(), RedisServer.freePort(), dir);
+      Server s = new Server(RedisServer.freePort(), RedisServer.freePort(),
+          tls ? RedisServer.freePort() : 0, dir);
       servers.add(s);
       List<String> cmd = new ArrayList<>(List.of("redis-server",
           "--port", Integer.toString(s.port), "--bind", "127.0.0.1",
@@ -81,6 +105,13 @@ public final class RedisCluster implements AutoCloseable {
           "--cluster-node-timeout", "1000", "--save", "", "--appendonly", "no",
           "--dir", dir.toString(), "--logfile", dir.resolve("redis.log").toString(),
           "--daemonize", "no"));
+      if (tls) {
+        cmd.addAll(List.of("--tls-port", Integer.toString(s.tlsPort),
+            "--tls-cert-file", root.resolve("server.pem").toString(),
+            "--tls-key-file", root.resolve("server.key").toString(),
+            "--tls-ca-cert-file", root.resolve("ca.pem").toString(),
+            "--tls-cluster", "yes", "--tls-replication", "yes", "--tls-auth-clients", "no"));
+      }
       cmd.addAll(List.of(extraArgs));
       s.process = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(dir.resolve("stdout.log").toFile()).start();
@@ -150,6 +181,22 @@ public final class RedisCluster implements AutoCloseable {
       }
     }
     return true;
+  }
+
+  /** {@code rediss-cluster://} with a seed's TLS port, trusting the test CA. */
+  public URI tlsUri() {
+    return URI.create("rediss-cluster://127.0.0.1:" + servers.get(0).tlsPort + "?ca="
+        + caFile());
+  }
+
+  /** The test CA's certificate (PEM), for {@link #startTls}. */
+  public Path caFile() {
+    return root.resolve("ca.pem");
+  }
+
+  /** The TLS port of the server whose plain port is {@code port}. */
+  public int tlsPortOf(int port) {
+    return server(port).tlsPort;
   }
 
   /** {@code redis-cluster://} with two of the nodes as seeds. */
