@@ -21,6 +21,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.util.Pool;
 
 /**
@@ -55,6 +56,7 @@ public final class RedisBus implements Bus {
   public static final long DEFAULT_CACHE_BYTES = 64L << 20;
 
   private final RedisStream stream;
+  private final RedisEndpoint endpoint;
   private final Pool<Jedis> pool;
   private final RedisPublisher publisher;
   private final RedisHistory history;
@@ -68,9 +70,11 @@ public final class RedisBus implements Bus {
 
   private RedisBus(Builder b) {
     this.stream = b.stream;
+    this.endpoint = b.endpoint;
     this.pool = b.endpoint.newPool(b.poolSize);
-    this.publisher = new RedisPublisher(pool, PoolOwner.SHARED, stream);
-    this.history = new RedisHistory(pool, PoolOwner.SHARED, stream, b.maxScan, b.maxRecovery,
+    Nodes nodes = Nodes.single(endpoint, pool, PoolOwner.SHARED);
+    this.publisher = new RedisPublisher(nodes, stream, RedisPublisher.DEFAULT_MAX_IN_FLIGHT);
+    this.history = new RedisHistory(nodes, stream, 0, b.maxScan, b.maxRecovery,
         b.cachePerTopic, b.cacheBytes);
     this.cache = history.cache();
     this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
@@ -126,14 +130,33 @@ public final class RedisBus implements Bus {
 
   /**
    * Connects to {@code redis} once (through its sentinels, TLS and credentials) and pings, so a
-   * server can refuse to start on a bad configuration instead of retrying forever.
+   * server can refuse to start on a bad configuration instead of retrying forever. A cluster
+   * ({@code redis-cluster://}) must answer as one, be up ({@code cluster_state:ok}, every slot
+   * served) and have every primary answer at the address it announces.
    *
    * @throws FanoutRedisException with one line saying what is wrong: unreachable, credentials
-   *     refused, certificate not trusted, sentinels that do not name the master
+   *     refused, certificate not trusted, sentinels that do not name the master, not a cluster
+   *     or a cluster that is down
    * @throws IllegalArgumentException when the URI itself is malformed
    */
   public static void check(URI redis) {
     RedisEndpoint.parse(redis, Duration.ofSeconds(2)).check();
+  }
+
+  /**
+   * {@link #check(URI)}, then that {@code stream}'s partition count is the namespace's: one
+   * line naming both when it was created with another (a namespace without a record, on a
+   * standalone or Sentinel Redis, has one partition).
+   *
+   * @throws FanoutRedisException with one line saying what is wrong
+   */
+  public static void check(URI redis, RedisStream stream) {
+    Objects.requireNonNull(stream, "stream");
+    RedisEndpoint endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
+    endpoint.check();
+    try (RedisPublisher publisher = new RedisPublisher(Nodes.of(endpoint, 1), stream, 1)) {
+      publisher.checkPartitions();
+    }
   }
 
   /** Stops the link's threads and closes every connection; returns promptly. */
@@ -147,6 +170,10 @@ public final class RedisBus implements Bus {
   private final class LinkHandler implements RedisLink.Handler {
     @Override
     public void onConnected() {
+      String refused = partitionsRefusal();
+      if (refused != null) {
+        throw new FanoutRedisException(refused);
+      }
       sequencer.onConnected();
       log.debug("{} caught up at {}", stream, sequencer.position());
     }
@@ -223,6 +250,21 @@ public final class RedisBus implements Bus {
     }
   }
 
+  /**
+   * Null when the namespace has one partition in the single layout, as this bus reads it, else
+   * why this node must not run on it. Read on every (re)connect: one HGET.
+   */
+  private String partitionsRefusal() {
+    String count;
+    try (Jedis jedis = pool.getResource()) {
+      count = jedis.hget(stream.partitionsKey(), "count");
+    } catch (JedisException e) {
+      RedisEndpoint.forgetIdleAfter(e, pool);
+      throw new FanoutRedisException("reading the partitions of " + stream + " failed", e);
+    }
+    return PartitionRecord.refusal(stream, count == null ? null : Long.valueOf(count), "node");
+  }
+
   private void busState(boolean up) {
     if (!up && cache != null) { // what Redis holds when it is back may not be what we saw
       cache.forget();
@@ -261,6 +303,11 @@ public final class RedisBus implements Bus {
     private Builder(URI redis, RedisStream stream) {
       this.stream = Objects.requireNonNull(stream, "stream");
       this.endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
+      Require.argument(!endpoint.isCluster(), "RedisBus does not subscribe on a Redis Cluster "
+          + "yet (one subscriber per primary comes next); %s is one", endpoint);
+      Require.argument(stream.partitions() == 1 && !stream.isTagged(), "RedisBus follows one "
+          + "partition in the single layout for now; %s has %d", stream.namespace(),
+          stream.partitions());
     }
 
     /**

@@ -51,26 +51,36 @@ import redis.clients.jedis.util.Pool;
  *   <li>{@code redis-sentinel://[user:password@]host[:port][,host[:port]...][/db]#master} (and
  *       {@code rediss-sentinel://} for TLS to the data nodes and the sentinels): the primary
  *       that the sentinels name, followed across a promotion. The credentials are the data
- *       nodes'; sentinels are asked without them.
+ *       nodes'; sentinels are asked without them;
+ *   <li>{@code redis-cluster://[user:password@]host[:port][,host[:port]...]} (and {@code
+ *       rediss-cluster://} with the TLS options of {@code rediss://}): a Redis Cluster, found
+ *       through any of these seeds; commands go to the primary of their slot ({@link
+ *       ClusterNodes}).
  * </ul>
  */
 final class RedisEndpoint {
-  private static final String FORMS = "redis://[user:password@]host:port[/db], rediss://... "
-      + "or redis-sentinel://[user:password@]host:port[,host:port...][/db]#master";
+  private static final String FORMS = "redis://[user:password@]host:port[/db], rediss://..., "
+      + "redis-sentinel://[user:password@]host:port[,host:port...][/db]#master "
+      + "or redis-cluster://[user:password@]host:port[,host:port...]";
+  private static final List<String> SCHEMES = List.of("redis", "rediss", "redis-sentinel",
+      "rediss-sentinel", "redis-cluster", "rediss-cluster");
 
   private final String display; // the URI without its password, for logs and messages
   private final HostAndPort address; // null with sentinels
   private final String master;
   private final Set<HostAndPort> sentinels;
+  private final List<HostAndPort> seeds; // a cluster's; null otherwise
   private final JedisClientConfig config;
   private final JedisClientConfig sentinelConfig;
 
   private RedisEndpoint(String display, HostAndPort address, String master,
-      Set<HostAndPort> sentinels, JedisClientConfig config, JedisClientConfig sentinelConfig) {
+      Set<HostAndPort> sentinels, List<HostAndPort> seeds, JedisClientConfig config,
+      JedisClientConfig sentinelConfig) {
     this.display = display;
     this.address = address;
     this.master = master;
     this.sentinels = sentinels;
+    this.seeds = seeds;
     this.config = config;
     this.sentinelConfig = sentinelConfig;
   }
@@ -83,12 +93,12 @@ final class RedisEndpoint {
   static RedisEndpoint parse(URI uri, Duration timeout) {
     Objects.requireNonNull(uri, "uri");
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase();
-    boolean tls = scheme.equals("rediss") || scheme.equals("rediss-sentinel");
+    boolean tls = scheme.startsWith("rediss");
     boolean sentinel = scheme.endsWith("-sentinel");
+    boolean cluster = scheme.endsWith("-cluster");
     String authority = uri.getRawAuthority();
     String display = mask(uri);
-    if (!List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel").contains(scheme)
-        || authority == null || authority.isEmpty()) {
+    if (!SCHEMES.contains(scheme) || authority == null || authority.isEmpty()) {
       throw new IllegalArgumentException("Redis URI must look like " + FORMS + ", got " + display);
     }
     int at = authority.lastIndexOf('@');
@@ -108,6 +118,14 @@ final class RedisEndpoint {
       b.password(password);
     }
     String path = uri.getRawPath();
+    if (cluster && path != null && path.length() > 1 && !path.equals("/0")) {
+      throw new IllegalArgumentException("a Redis Cluster has only database 0; remove "
+          + path + " from " + display);
+    }
+    if (cluster && uri.getRawFragment() != null) {
+      throw new IllegalArgumentException("a cluster URI names no master: remove '#"
+          + uri.getRawFragment() + "' from " + display);
+    }
     if (path != null && path.length() > 1) {
       try {
         b.database(Integer.parseInt(path.substring(1)));
@@ -139,29 +157,47 @@ final class RedisEndpoint {
     for (String h : hosts.split(",", -1)) {
       addresses.add(hostAndPort(h, sentinel ? 26379 : 6379, display));
     }
+    if (cluster) {
+      return new RedisEndpoint(display, null, null, null, List.copyOf(addresses), b.build(),
+          null);
+    }
     if (!sentinel) {
       if (addresses.size() != 1) {
-        throw new IllegalArgumentException("several hosts need redis-sentinel://...#master, got "
-            + display);
+        throw new IllegalArgumentException("several hosts need redis-sentinel://...#master or "
+            + "redis-cluster://..., got " + display);
       }
-      return new RedisEndpoint(display, addresses.get(0), null, null, b.build(), null);
+      return new RedisEndpoint(display, addresses.get(0), null, null, null, b.build(), null);
     }
     String master = uri.getFragment();
     if (master == null || master.isEmpty()) {
       throw new IllegalArgumentException("a sentinel URI names its master after '#', as in "
           + "redis-sentinel://host:26379#mymaster, got " + display);
     }
-    return new RedisEndpoint(display, null, master, new LinkedHashSet<>(addresses), b.build(),
-        s.build());
+    return new RedisEndpoint(display, null, master, new LinkedHashSet<>(addresses), null,
+        b.build(), s.build());
+  }
+
+  /** Whether this is a Redis Cluster ({@code redis-cluster://}, {@code rediss-cluster://}). */
+  boolean isCluster() {
+    return seeds != null;
+  }
+
+  /** A cluster's seeds, as the URI lists them. */
+  List<HostAndPort> seeds() {
+    return seeds;
+  }
+
+  /** Whether connections use TLS. */
+  boolean isTls() {
+    return config.isSsl();
   }
 
   /** A pool of connections to the primary; with sentinels it follows a promotion by itself. */
   Pool<Jedis> newPool(int maxConnections) {
-    JedisPoolConfig pool = new JedisPoolConfig();
-    pool.setMaxTotal(maxConnections);
-    pool.setMaxIdle(maxConnections);
-    pool.setMaxWait(Duration.ofMillis(config.getSocketTimeoutMillis()));
-    pool.setJmxEnabled(false);
+    if (isCluster()) {
+      throw new IllegalStateException("a cluster has a pool per primary: use ClusterNodes");
+    }
+    JedisPoolConfig pool = poolConfig(maxConnections);
     if (master == null) {
       return new JedisPool(pool, address, config);
     }
@@ -172,12 +208,34 @@ final class RedisEndpoint {
     }
   }
 
+  /** A pool of connections to one server of a cluster, with this endpoint's credentials and TLS. */
+  Pool<Jedis> newPool(HostAndPort node, int maxConnections) {
+    return new JedisPool(poolConfig(maxConnections), node, config);
+  }
+
+  private JedisPoolConfig poolConfig(int maxConnections) {
+    JedisPoolConfig pool = new JedisPoolConfig();
+    pool.setMaxTotal(maxConnections);
+    pool.setMaxIdle(maxConnections);
+    pool.setMaxWait(Duration.ofMillis(config.getSocketTimeoutMillis()));
+    pool.setJmxEnabled(false);
+    return pool;
+  }
+
   /**
    * A connection of its own, outside the pool, for a blocking subscribe: to the primary the
    * sentinels name now.
    */
   Jedis newConnection() {
+    if (isCluster()) {
+      throw new IllegalStateException("a cluster has no single primary: connect to a node");
+    }
     return new Jedis(primary(), config);
+  }
+
+  /** A connection of its own to one server of a cluster. */
+  Jedis newConnection(HostAndPort node) {
+    return new Jedis(node, config);
   }
 
   /**
@@ -195,13 +253,97 @@ final class RedisEndpoint {
     }
   }
 
-  /** Connects, authenticates and pings once; a one-line {@link FanoutRedisException} if not. */
+  /**
+   * Connects, authenticates and pings once; a one-line {@link FanoutRedisException} if not. A
+   * cluster must answer as one whose every slot is served, and each primary must answer a ping
+   * at the address the cluster announces.
+   */
   void check() {
+    if (isCluster()) {
+      checkCluster();
+      return;
+    }
     try (Jedis jedis = newConnection()) {
       jedis.ping();
     } catch (JedisException e) {
       throw new FanoutRedisException(describe(e), e);
     }
+  }
+
+  private void checkCluster() {
+    ClusterTopology topology = readTopology(seeds, true);
+    List<ClusterTopology.SlotRange> uncovered = topology.uncovered();
+    if (!uncovered.isEmpty()) {
+      throw new FanoutRedisException("the Redis cluster at " + display + " is down: no primary "
+          + "serves slots " + uncovered);
+    }
+    for (ClusterTopology.Node primary : topology.primaries()) {
+      if (topology.slotCount(primary) == 0) {
+        continue;
+      }
+      try (Jedis jedis = newConnection(primary.address())) {
+        jedis.ping();
+      } catch (JedisException e) {
+        throw new FanoutRedisException("the Redis cluster at " + display + " announces the "
+            + "primary " + primary.address() + ", which does not answer from here: "
+            + describe(e), e);
+      }
+    }
+  }
+
+  /**
+   * The cluster's topology ({@code CLUSTER SHARDS}), asked of {@code nodes} in turn until one
+   * answers. With {@code checkState}, a node must also say {@code cluster_state:ok}.
+   *
+   * @throws FanoutRedisException in one line: no node answers, a node is no cluster node or
+   *     refuses CLUSTER, the cluster is down, the credentials are refused
+   */
+  ClusterTopology readTopology(List<HostAndPort> nodes, boolean checkState) {
+    List<String> failures = new ArrayList<>();
+    for (HostAndPort node : nodes) {
+      try (Jedis jedis = newConnection(node)) {
+        if (checkState) {
+          String info = jedis.clusterInfo();
+          if (!info.contains("cluster_state:ok")) {
+            throw new FanoutRedisException("the Redis cluster at " + display + " is down ("
+                + node + " says cluster_state:" + field(info, "cluster_state") + ")");
+          }
+        }
+        return ClusterTopology.read(jedis, isTls());
+      } catch (JedisConnectionException e) {
+        if (hasCause(e, SSLHandshakeException.class) || hasCause(e, CertificateException.class)) {
+          throw new FanoutRedisException(describe(e), e); // the same on every node
+        }
+        failures.add(node + ": " + rootMessage(e));
+      } catch (JedisDataException e) {
+        throw new FanoutRedisException(describeClusterRefusal(node, e), e);
+      }
+    }
+    throw new FanoutRedisException("cannot connect to any node of the Redis cluster at "
+        + display + ": " + String.join("; ", failures));
+  }
+
+  private String describeClusterRefusal(HostAndPort node, JedisDataException e) {
+    String message = e.getMessage() == null ? "" : e.getMessage();
+    if (!message.startsWith("NOPERM") && (e instanceof JedisAccessControlException
+        || message.contains("WRONGPASS") || message.contains("NOAUTH"))) {
+      return describe(e);
+    }
+    if (message.contains("cluster support disabled")) {
+      return "Redis at " + node + " (" + display + ") is not a cluster node (cluster_enabled:0); "
+          + "use redis:// or redis-sentinel:// for it";
+    }
+    return "Redis at " + node + " (" + display + ") refused CLUSTER, which fanout needs to find "
+        + "the primaries: " + message;
+  }
+
+  private static String field(String info, String name) {
+    for (String line : info.split("\\r?\\n")) {
+      if (line.startsWith(name + ":")) {
+        return line.substring(name.length() + 1).trim();
+      }
+    }
+    return "?";
   }
 
   private HostAndPort primary() {

@@ -5,6 +5,7 @@ import dev.fanout.core.EventId;
 import dev.fanout.core.History;
 import dev.fanout.core.Recovery;
 import dev.fanout.core.Subscription;
+import dev.fanout.core.internal.Require;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.util.Pool;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.Transaction;
@@ -25,6 +25,10 @@ import redis.clients.jedis.resps.StreamEntry;
  * The {@link History} of a fanout stream, read from its Redis Stream: snapshots scan a bounded
  * number of the newest entries; resumes read exactly the entries after an id, or answer "not
  * recovered" (unknown id, trimmed, other epoch, too many). Thread-safe.
+ *
+ * <p>It reads one partition (every key of which shares a slot): on a Redis Cluster each read
+ * goes to the primary serving that slot, following the cluster when the slot moves. A namespace
+ * of more than one partition is not read by this class yet (its ids do not name partitions).
  */
 public final class RedisHistory implements History, AutoCloseable {
   /** Default most entries a snapshot scans. */
@@ -36,24 +40,28 @@ public final class RedisHistory implements History, AutoCloseable {
   /** A resume of at most this many named topics reads their topic streams. */
   static final int MAX_TOPIC_READS = 16;
 
-  private final Pool<Jedis> pool;
-  private final PoolOwner poolOwner;
+  private final Nodes nodes;
   private final RedisStream stream;
+  private final RedisPartition partition;
+  private final Duration retryBudget; // zero on a single Redis: one attempt, as always
   private final int maxScan;
   private final int maxRecovery;
   private final SnapshotCache cache; // fed by the bus that owns this history; or null
 
-  RedisHistory(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream, int maxScan,
-      int maxRecovery) {
-    this(pool, poolOwner, stream, maxScan, maxRecovery, 0, 0);
+  RedisHistory(Nodes nodes, RedisStream stream, int partition, int maxScan, int maxRecovery) {
+    this(nodes, stream, partition, maxScan, maxRecovery, 0, 0);
   }
 
-  /** With a snapshot cache of {@code perTopic} events per topic (0: none) the bus feeds. */
-  RedisHistory(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream, int maxScan,
-      int maxRecovery, int perTopic, long cacheBytes) {
-    this.pool = pool;
-    this.poolOwner = poolOwner;
-    this.stream = stream;
+  /**
+   * The history of one partition, with a snapshot cache of {@code perTopic} events per topic (0:
+   * none) the bus feeds.
+   */
+  RedisHistory(Nodes nodes, RedisStream stream, int partition, int maxScan, int maxRecovery,
+      int perTopic, long cacheBytes) {
+    this.nodes = nodes;
+    this.stream = nodes.isCluster() ? stream.tagged() : stream;
+    this.partition = this.stream.partition(partition);
+    this.retryBudget = nodes.isCluster() ? RedisPublisher.CLUSTER_RETRY_BUDGET : Duration.ZERO;
     this.maxScan = maxScan;
     this.maxRecovery = maxRecovery;
     this.cache = perTopic == 0 ? null : new SnapshotCache(perTopic, cacheBytes, maxScan,
@@ -65,34 +73,49 @@ public final class RedisHistory implements History, AutoCloseable {
     return cache;
   }
 
-  /** A history with its own connection pool and the default limits. */
+  /**
+   * A history with its own connections and the default limits.
+   *
+   * @throws IllegalArgumentException when the stream has more than one partition
+   */
   public static RedisHistory create(URI redis, RedisStream stream) {
     Objects.requireNonNull(stream, "stream");
-    return new RedisHistory(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8),
-        PoolOwner.THIS,
-        stream, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
+    Require.argument(stream.partitions() == 1, "RedisHistory reads a namespace of one "
+        + "partition; %s has %d, whose ids do not name their partition yet", stream.namespace(),
+        stream.partitions());
+    return new RedisHistory(Nodes.of(RedisEndpoint.parse(redis, Duration.ofSeconds(2)), 8),
+        stream, 0, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
+  }
+
+  /** Runs a read on the partition's primary (retried on a cluster while it moves). */
+  private <T> T read(Retry.Op<T> op) {
+    return Retry.call(nodes, partition.slot(), true, retryBudget, op);
   }
 
   /** Where the stream stands; null when it does not exist yet. */
   Position position() {
-    try (Jedis jedis = pool.getResource()) {
-      return Position.of(jedis.hmget(stream.metaKey(), Position.FIELDS));
+    try {
+      return read((jedis, node) -> Position.of(jedis.hmget(partition.metaKey(),
+          Position.FIELDS)));
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
-      throw new FanoutRedisException("reading the position of " + stream + " failed", e);
+      throw new FanoutRedisException("reading the position of " + where() + " failed", e);
     }
   }
 
   /** The sequence number of the oldest retained entry, or 0 when the stream is empty. */
   long oldestSeq() {
-    try (Jedis jedis = pool.getResource()) {
-      List<StreamEntry> first = jedis.xrange(stream.streamKey(), StreamEntryID.MINIMUM_ID,
-          StreamEntryID.MAXIMUM_ID, 1);
+    try {
+      List<StreamEntry> first = read((jedis, node) -> jedis.xrange(partition.streamKey(),
+          StreamEntryID.MINIMUM_ID, StreamEntryID.MAXIMUM_ID, 1));
       return first.isEmpty() ? 0 : first.get(0).getID().getTime();
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
-      throw new FanoutRedisException("reading the oldest entry of " + stream + " failed", e);
+      throw new FanoutRedisException("reading the oldest entry of " + where() + " failed", e);
     }
+  }
+
+  /** The stream, and the partition when it has several, for messages. */
+  private String where() {
+    return stream.partitions() == 1 ? stream.toString() : stream + " " + partition;
   }
 
   /**
@@ -114,17 +137,20 @@ public final class RedisHistory implements History, AutoCloseable {
     if (cached != null) {
       return cached;
     }
-    try (Jedis jedis = pool.getResource()) {
-      if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
-        for (String topic : subscription.topics()) {
-          scanNewest(jedis, stream.topicKey(topic), limit, subscription, out);
+    try {
+      read((jedis, node) -> {
+        out.clear(); // a read tried again starts over
+        if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
+          for (String topic : subscription.topics()) {
+            scanNewest(jedis, partition.topicKey(topic), limit, subscription, out);
+          }
+        } else {
+          scanNewest(jedis, partition.streamKey(), limit, subscription, out);
         }
-      } else {
-        scanNewest(jedis, stream.streamKey(), limit, subscription, out);
-      }
+        return null;
+      });
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
-      throw new FanoutRedisException("reading a snapshot of " + stream + " failed", e);
+      throw new FanoutRedisException("reading a snapshot of " + where() + " failed", e);
     }
     out.sort(Comparator.comparingLong(e -> e.id().seq()));
     return out.size() <= limit ? out : new ArrayList<>(out.subList(out.size() - limit, out.size()));
@@ -132,17 +158,16 @@ public final class RedisHistory implements History, AutoCloseable {
 
   /** The newest {@code count} events of a topic's stream, newest first (one XREVRANGE). */
   List<Event> newestOfTopic(String topic, int count) {
-    try (Jedis jedis = pool.getResource()) {
+    try {
       List<Event> out = new ArrayList<>();
-      for (StreamEntry entry : jedis.xrevrange(stream.topicKey(topic), StreamEntryID.MAXIMUM_ID,
-          StreamEntryID.MINIMUM_ID, count)) {
+      for (StreamEntry entry : read((jedis, node) -> jedis.xrevrange(partition.topicKey(topic),
+          StreamEntryID.MAXIMUM_ID, StreamEntryID.MINIMUM_ID, count))) {
         out.add(toEvent(entry));
       }
       return out;
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
       throw new FanoutRedisException("reading the newest events of topic " + topic + " of "
-          + stream + " failed", e);
+          + where() + " failed", e);
     }
   }
 
@@ -193,9 +218,8 @@ public final class RedisHistory implements History, AutoCloseable {
     }
     Read read;
     try {
-      read = read(stream.streamKey(), after.seq(), maxRecovery + 1);
+      read = readAfter(after.seq(), maxRecovery + 1);
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
       throw unavailable(e);
     }
     if (read.top == null) {
@@ -235,20 +259,23 @@ public final class RedisHistory implements History, AutoCloseable {
     Position top;
     String floor;
     List<Response<List<StreamEntry>>> ranges = new ArrayList<>();
-    try (Jedis jedis = pool.getResource()) {
-      Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(stream.metaKey(), "epoch", "seq", "base", "prev",
-          "floor");
-      StreamEntryID from = new StreamEntryID(after.seq() + 1, 0);
-      for (String topic : subscription.topics()) {
-        ranges.add(tx.xrange(stream.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
-            maxRecovery + 1));
-      }
-      tx.exec();
-      top = Position.of(meta.get());
-      floor = meta.get().get(4);
+    try {
+      List<String> meta = read((jedis, node) -> {
+        ranges.clear(); // a read tried again starts over
+        Transaction tx = jedis.multi();
+        Response<List<String>> fields = tx.hmget(partition.metaKey(), "epoch", "seq", "base",
+            "prev", "floor");
+        StreamEntryID from = new StreamEntryID(after.seq() + 1, 0);
+        for (String topic : subscription.topics()) {
+          ranges.add(tx.xrange(partition.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
+              maxRecovery + 1));
+        }
+        tx.exec();
+        return fields.get();
+      });
+      top = Position.of(meta);
+      floor = meta.get(4);
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
       throw unavailable(e);
     }
     if (top == null) {
@@ -306,9 +333,8 @@ public final class RedisHistory implements History, AutoCloseable {
   Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
     Read read;
     try {
-      read = read(stream.streamKey(), afterSeq, max);
+      read = readAfter(afterSeq, max);
     } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
       throw unavailable(e);
     }
     if (read.top == null) {
@@ -322,15 +348,15 @@ public final class RedisHistory implements History, AutoCloseable {
   }
 
   /** The stream's position and up to {@code max} entries after {@code afterSeq}, read together. */
-  private Read read(String key, long afterSeq, int max) {
-    try (Jedis jedis = pool.getResource()) {
+  private Read readAfter(long afterSeq, int max) {
+    return read((jedis, node) -> {
       Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(stream.metaKey(), Position.FIELDS);
-      Response<List<StreamEntry>> range = tx.xrange(key, new StreamEntryID(afterSeq + 1, 0),
-          StreamEntryID.MAXIMUM_ID, max);
+      Response<List<String>> meta = tx.hmget(partition.metaKey(), Position.FIELDS);
+      Response<List<StreamEntry>> range = tx.xrange(partition.streamKey(),
+          new StreamEntryID(afterSeq + 1, 0), StreamEntryID.MAXIMUM_ID, max);
       tx.exec();
       return new Read(Position.of(meta.get()), range.get());
-    }
+    });
   }
 
   private record Read(Position top, List<StreamEntry> entries) {}
@@ -365,7 +391,7 @@ public final class RedisHistory implements History, AutoCloseable {
 
   /** History that cannot be read is an exception on every path, snapshot, resume and catch-up. */
   private FanoutRedisException unavailable(JedisException e) {
-    return new FanoutRedisException("reading " + stream + " failed: " + e.getMessage(), e);
+    return new FanoutRedisException("reading " + where() + " failed: " + e.getMessage(), e);
   }
 
   static Event toEvent(StreamEntry entry) {
@@ -386,8 +412,6 @@ public final class RedisHistory implements History, AutoCloseable {
 
   @Override
   public void close() {
-    if (poolOwner == PoolOwner.THIS) {
-      pool.close();
-    }
+    nodes.close();
   }
 }

@@ -3,6 +3,7 @@ package dev.fanout.redis;
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Publisher;
+import dev.fanout.core.internal.Require;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -10,22 +11,29 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.util.Pool;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.util.Pool;
 
 /**
  * Publishes events to a fanout stream in Redis, for the payment service or any other producer.
  *
- * <p>Each publish is one call of the Redis Function {@code fanout_publish}, which atomically takes
- * the next contiguous sequence number, appends the event to the stream and to its topic's stream
- * (both trimmed to the stream's retention) and publishes it on the channel. A stream created
- * afresh (first publish, or Redis lost its data) starts a new epoch. Services in other languages
- * call the same function; see docs/redis.md for the {@code redis-cli} form.
+ * <p>Each publish is one call of the Redis Function {@code fanout_publish} on the partition of
+ * its topic ({@link RedisStream#partitionOf}), which atomically takes the partition's next
+ * contiguous sequence number, appends the event to the partition's stream and to its topic's
+ * stream (both trimmed to the stream's retention) and publishes it on the partition's channel.
+ * A stream created afresh (first publish, or Redis lost its data) starts a new epoch. Services
+ * in other languages call the same function; see docs/redis.md for the {@code redis-cli} form.
  *
  * <pre>{@code
  * try (RedisPublisher p = RedisPublisher.create(URI.create("redis://127.0.0.1:6379"),
@@ -35,32 +43,58 @@ import redis.clients.jedis.exceptions.JedisException;
  * }
  * }</pre>
  *
- * <p>Thread-safe.
+ * <p>On a Redis Cluster ({@code redis-cluster://}) each publish goes to the primary serving its
+ * partition's slot, following the cluster when a slot moves or a replica is promoted, and the
+ * function is loaded on every primary that lacks it. {@link #publishAsync} pipelines: many
+ * publishes in flight per connection, ids in submission order within a partition.
+ *
+ * <p>The first publish checks the partition count recorded for the namespace ({@code
+ * {ns}:partitions}); a publisher configured with another count refuses every publish with
+ * one line naming both. Thread-safe.
  */
 public final class RedisPublisher implements Publisher, AutoCloseable {
   static final String FUNCTION_SOURCE = loadFunctionSource();
+  /** Default most publishes {@link #publishAsync} keeps unfinished before callers wait. */
+  public static final int DEFAULT_MAX_IN_FLIGHT = 10_000;
+  /** How long a publish on a cluster is retried while slots move or a primary fails over. */
+  static final Duration CLUSTER_RETRY_BUDGET = Duration.ofSeconds(5);
+  private static final long FULL_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
 
-  private final Pool<Jedis> pool;
-  private final PoolOwner poolOwner;
+  private final Nodes nodes;
   private final RedisStream stream;
-  private volatile boolean functionLoaded;
+  private final int maxInFlight;
+  private final Duration retryBudget; // zero on a single Redis: one attempt, as always
+  private final Set<Pool<Jedis>> loaded = ConcurrentHashMap.newKeySet();
+  private final Object starting = new Object();
+  private volatile PublishPipeline pipeline;
+  private volatile boolean partitionsAccepted;
+  private volatile String partitionsRefused;
+  private volatile boolean closed;
 
-  RedisPublisher(Pool<Jedis> pool, PoolOwner poolOwner, RedisStream stream) {
-    this.pool = pool;
-    this.poolOwner = poolOwner;
-    this.stream = stream;
+  RedisPublisher(Nodes nodes, RedisStream stream, int maxInFlight) {
+    this.nodes = nodes;
+    this.stream = nodes.isCluster() ? stream.tagged() : stream;
+    this.maxInFlight = maxInFlight;
+    this.retryBudget = nodes.isCluster() ? CLUSTER_RETRY_BUDGET : Duration.ZERO;
   }
 
-  /** A publisher with its own connection pool; commands time out after 2 s. */
+  /** A publisher with its own connections; commands time out after 2 s. */
   public static RedisPublisher create(URI redis, RedisStream stream) {
-    Objects.requireNonNull(stream, "stream");
-    return new RedisPublisher(RedisEndpoint.parse(redis, Duration.ofSeconds(2)).newPool(8),
-        PoolOwner.THIS,
-        stream);
+    return builder(redis, stream).build();
+  }
+
+  /** A publisher to configure; {@link #create} takes every default. */
+  public static Builder builder(URI redis, RedisStream stream) {
+    return new Builder(redis, stream);
+  }
+
+  /** The stream this publishes to, in the layout its Redis needs (tagged on a cluster). */
+  public RedisStream stream() {
+    return stream;
   }
 
   /**
-   * Publishes one event.
+   * Publishes one event and waits for its id.
    *
    * @param topic the routing key (for payments, the merchant id)
    * @param attributes small string attributes subscriptions can constrain (method, status...)
@@ -68,52 +102,178 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * @return the id Redis assigned
    * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
    *     (checked by the publish function, which then writes nothing)
-   * @throws FanoutRedisException when Redis cannot be reached or refuses
+   * @throws FanoutRedisException when Redis cannot be reached or refuses, or the namespace was
+   *     created with another partition count
    */
   @Override
   public EventId publish(String topic, Map<String, String> attributes, String data) {
-    List<String> args = arguments(topic, attributes, data);
-    List<String> keys = List.of(stream.streamKey(), stream.metaKey(), stream.topicKey(topic),
-        stream.topicsKey());
-    return EventId.parse(call("fanout_publish", keys, args));
+    RedisPartition partition = prepare(topic, attributes, data);
+    return EventId.parse(call(partition, "fanout_publish", publishKeys(partition, topic),
+        arguments(partition, topic, attributes, data)));
   }
 
   /**
-   * Bridges the stream to a new epoch if its epoch is still {@code expected}: a node saw the
-   * stream's top below what it had delivered.
+   * Publishes one event without waiting: the future completes with its id. Publishes queue per
+   * partition and go out pipelined, many per connection, so one caller can publish at the rate
+   * Redis runs the function rather than one round trip at a time (docs/benchmarks.md).
+   *
+   * <p>Within a partition (so within a topic) publishes take their ids in the order this method
+   * was called, also when the cluster redirects them or a slot moves: a partition has at most one
+   * call on the wire, and a call runs whole or not at all. A {@link #publish} and a publishAsync
+   * are ordered only through the future: call the next once the previous completed. Callbacks on
+   * the future run on the publisher's thread unless an {@code *Async} variant is used: keep them
+   * short. When {@link Builder#maxInFlight} publishes are unfinished, this waits up to 2 s for
+   * room, then returns a failed future.
+   *
+   * <p>The future fails with {@link IllegalArgumentException} when the publish function refuses
+   * the data (not one JSON value), and with {@link FanoutRedisException} when Redis cannot be
+   * reached or refuses; a publish that failed because its connection broke may or may not have
+   * been published. This publisher never sends a publish twice.
+   *
+   * @throws IllegalArgumentException when the topic or attributes are invalid
+   * @throws FanoutRedisException when the namespace was created with another partition count,
+   *     or the first publish cannot read that count
+   */
+  public CompletableFuture<EventId> publishAsync(String topic, Map<String, String> attributes,
+      String data) {
+    RedisPartition partition = prepare(topic, attributes, data);
+    PublishPipeline.Request request = new PublishPipeline.Request(partition, topic,
+        new LinkedHashMap<>(attributes), data, System.nanoTime() + retryBudget.toNanos());
+    return pipeline().submit(request, FULL_WAIT_NANOS);
+  }
+
+  /** Validates as the core would, and checks the namespace's partition count once. */
+  private RedisPartition prepare(String topic, Map<String, String> attributes, String data) {
+    Event.of(EventId.of("x", 1), topic, attributes, data);
+    if (closed) {
+      throw new FanoutRedisException("publisher to " + stream + " is closed");
+    }
+    checkPartitions();
+    return stream.partitionFor(topic);
+  }
+
+  /**
+   * Bridges partition 0's stream to a new epoch if its epoch is still {@code expected}: a node
+   * saw the stream's top below what it had delivered.
    */
   void newEpoch(String expected) {
-    call("fanout_new_epoch", List.of(stream.streamKey(), stream.metaKey(), stream.topicsKey()),
+    RedisPartition p = stream.partition(0);
+    call(p, "fanout_new_epoch", List.of(p.streamKey(), p.metaKey(), p.topicsKey()),
         List.of(expected));
   }
 
-  /** Calls a function of fanout.lua, loading the library first (and again if Redis lost it). */
-  private String call(String function, List<String> keys, List<String> args) {
-    try (Jedis jedis = pool.getResource()) {
-      if (!functionLoaded) {
-        loadFunction(jedis);
-      }
-      Object reply;
-      try {
-        reply = jedis.fcall(function, keys, args);
-      } catch (JedisDataException e) {
-        String refused = refusal(e, function);
-        if (refused != null) {
-          throw new IllegalArgumentException(refused, e);
-        }
-        if (e.getMessage() == null || !e.getMessage().contains("Function not found")) {
-          throw e;
-        }
-        loadFunction(jedis); // Redis restarted without persistence: functions are gone too
-        reply = jedis.fcall(function, keys, args);
-      }
-      return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
-          : String.valueOf(reply);
-    } catch (JedisException e) {
-      RedisEndpoint.forgetIdleAfter(e, pool);
-      throw new FanoutRedisException((function.equals("fanout_publish") ? "publish to "
-          : function + " on ") + stream + " failed: " + e.getMessage(), e);
+  private static List<String> publishKeys(RedisPartition p, String topic) {
+    return List.of(p.streamKey(), p.metaKey(), p.topicKey(topic), p.topicsKey());
+  }
+
+  /** Refuses (once read, for good) a namespace created with another partition count. */
+  void checkPartitions() {
+    if (partitionsAccepted) {
+      return;
     }
+    String refused = partitionsRefused;
+    if (refused == null) {
+      Long recorded;
+      if (stream.isTagged()) {
+        Object reply = callRaw(KeySlot.of(stream.partitionsKey()), "fanout_partitions",
+            List.of(stream.partitionsKey(), stream.singleMetaKey()),
+            List.of(Integer.toString(stream.partitions())), true);
+        recorded = reply instanceof Long l ? l : Long.valueOf(String.valueOf(reply));
+      } else {
+        String count = read(KeySlot.of(stream.partitionsKey()),
+            (jedis, node) -> jedis.hget(stream.partitionsKey(), "count"));
+        recorded = count == null ? null : Long.valueOf(count);
+      }
+      refused = PartitionRecord.refusal(stream, recorded, "publisher");
+      if (refused == null) {
+        if (nodes instanceof ClusterNodes cluster) {
+          loadEverywhere(cluster);
+        }
+        partitionsAccepted = true;
+        return;
+      }
+      partitionsRefused = refused;
+    }
+    throw new FanoutRedisException(refused);
+  }
+
+  /** Loads the function on every primary now, so other languages' publishers find it. */
+  private void loadEverywhere(ClusterNodes cluster) {
+    for (ClusterTopology.Node primary : cluster.topology().primaries()) {
+      Pool<Jedis> pool = cluster.poolAt(primary.address());
+      try (Jedis jedis = pool.getResource()) {
+        ensureLoaded(jedis, pool);
+      } catch (JedisException e) {
+        RedisEndpoint.forgetIdleAfter(e, pool); // loaded on first use instead
+      }
+    }
+  }
+
+  private <T> T read(int slot, Retry.Op<T> op) {
+    try {
+      return Retry.call(nodes, slot, true, retryBudget, op);
+    } catch (JedisException e) {
+      throw new FanoutRedisException("publish to " + stream + " failed: reading its partitions: "
+          + nodes.endpoint().describe(e), e);
+    }
+  }
+
+  /** Calls a function of fanout.lua on {@code partition}'s primary; its reply as text. */
+  private String call(RedisPartition partition, String function, List<String> keys,
+      List<String> args) {
+    Object reply = callRaw(partition.slot(), function, keys, args, false);
+    return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
+        : String.valueOf(reply);
+  }
+
+  private Object callRaw(int slot, String function, List<String> keys, List<String> args,
+      boolean idempotent) {
+    try {
+      return Retry.call(nodes, slot, idempotent, retryBudget,
+          (jedis, node) -> fcall(jedis, node, function, keys, args));
+    } catch (JedisException e) {
+      throw failure(e, function);
+    }
+  }
+
+  /** Calls a function, loading the library first (and again if the server lost it). */
+  private Object fcall(Jedis jedis, Pool<Jedis> node, String function, List<String> keys,
+      List<String> args) {
+    ensureLoaded(jedis, node);
+    try {
+      return jedis.fcall(function, keys, args);
+    } catch (JedisDataException e) {
+      if (!PublishPipeline.notFound(e)) {
+        throw e;
+      }
+      reload(jedis, node); // restarted without persistence, failed over, or a new primary
+      return jedis.fcall(function, keys, args);
+    }
+  }
+
+  private void ensureLoaded(Jedis jedis, Pool<Jedis> node) {
+    if (!loaded.contains(node)) {
+      reload(jedis, node);
+    }
+  }
+
+  private void reload(Jedis jedis, Pool<Jedis> node) {
+    jedis.functionLoadReplace(FUNCTION_SOURCE);
+    loaded.add(node);
+  }
+
+  /** What a publish that got {@code e} throws (or fails its future with). */
+  private RuntimeException failure(JedisException e, String function) {
+    if (e instanceof JedisDataException d) {
+      String refused = refusal(d, function);
+      if (refused != null) {
+        return new IllegalArgumentException(refused, e);
+      }
+    }
+    String what = function.equals("fanout_new_epoch") ? function + " on " : "publish to ";
+    String why = e instanceof JedisConnectionException ? nodes.endpoint().describe(e)
+        : e.getMessage();
+    return new FanoutRedisException(what + stream + " failed: " + why, e);
   }
 
   /**
@@ -131,11 +291,10 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     return m.substring(at + prefix.length(), end < 0 ? m.length() : end).trim();
   }
 
-  private List<String> arguments(String topic, Map<String, String> attributes, String data) {
-    // Validate as the core would, before Redis is touched.
-    Event.of(EventId.of("x", 1), topic, attributes, data);
+  private List<String> arguments(RedisPartition partition, String topic,
+      Map<String, String> attributes, String data) {
     List<String> args = new ArrayList<>(4 + attributes.size() * 2);
-    args.add(stream.channel());
+    args.add(partition.channel());
     args.add(Integer.toString(stream.retention()));
     args.add(topic);
     args.add(data);
@@ -146,16 +305,51 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     return args;
   }
 
-  private void loadFunction(Jedis jedis) {
-    jedis.functionLoadReplace(FUNCTION_SOURCE);
-    functionLoaded = true;
+  private PublishPipeline pipeline() {
+    PublishPipeline p = pipeline;
+    if (p == null) {
+      synchronized (starting) {
+        p = pipeline;
+        if (p == null) {
+          p = new PublishPipeline(nodes, stream.partitions(), stream.retention(), maxInFlight,
+              new PublishPipeline.Calls() {
+                @Override
+                public void ensureLoaded(Jedis jedis, Pool<Jedis> node) {
+                  RedisPublisher.this.ensureLoaded(jedis, node);
+                }
+
+                @Override
+                public void reload(Jedis jedis, Pool<Jedis> node) {
+                  RedisPublisher.this.reload(jedis, node);
+                }
+
+                @Override
+                public RuntimeException failure(JedisException e) {
+                  return RedisPublisher.this.failure(e, "fanout_publish");
+                }
+              });
+          pipeline = p;
+        }
+      }
+    }
+    return p;
   }
 
+  /**
+   * Sends what {@link #publishAsync} queued (for up to 2 s; what is left then fails), then
+   * closes the connections this publisher owns.
+   */
   @Override
   public void close() {
-    if (poolOwner == PoolOwner.THIS) {
-      pool.close();
+    closed = true;
+    PublishPipeline p;
+    synchronized (starting) {
+      p = pipeline;
     }
+    if (p != null) {
+      p.close();
+    }
+    nodes.close();
   }
 
   private static String loadFunctionSource() {
@@ -166,6 +360,39 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Builds a {@link RedisPublisher}; every setting has a default and is validated eagerly. */
+  public static final class Builder {
+    private final RedisEndpoint endpoint;
+    private final RedisStream stream;
+    private int poolSize = 8;
+    private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+
+    private Builder(URI redis, RedisStream stream) {
+      this.stream = Objects.requireNonNull(stream, "stream");
+      this.endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
+    }
+
+    /** Connections per Redis server for {@link #publish} (each pipeline lane takes one); 8. */
+    public Builder poolSize(int size) {
+      this.poolSize = Require.positive(size, "pool size");
+      return this;
+    }
+
+    /**
+     * Most publishes {@link #publishAsync} keeps unfinished (queued or on the wire) before a
+     * caller waits; default {@value RedisPublisher#DEFAULT_MAX_IN_FLIGHT}.
+     */
+    public Builder maxInFlight(int publishes) {
+      this.maxInFlight = Require.positive(publishes, "max in flight");
+      return this;
+    }
+
+    /** A publisher; it connects on its first publish. */
+    public RedisPublisher build() {
+      return new RedisPublisher(Nodes.of(endpoint, poolSize), stream, maxInFlight);
     }
   }
 }

@@ -9,9 +9,14 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import redis.clients.jedis.Jedis;
 
 /** Redis as deployed: TLS with a CA of its own, ACL users, and bad configurations. */
 class RedisDeploymentIntegrationTest {
@@ -130,5 +135,76 @@ class RedisDeploymentIntegrationTest {
     }
     assertThatThrownBy(() -> RedisBus.check(URI.create("redis://u:pw@h:1/x")))
         .hasMessageNotContaining("pw").hasMessageContaining("***");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void overTlsAClusterIsReachedAtTheTlsPortsItAnnounces() throws Exception {
+    try (RedisCluster cluster = RedisCluster.startTls(3, 0)) {
+      URI uri = cluster.tlsUri();
+      RedisBus.check(uri);
+      RedisStream stream = RedisStream.named("tls").withPartitions(4);
+      try (RedisPublisher publisher = RedisPublisher.create(uri, stream);
+          ClusterNodes nodes = new ClusterNodes(RedisEndpoint.parse(uri, Duration.ofSeconds(2)),
+              1)) {
+        for (ClusterTopology.Node primary : nodes.topology().primaries()) {
+          assertThat(primary.address().getPort()).isNotIn(cluster.primaryPorts());
+        }
+        List<CompletableFuture<EventId>> futures = new ArrayList<>();
+        for (int t = 0; t < 40; t++) {
+          futures.add(publisher.publishAsync("mch_" + t, Map.of(), "{}"));
+        }
+        assertThat(futures).allMatch(f -> f.join() != null);
+        EventId sync = publisher.publish("mch_1", Map.of(), "{\"tls\":true}");
+        RedisPartition p = stream.partitionFor("mch_1");
+        try (Jedis j = cluster.node(cluster.primaryOf(p.slot()))) {
+          assertThat(j.hget(p.metaKey(), "seq")).isEqualTo(Long.toString(sync.seq()));
+        }
+      }
+      assertThatThrownBy(() -> RedisBus.check(URI.create("rediss-cluster://127.0.0.1:"
+          + cluster.tlsUri().getPort()))).isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("not trusted");
+    }
+  }
+
+  @Test
+  void aClusterUriGetsOneLineForEachWayItCanBeWrong() throws Exception {
+    int a = RedisServer.freePort();
+    int b = RedisServer.freePort();
+    assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://127.0.0.1:" + a
+        + ",127.0.0.1:" + b))).isInstanceOf(FanoutRedisException.class)
+        .hasMessageContaining("cannot connect to any node of the Redis cluster")
+        .hasMessageContaining("127.0.0.1:" + a).hasMessageContaining("127.0.0.1:" + b);
+    RedisServer plain = RedisServer.inMemory();
+    plain.start();
+    try {
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://127.0.0.1:"
+          + plain.port()))).isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("is not a cluster node (cluster_enabled:0)");
+    } finally {
+      plain.stop();
+    }
+    // a cluster node that no one gave slots to: cluster_state:fail
+    RedisServer lonely = RedisServer.inMemoryWith("--cluster-enabled", "yes",
+        "--cluster-port", Integer.toString(RedisServer.freePort()));
+    lonely.start();
+    try {
+      assertThat(lonely.cli("CONFIG", "SET", "requirepass", "s3cret")).isEqualTo("OK");
+      String base = "127.0.0.1:" + lonely.port();
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://:s3cret@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("is down (" + base + " says cluster_state:fail)");
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://:nope@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("refused the credentials").hasMessageNotContaining("nope");
+      assertThat(lonely.cli("-a", "s3cret", "--no-auth-warning", "ACL", "SETUSER", "feed", "on",
+          ">pw", "~*", "&*", "+@all", "-cluster")).isEqualTo("OK");
+      assertThatThrownBy(() -> RedisBus.check(URI.create("redis-cluster://feed:pw@" + base)))
+          .isInstanceOf(FanoutRedisException.class)
+          .hasMessageContaining("refused CLUSTER, which fanout needs").hasMessageContaining(
+              "NOPERM");
+    } finally {
+      lonely.stop();
+    }
   }
 }

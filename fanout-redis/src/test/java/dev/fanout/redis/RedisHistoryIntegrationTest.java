@@ -111,8 +111,8 @@ class RedisHistoryIntegrationTest {
     RedisStream big = RedisStream.named("big");
     open(big);
     List<EventId> ids = publish(30, "mch_1");
-    RedisHistory strict = new RedisHistory(RedisEndpoint.parse(redis.uri(),
-        Duration.ofSeconds(2)).newPool(2), PoolOwner.THIS, big, 100, 10);
+    RedisHistory strict = new RedisHistory(Nodes.of(RedisEndpoint.parse(redis.uri(),
+        Duration.ofSeconds(2)), 2), big, 0, 100, 10);
     try {
       assertThat(strict.since(ids.get(0), Subscription.all()).reason())
           .isEqualTo(Recovery.Reason.TOO_MANY);
@@ -283,8 +283,8 @@ class RedisHistoryIntegrationTest {
     open(s);
     EventId from = publish(1, "mch_1").get(0);
     publish(30, "mch_1"); // half of them card, half sepa
-    RedisHistory strict = new RedisHistory(RedisEndpoint.parse(redis.uri(),
-        Duration.ofSeconds(2)).newPool(2), PoolOwner.THIS, s, 100, 20);
+    RedisHistory strict = new RedisHistory(Nodes.of(RedisEndpoint.parse(redis.uri(),
+        Duration.ofSeconds(2)), 2), s, 0, 100, 20);
     try {
       Subscription cardOnly = Subscription.builder().topics("mch_1")
           .attribute("method", "card").build();

@@ -156,6 +156,11 @@ public final class RedisServer implements BeforeEachCallback, AfterEachCallback 
     return port;
   }
 
+  /** The redis-server's process id (to pin it to a core, say). */
+  public long pid() {
+    return process.pid();
+  }
+
   public URI uri() {
     return URI.create("redis://127.0.0.1:" + port);
   }
