@@ -1,5 +1,8 @@
 package dev.fanout.core;
 
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
 /**
  * Carries events between nodes: {@link #publish} on any node reaches the {@link BusListener}s of
  * every node. The in-memory implementation ({@link InMemoryStream}) serves one node; the Redis bus
@@ -25,6 +28,24 @@ public interface Bus extends Publisher, AutoCloseable {
    */
   default History history() {
     return History.none();
+  }
+
+  /** How the stream is split; by default one partition. */
+  default Partitioning partitioning() {
+    return Partitioning.single();
+  }
+
+  /**
+   * The partitions the node's connections need now, replacing what was needed before: a bus
+   * that receives per partition (fanout-redis on a cluster) receives exactly these, so a node
+   * whose clients follow 10 topics listens to their partitions only. The future completes once
+   * each of them is live on this bus (subscribed, its position known and told with {@link
+   * BusListener#onPosition}): a catch-up waits for it before reading history, so no event falls
+   * between what history gives and what arrives live. By default (a bus that always receives
+   * everything) it is already complete.
+   */
+  default CompletableFuture<Void> need(Set<Integer> partitions) {
+    return CompletableFuture.completedFuture(null);
   }
 
   /** What the bus says of itself now; by default always up (a bus with no link to lose). */

@@ -15,6 +15,14 @@ public interface BusListener {
   void onDiscontinuity(String reason);
 
   /**
+   * Events of one partition were lost (see {@link #onDiscontinuity(String)}): only connections
+   * that follow it need resynchronizing. By default treated as a loss on every partition.
+   */
+  default void onDiscontinuity(int partition, String reason) {
+    onDiscontinuity(reason);
+  }
+
+  /**
    * The bus starts after {@code position}: events up to it are history, not delivered (a bus
    * that starts on an existing stream begins at its top). Called before any {@link #onEvent},
    * when the bus knows it. The hub offers it to subscribers as their resume point until it has

@@ -27,6 +27,21 @@ public interface History {
   Recovery since(EventId after, Subscription subscription);
 
   /**
+   * Exactly the events after {@code after} in every partition it names that match {@code
+   * subscription}, oldest first within each partition; or not recovered when any of them cannot
+   * be answered exactly (all or nothing). A partition the subscription follows and {@code after}
+   * does not name is recovered only when its whole past is retained. By default, for a stream of
+   * one partition, {@link #since(EventId, Subscription)} of its one id.
+   */
+  default Recovery since(Cursor after, Subscription subscription) {
+    if (after.size() != 1) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
+          "position " + after + " names " + after.size() + " partitions; this stream has one");
+    }
+    return since(after.single(), subscription);
+  }
+
+  /**
    * The most events a resume may have missed and still be recovered: beyond it {@link #since}
    * answers not recovered (too many to replay, or trimmed from retention). The hub answers
    * resumes from the events it routed recently only within this limit, so both give the same

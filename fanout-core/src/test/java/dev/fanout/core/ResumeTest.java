@@ -124,7 +124,7 @@ class ResumeTest {
   void anUnavailableHistoryClosesWith1013SoTheClientRetriesInsteadOfLosingItsPlace() {
     History broken = mock(History.class);
     when(broken.latest(anyInt(), any())).thenThrow(new FanoutException("redis down"));
-    when(broken.since(any(), any())).thenThrow(new FanoutException("redis down"));
+    when(broken.since(any(EventId.class), any())).thenThrow(new FanoutException("redis down"));
     Hub h = Hub.builder().bus(stream).history(broken).build();
     InMemoryTransport resuming = new InMemoryTransport();
     Connection c = h.connect(resuming, Scope.all());
