@@ -40,9 +40,15 @@ public final class ExampleServer implements Callable<Integer> {
   @Option(names = "--redis", defaultValue = "${env:FANOUT_REDIS}",
       description = "Use Redis: redis://[user:password@]host:port[/db], rediss://... (TLS; "
           + "?ca=<PEM file>&keystore=<PKCS12>&keystorePassword=...) or "
-          + "redis-sentinel://host:port[,host:port...]#master (env FANOUT_REDIS). "
-          + "Default: embedded.")
+          + "redis-sentinel://host:port[,host:port...]#master, redis-cluster://host:port"
+          + "[,host:port...] or rediss-cluster://... (env FANOUT_REDIS). Default: embedded.")
   URI redis;
+
+  @Option(names = "--partitions", defaultValue = "${env:FANOUT_PARTITIONS}",
+      description = "Redis: the namespace's partitions, fixed when it is created (recorded in "
+          + "Redis; another count is refused) (env FANOUT_PARTITIONS; default "
+          + RedisStream.DEFAULT_CLUSTER_PARTITIONS + " on a cluster, else 1; docs/redis.md).")
+  Integer partitions;
 
   @Option(names = "--namespace", defaultValue = "${env:FANOUT_NAMESPACE:-fanout}",
       description = "Redis key and channel namespace (env FANOUT_NAMESPACE; "
@@ -236,6 +242,7 @@ public final class ExampleServer implements Callable<Integer> {
     }
     c.transport = transport;
     c.retention = retention;
+    c.partitions = partitions;
     c.rate = rate;
     switch (generator) {
       case "on":
@@ -263,7 +270,8 @@ public final class ExampleServer implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (redis != null) {
-      RedisBus.check(redis); // a bad configuration stops here, in one line (commandLine())
+      // a bad configuration (or another partition count) stops here, in one line
+      RedisBus.check(redis, stream(redis, namespace, retention, partitions));
     }
     FeedServer server = FeedServer.start(config());
     CountDownLatch stopped = new CountDownLatch(1);
@@ -287,6 +295,10 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Redis namespace (default ${DEFAULT-VALUE}).")
     String namespace;
 
+    @Option(names = "--partitions", defaultValue = "${env:FANOUT_PARTITIONS}",
+        description = "The namespace's partitions, as for the server's --partitions.")
+    Integer partitions;
+
     @Option(names = "--rate", defaultValue = "${env:FANOUT_RATE:-20}",
         description = "Events per second (default ${DEFAULT-VALUE}).")
     double rate;
@@ -301,9 +313,9 @@ public final class ExampleServer implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      RedisBus.check(redis);
-      try (RedisPublisher publisher = RedisPublisher.create(redis,
-              RedisStream.named(namespace).withRetention(retention));
+      RedisStream stream = stream(redis, namespace, retention, partitions);
+      RedisBus.check(redis, stream);
+      try (RedisPublisher publisher = RedisPublisher.create(redis, stream);
           PaymentGenerator generator = new PaymentGenerator(publisher, rate)) {
         generator.start();
         CountDownLatch done = new CountDownLatch(1);
@@ -362,6 +374,17 @@ public final class ExampleServer implements Callable<Integer> {
       }
       return list;
     }
+  }
+
+  /**
+   * The stream of a namespace: P partitions as given, or by default {@value
+   * RedisStream#DEFAULT_CLUSTER_PARTITIONS} on a cluster and 1 elsewhere (today's keys and ids).
+   */
+  static RedisStream stream(URI redis, String namespace, int retention, Integer partitions) {
+    boolean cluster = redis.getScheme() != null && redis.getScheme().endsWith("-cluster");
+    int p = partitions != null ? partitions
+        : cluster ? RedisStream.DEFAULT_CLUSTER_PARTITIONS : 1;
+    return RedisStream.named(namespace).withRetention(retention).withPartitions(p);
   }
 
   /** Reads 500ms, 30s, 2m, 8h, or an ISO-8601 duration. */

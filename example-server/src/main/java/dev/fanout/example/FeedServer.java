@@ -57,6 +57,7 @@ final class FeedServer implements AutoCloseable {
     int snapshotSize = 50;
     int snapshotCacheMb = 64; // 0: off
     int retention = RedisStream.DEFAULT_RETENTION; // the library's, and the redis-cli example's
+    Integer partitions; // null: the default for the URI (ExampleServer.stream)
     double rate = 20;
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
@@ -137,7 +138,8 @@ final class FeedServer implements AutoCloseable {
     if (c.redis == null) {
       return InMemoryStream.create(c.retention);
     }
-    return RedisBus.builder(c.redis, RedisStream.named(c.namespace).withRetention(c.retention))
+    return RedisBus.builder(c.redis,
+            ExampleServer.stream(c.redis, c.namespace, c.retention, c.partitions))
         .poolSize(c.redisPoolSize)
         .snapshotCache(c.snapshotCacheMb == 0 ? 0
             : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, c.snapshotSize),
