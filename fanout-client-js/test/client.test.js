@@ -1,5 +1,5 @@
 // The resume and backoff rules of fanout-client.js, run on the very file the page loads, against
-// a scripted socket. Run: node --test example-server/src/test/js/ (ClientScriptTest does).
+// a scripted socket. Run: npm test (the Maven build does).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -26,8 +26,7 @@ const timers = [];
 globalThis.setTimeout = (fn, ms) => { timers.push({fn, ms}); return timers.length; };
 globalThis.clearTimeout = () => {};
 Math.random = () => 0.5;
-require(path.join(__dirname,
-    '../../main/resources/dev/fanout/example/web/fanout-client.js'));
+require(path.join(__dirname, '../fanout-client.js'));
 
 function client(options) {
   sockets.length = 0;
@@ -70,7 +69,7 @@ test('the backoff starts afresh once the server answered with subscribed', () =>
 
 // The resume rule: the table of cases that ResumePointTest runs against the Java clients' rule.
 const table = require(path.join(__dirname,
-    '../../../../fanout-client/src/test/resources/resume-cases.json'));
+    '../../fanout-client/src/test/resources/resume-cases.json'));
 
 test('the table of resume cases is there', () => {
   assert.ok(table.cases.length > 10, 'resume-cases.json has its cases');
