@@ -7,6 +7,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -132,5 +134,16 @@ class OriginsAndRefusalsIntegrationTest {
     assertThat(s.node().refusedHandshakes())
         .containsExactlyInAnyOrderEntriesOf(Map.of("403 origin not allowed", 1L,
             "401 token expired", 1L));
+  }
+
+  @Test
+  void thePageLoadsThePackagesOwnClientFile() throws Exception {
+    FeedServer s = server(c -> {});
+    HttpResponse<String> served = HTTP.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + s.port() + "/fanout-client.js")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(served.statusCode()).isEqualTo(200);
+    assertThat(served.body())
+        .isEqualTo(Files.readString(Path.of("..", "fanout-client-js", "fanout-client.js")));
   }
 }
