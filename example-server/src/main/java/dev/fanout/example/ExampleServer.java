@@ -57,9 +57,9 @@ public final class ExampleServer implements Callable<Integer> {
 
   @Option(names = "--allowed-origins", split = ",",
       defaultValue = "${env:FANOUT_ALLOWED_ORIGINS}",
-      description = "Browser origins allowed to connect, comma-separated, or * "
-          + "(env FANOUT_ALLOWED_ORIGINS). Default: the page's own origin, "
-          + "http://localhost:<port> and http://127.0.0.1:<port>.")
+      description = "Browser origins allowed to connect besides the page's own "
+          + "(http://localhost:<port> and http://127.0.0.1:<port>, always allowed), "
+          + "comma-separated, or * for any (env FANOUT_ALLOWED_ORIGINS).")
   List<String> allowedOrigins;
 
   @Option(names = "--reject-missing-origin",

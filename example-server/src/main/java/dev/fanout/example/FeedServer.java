@@ -11,6 +11,7 @@ import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
+import dev.fanout.protocol.HandshakeCheck;
 import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
@@ -39,7 +40,7 @@ final class FeedServer implements AutoCloseable {
     int port = 8080;
     URI redis; // null = embedded
     String namespace = "fanout"; // the starter's and publish's too: one default
-    List<String> allowedOrigins = List.of(); // empty = the page's own origin
+    List<String> allowedOrigins = List.of(); // besides the page's own origins; "*": any
     boolean allowMissingOrigin = true;
     String authSecret; // null = no authentication
     Duration heartbeatInterval = Duration.ofSeconds(30);
@@ -97,11 +98,13 @@ final class FeedServer implements AutoCloseable {
     web.text("/health/ready", "application/json", this::readiness);
     web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
-    List<String> origins = c.allowedOrigins.isEmpty() ? ownOrigins(port) : c.allowedOrigins;
+    List<String> origins = ownOrigins(port); // the built-in page keeps working whatever is added
+    origins.addAll(c.allowedOrigins);
     FanoutNode n = FanoutNode.builder()
         .stream(stream(c))
         .authenticator(auth)
-        // the payment words of fanout-client.js and the page, as well as topics and filters
+        // the payment words, for clients that speak them (fanout-client with its aliases
+        // option), as well as topics and filters
         .topicAlias("merchants")
         .filterAlias("methods", "method")
         .allowedOrigins(origins)
@@ -119,11 +122,16 @@ final class FeedServer implements AutoCloseable {
         .build();
     node = n;
     metrics.fanout.bind(n);
+    // why a handshake is refused, for pages (a browser sees only 1006): fanout-client asks here
+    web.text("/ws" + HandshakeCheck.PATH_SUFFIX, HandshakeCheck.CONTENT_TYPE, request -> {
+      HandshakeCheck.Answer a = HandshakeCheck.answer(n, request);
+      return new Web.Answer(a.status(), a.body(), a.headers());
+    });
     web.deploy(n, "/ws", c.compression);
     n.start();
     log.info("allowed origins: {}", origins);
     if (c.warmupConnections > 0) {
-      warmUp(c.warmupConnections, origins.get(0), auth);
+      warmUp(c.warmupConnections, origins.get(0), auth); // http://localhost:<port>
     }
     generator = c.generator ? new PaymentGenerator(n, c.rate) : null;
     if (generator != null) {
@@ -159,8 +167,7 @@ final class FeedServer implements AutoCloseable {
     warming = true;
     Thread t = new Thread(() -> {
       try {
-        Warmup.run(ws, origin.equals("*") ? Map.of() : Map.of("Origin", origin),
-            connections);
+        Warmup.run(ws, Map.of("Origin", origin), connections);
       } finally {
         warming = false;
       }
@@ -228,8 +235,8 @@ final class FeedServer implements AutoCloseable {
 
   /**
    * The page's own origin on this port. The page is served from here, so these are the origins
-   * its WebSocket comes from unless the server is reached under another name (then pass
-   * --allowed-origins).
+   * its WebSocket comes from unless the server is reached under another name (then add it with
+   * --allowed-origins). Always allowed: --allowed-origins adds to them.
    */
   private static List<String> ownOrigins(int port) {
     List<String> o = new ArrayList<>();

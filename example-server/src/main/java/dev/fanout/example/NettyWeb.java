@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -92,8 +93,10 @@ final class NettyWeb implements Web {
     Route route = routes.get(path);
     if (route != null) {
       Answer a = route.answer.apply(request);
+      Map<String, String> headers = new HashMap<>(SECURITY_HEADERS);
+      headers.putAll(a.headers());
       return new HttpService.Answer(a.status(), route.contentType,
-          a.body().getBytes(StandardCharsets.UTF_8), SECURITY_HEADERS);
+          a.body().getBytes(StandardCharsets.UTF_8), headers);
     }
     String name = path.equals("/") ? "index.html" : path.substring(1);
     if (name.isEmpty() || name.contains("..") || name.contains("//") || name.endsWith("/")) {

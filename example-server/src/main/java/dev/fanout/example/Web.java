@@ -26,8 +26,12 @@ interface Web {
           + "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
           + "frame-ancestors 'none'");
 
-  /** An answer of a plain HTTP endpoint. */
-  record Answer(int status, String body) {}
+  /** An answer of a plain HTTP endpoint, with headers of its own (besides the security ones). */
+  record Answer(int status, String body, Map<String, String> headers) {
+    Answer(int status, String body) {
+      this(status, body, Map.of());
+    }
+  }
 
   /** Serves {@code answer} of each GET at {@code path}. Call before {@link #deploy}. */
   void text(String path, String contentType, Function<Handshake, Answer> answer);

@@ -112,6 +112,7 @@ final class WebServer implements Web {
         Answer a = answer.apply(HandshakeFilter.handshake(request));
         byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
         response.setStatus(a.status());
+        a.headers().forEach(response::setHeader);
         response.setContentType(contentType);
         response.setContentLength(bytes.length);
         response.getOutputStream().write(bytes);

@@ -3,17 +3,20 @@ package dev.fanout.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.fanout.core.EventId;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
 import java.io.File;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -52,7 +55,9 @@ class BrowserIntegrationTest {
 
   @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
 
+  private static final String UNLISTED_HOST = "ops-box.test";
   private ChromeDriver driver;
+  private HttpServer elsewhere; // a page on another origin, when a test serves one
   private Path profile;
   private String testName;
   private final List<FeedServer> servers = new ArrayList<>();
@@ -71,7 +76,9 @@ class BrowserIntegrationTest {
     options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu",
         "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1280,900", "--user-data-dir=" + profile);
+        "--window-size=1280,900", "--user-data-dir=" + profile,
+        // a name for the loopback that is not among the page's own origins
+        "--host-resolver-rules=MAP " + UNLISTED_HOST + " 127.0.0.1");
     ChromeDriverService service = new ChromeDriverService.Builder()
         .usingDriverExecutable(CHROMEDRIVER).usingAnyFreePort().build();
     driver = new ChromeDriver(service, options);
@@ -86,6 +93,9 @@ class BrowserIntegrationTest {
       driver.quit();
     }
     servers.forEach(FeedServer::close);
+    if (elsewhere != null) {
+      elsewhere.stop(0);
+    }
   }
 
   private FeedServer server(Consumer<FeedServer.Config> settings) throws Exception {
@@ -306,6 +316,102 @@ class BrowserIntegrationTest {
       assertThat(resets()).containsExactly("fresh", "fresh", "fresh");
       screenshot("quiet-resumed");
     }
+  }
+
+  /**
+   * Serves, on a port of its own (so another origin), a page that loads the fanout-client
+   * package's browser file and connects to this test's server; returns the page's origin. The
+   * page shows its client's state, a refusal's status and reason, and the events' merchants.
+   */
+  private String pageElsewhere() throws IOException {
+    byte[] client = Files.readAllBytes(Path.of("..", "fanout-client-js", "fanout-client.js"));
+    String html = "<!doctype html><meta charset=\"utf-8\"><title>elsewhere</title>"
+        + "<p>state: <b id=\"state\">-</b></p><p id=\"why\"></p>"
+        + "<script src=\"/fanout-client.js\"></script><script>"
+        + "window.states = []; window.merchants = [];"
+        + "new FanoutClient({url: 'ws://127.0.0.1:" + port + "/ws', topics: ['mch_01'],"
+        + "  onState(state, detail) {"
+        + "    window.states.push(state);"
+        + "    document.getElementById('state').textContent = state;"
+        + "    if (detail && detail.status) {"
+        + "      document.getElementById('why').textContent ="
+        + "        'refused (' + detail.status + '): ' + detail.reason;"
+        + "    }"
+        + "  },"
+        + "  onEvent(e) { window.merchants.push(e.data.merchantId); },"
+        + "}).start();</script>";
+    elsewhere = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    elsewhere.createContext("/", exchange -> {
+      boolean script = exchange.getRequestURI().getPath().equals("/fanout-client.js");
+      byte[] body = script ? client : html.getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type",
+          script ? "text/javascript" : "text/html;charset=utf-8");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    elsewhere.start();
+    return "http://127.0.0.1:" + elsewhere.getAddress().getPort();
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<String> pageList(String name) {
+    return ((List<Object>) ((JavascriptExecutor) driver).executeScript(
+        "return window." + name + ".slice()")).stream().map(String::valueOf)
+        .collect(Collectors.toList());
+  }
+
+  private String text(String id) {
+    return driver.findElement(By.id(id)).getText();
+  }
+
+  @Test
+  void aPageOnAnotherOriginShowsWhyItIsRefusedInsteadOfReconnecting() throws Exception {
+    FeedServer s = server(c -> c.rate = 40); // the page's own origins only
+    driver.get(pageElsewhere() + "/");
+    await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(text("state")));
+    assertThat(text("why")).isEqualTo("refused (403): origin not allowed");
+    screenshot("refused");
+    // one handshake, refused, then one check, which is not counted: no reconnect loop
+    assertThat(pageList("states")).containsExactly("connecting", "stopped");
+    assertThat(s.node().refusedHandshakes()).containsExactlyEntriesOf(
+        Map.of("403 origin not allowed", 1L));
+  }
+
+  @Test
+  void anAllowedOriginIsAddedToThePagesOwnAndBothConnect() throws Exception {
+    String origin = pageElsewhere();
+    server(c -> {
+      c.rate = 60;
+      c.allowedOrigins = List.of(origin);
+    });
+    driver.get(origin + "/");
+    await().atMost(Duration.ofSeconds(15)).until(() -> pageList("merchants").size() >= 5);
+    assertThat(text("state")).isEqualTo("open");
+    assertThat(pageList("merchants")).containsOnly("mch_01"); // topics: the generic words
+    screenshot("elsewhere-live");
+    open(); // the built-in page, on its own origin: still allowed
+    screenshot("page-live");
+  }
+
+  @Test
+  void theBuiltInPageUnderAnUnlistedNameSaysItsOriginIsNotAllowed() throws Exception {
+    FeedServer first = server(c -> c.rate = 40);
+    String page = "http://" + UNLISTED_HOST + ":" + port;
+    driver.get(page + "/");
+    await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(state()));
+    assertThat(noticeText())
+        .isEqualTo("The server refused this page (403): origin not allowed.");
+    assertThat(first.node().refusedHandshakes()).containsExactlyEntriesOf(
+        Map.of("403 origin not allowed", 1L));
+    screenshot("unlisted-name");
+    stop(first);
+    server(c -> {
+      c.rate = 40;
+      c.allowedOrigins = List.of(page);
+    });
+    driver.get(page + "/");
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
   }
 
   private String get(String path) throws IOException, InterruptedException {

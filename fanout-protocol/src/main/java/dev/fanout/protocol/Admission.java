@@ -65,6 +65,15 @@ final class Admission {
 
   /** Not accepting, at the cap, Origin, then the authenticator; a refusal is counted. */
   Authentication check(Handshake handshake) {
+    Authentication auth = evaluate(handshake);
+    if (!auth.allowed()) {
+      refused(auth.status(), auth.reason());
+    }
+    return auth;
+  }
+
+  /** What {@link #check} answers, without counting a refusal (for {@link HandshakeCheck}). */
+  Authentication evaluate(Handshake handshake) {
     String notAccepting = refusing;
     Authentication auth;
     if (notAccepting != null) {
@@ -75,9 +84,6 @@ final class Admission {
       auth = Authentication.forbidden("origin not allowed");
     } else {
       auth = authenticate(handshake);
-    }
-    if (!auth.allowed()) {
-      refused(auth.status(), auth.reason());
     }
     return auth;
   }

@@ -1,4 +1,5 @@
-/* The payment dashboard: a live table over FanoutClient. No build step, no framework. */
+/* The payment dashboard: a live table over FanoutClient (the fanout-client package, whose
+   browser file the build copies here). No build step, no framework. */
 (function () {
   'use strict';
   const MERCHANTS = ['mch_01', 'mch_02', 'mch_03', 'mch_04', 'mch_05', 'mch_06',
@@ -42,7 +43,7 @@
   }
 
   function applyFilters() {
-    client.subscribe({merchants: checked('merchant'), methods: checked('method')});
+    client.subscribe({topics: checked('merchant'), filters: {method: checked('method')}});
   }
 
   function notice(text, bad) {
@@ -117,16 +118,20 @@
         render('delayed', 'delayed: the server lost its event bus, events will arrive late');
       }
     } else if (state === 'reconnecting') {
+      // detail.status: the server refused the handshake for a while (503: full, shutting down)
       render(state, 'reconnecting in ' + (detail.delayMs / 1000).toFixed(1) + ' s' +
-        (detail.code ? ' (closed ' + detail.code + (detail.reason ? ': ' + detail.reason : '') +
+        (detail.status ? ' (refused ' + detail.status + ': ' + detail.reason + ')'
+          : detail.code ? ' (closed ' + detail.code + (detail.reason ? ': ' + detail.reason : '') +
           ')' : ''));
-      if (!detail.code || detail.code === 1006) {
-        explainRefusal(); // a refused handshake looks like 1006 to a page: ask why
-      }
     } else if (state === 'stopped') {
       render(state, 'stopped');
       if (detail && detail.code === 4003) {
         notice('Your access expired. Open the dashboard again with a fresh link.', true);
+      } else if (detail && detail.status === 401) {
+        notice('Not signed in: ' + detail.reason + '. Open the dashboard with a valid link.', true);
+      } else if (detail && detail.status) {
+        notice('The server refused this page (' + detail.status + '): ' + detail.reason + '.',
+          true);
       }
     } else if (state === 'connecting') {
       render(state, 'connecting…');
@@ -140,19 +145,6 @@
     const t = token();
     const r = await fetch('/session' + (t ? '?token=' + encodeURIComponent(t) : ''));
     return {ok: r.ok, body: await r.json()};
-  }
-
-  async function explainRefusal() {
-    try {
-      const s = await session();
-      if (!s.ok) {
-        client.stop();
-        notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.',
-          true);
-      }
-    } catch (e) {
-      // the server itself is away: keep reconnecting
-    }
   }
 
   const client = new FanoutClient({
