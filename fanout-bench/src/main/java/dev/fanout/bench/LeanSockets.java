@@ -1,5 +1,6 @@
 package dev.fanout.bench;
 
+import dev.fanout.core.internal.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -26,9 +27,7 @@ final class LeanSockets implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    thread = new Thread(this::loop, name);
-    thread.setDaemon(true);
-    thread.start();
+    thread = DaemonThreads.start(name, this::loop);
   }
 
   /** Runs {@code task} on this thread. */
