@@ -1,5 +1,6 @@
 package dev.fanout.jakarta;
 
+import dev.fanout.core.internal.Require;
 import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.FanoutNode;
 import jakarta.websocket.Extension;
@@ -106,9 +107,7 @@ public final class FanoutWebSocket {
     /** The endpoint path; default {@code /ws}. */
     public Builder path(String path) {
       Objects.requireNonNull(path, "path");
-      if (!path.startsWith("/")) {
-        throw new IllegalArgumentException("path must start with '/', got '" + path + "'");
-      }
+      Require.argument(path.startsWith("/"), "path must start with '/', got '%s'", path);
       this.path = path;
       return this;
     }

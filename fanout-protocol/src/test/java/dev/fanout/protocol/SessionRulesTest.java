@@ -68,6 +68,21 @@ class SessionRulesTest {
   }
 
   @Test
+  void subscribesOverTheTopicAndFilterLimitsGetTooManyAndChangeNothing() {
+    node(b -> b.maxTopics(2).maxFilters(1, 2).subscribeRate(1000, 1000));
+    InMemorySocket socket = new InMemorySocket();
+    ProtocolSession s = open(socket);
+    s.textReceived("{\"type\":\"subscribe\",\"topics\":[\"a\",\"b\",\"c\"]}");
+    s.textReceived("{\"type\":\"subscribe\",\"filters\":{\"m\":[\"1\"],\"n\":[\"2\"]}}");
+    s.textReceived("{\"type\":\"subscribe\",\"filters\":{\"m\":[\"1\",\"2\",\"3\"]}}");
+    assertThat(count(socket, "error")).isEqualTo(3);
+    assertThat(socket.frames()).allMatch(f -> f.contains("\"code\":\"too_many\""));
+    assertThat(count(socket, "subscribed")).isZero();
+    s.textReceived("{\"type\":\"subscribe\",\"topics\":[\"a\",\"b\"]}");
+    await().until(() -> count(socket, "subscribed") == 1);
+  }
+
+  @Test
   void subscribesOverTheRateAreRefusedUntilTheBucketRefills() {
     node(b -> b.subscribeRate(1, 2));
     InMemorySocket socket = new InMemorySocket();
