@@ -45,11 +45,14 @@ import org.springframework.web.socket.server.standard.ServerEndpointExporter;
 /**
  * A live feed in a Spring Boot servlet application: a {@link FanoutNode} (its stream is Redis when
  * {@code fanout.redis-uri} is set and fanout-redis is on the classpath, else in memory), protocol
- * v1 at {@code fanout.path} on the application's own servlet container (Tomcat or Jetty), its
- * handshake filter, metrics on the application's {@link MeterRegistry}, a health indicator, and
- * the node's start and shutdown in Spring's lifecycle. Each bean backs off when the application
- * defines its own of that type; an {@link Authenticator} bean and {@link EventFilter} beans are
- * used when present. Services publish with the node, a {@link dev.fanout.core.Publisher}.
+ * v1 at {@code fanout.path} on the application's own servlet container (Tomcat or Jetty, each
+ * tuned as fanout needs: {@link ContainerTuning}), its handshake filter, metrics on the
+ * application's {@link MeterRegistry}, a health indicator, and the node's start and shutdown in
+ * Spring's lifecycle. Each bean backs off when the application defines its own of that type; an
+ * {@link Authenticator} bean and {@link EventFilter} beans are used when present, and without an
+ * {@link Authenticator} fanout-jwt authenticates JWTs ({@link JwtConfiguration}: {@code
+ * fanout.jwt.*}, or Spring Security's {@code JwtDecoder}). Services publish with the node, a
+ * {@link dev.fanout.core.Publisher}.
  */
 @AutoConfiguration(afterName = {
     "org.springframework.boot.micrometer.metrics.autoconfigure"

@@ -63,7 +63,9 @@ class ContainerTuningIntegrationTest {
     }
     try (ConfigurableApplicationContext app = start(JETTY, "--fanout.send-buffer=0")) {
       TomcatWebServer tomcat = (TomcatWebServer) webServer(app);
-      assertThat(tomcat.getTomcat().getConnector().getProperty("socket.txBufSize")).isNull();
+      // unset: Tomcat 11.0.22 reads it as null, 11.0.27 as 0; either way the OS decides
+      assertThat(String.valueOf(tomcat.getTomcat().getConnector().getProperty("socket.txBufSize")))
+          .isIn("null", "0");
     }
   }
 
