@@ -1,7 +1,5 @@
 package dev.fanout.sample;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Publisher;
 import dev.fanout.core.Scope;
@@ -22,6 +20,7 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.ObjectMapper;
 
 /**
  * A payment service with a live feed for its operators' dashboards. Everything about the feed is
@@ -83,7 +82,7 @@ public class PaymentsApplication {
         double amount) {}
 
     @PostMapping("/payments")
-    Map<String, String> changed(@RequestBody Payment p) throws JsonProcessingException {
+    Map<String, String> changed(@RequestBody Payment p) {
       // topic: the merchant; attributes: what subscriptions and filters select on; data: the
       // JSON the dashboards receive, verbatim
       EventId id = publisher.publish(p.merchantId(),

@@ -19,7 +19,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
+import org.springframework.boot.micrometer.metrics.test.autoconfigure.AutoConfigureMetrics;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -30,7 +30,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * started here, real WebSocket clients over loopback.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@AutoConfigureObservability // tests turn metrics export off unless asked
+@AutoConfigureMetrics // tests turn metrics export off unless asked
 class PaymentsFeedIntegrationTest {
   static final RedisServer REDIS = RedisServer.withAppendOnly();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -130,7 +130,9 @@ class PaymentsFeedIntegrationTest {
 
   @Test
   void healthFollowsTheRedisLinkAndAResumingClientLosesNothing() throws Exception {
-    assertThat(get("/actuator/health/fanout").body()).contains("\"status\":\"UP\"");
+    // the stream the node follows, so a node that gets nothing says where it listens
+    assertThat(get("/actuator/health/fanout").body()).contains("\"status\":\"UP\"",
+        "\"stream\":\"redis\"", "\"namespace\":\"payments-it\"", "\"link\":\"UP\"");
     ProtocolClient before = client("ops", "ops");
     before.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_3\"]}");
     before.nextOfType("subscribed");
@@ -142,6 +144,8 @@ class PaymentsFeedIntegrationTest {
     REDIS.kill();
     await().atMost(Duration.ofSeconds(15))
         .until(() -> get("/actuator/health/fanout").body().contains("\"status\":\"DOWN\""));
+    assertThat(get("/actuator/health/fanout").body()).contains("\"link\":\"DOWN\"",
+        "\"linkDownReason\":");
     assertThat(get("/actuator/health/fanout").statusCode()).isEqualTo(503);
     REDIS.restart();
     await().atMost(Duration.ofSeconds(15))

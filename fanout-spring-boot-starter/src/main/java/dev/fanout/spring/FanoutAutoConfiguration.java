@@ -23,18 +23,19 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.ApplicationRunner;
-import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.web.context.WebServerApplicationContext;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
 import org.springframework.util.ClassUtils;
@@ -44,17 +45,23 @@ import org.springframework.web.socket.server.standard.ServerEndpointExporter;
 /**
  * A live feed in a Spring Boot servlet application: a {@link FanoutNode} (its stream is Redis when
  * {@code fanout.redis-uri} is set and fanout-redis is on the classpath, else in memory), protocol
- * v1 at {@code fanout.path} on the application's own servlet container (Tomcat or Jetty), its
- * handshake filter, metrics on the application's {@link MeterRegistry}, a health indicator, and
- * the node's start and shutdown in Spring's lifecycle. Each bean backs off when the application
- * defines its own of that type; an {@link Authenticator} bean and {@link EventFilter} beans are
- * used when present. Services publish with the node, a {@link dev.fanout.core.Publisher}.
+ * v1 at {@code fanout.path} on the application's own servlet container (Tomcat or Jetty, each
+ * tuned as fanout needs: {@link ContainerTuning}), its handshake filter, metrics on the
+ * application's {@link MeterRegistry}, a health indicator, and the node's start and shutdown in
+ * Spring's lifecycle. Each bean backs off when the application defines its own of that type; an
+ * {@link Authenticator} bean and {@link EventFilter} beans are used when present, and without an
+ * {@link Authenticator} fanout-jwt authenticates JWTs ({@link JwtConfiguration}: {@code
+ * fanout.jwt.*}, or Spring Security's {@code JwtDecoder}). Services publish with the node, a
+ * {@link dev.fanout.core.Publisher}.
  */
 @AutoConfiguration(afterName = {
-    "org.springframework.boot.actuate.autoconfigure.metrics"
+    "org.springframework.boot.micrometer.metrics.autoconfigure"
         + ".CompositeMeterRegistryAutoConfiguration",
-    "org.springframework.boot.actuate.autoconfigure.metrics.export.prometheus"
-        + ".PrometheusMetricsExportAutoConfiguration"})
+    "org.springframework.boot.micrometer.metrics.autoconfigure.export.prometheus"
+        + ".PrometheusMetricsExportAutoConfiguration",
+    "org.springframework.boot.security.oauth2.server.resource.autoconfigure.servlet"
+        + ".OAuth2ResourceServerAutoConfiguration"})
+@Import({ContainerTuning.Tomcat.class, ContainerTuning.Jetty.class, JwtConfiguration.class})
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnClass(ServerEndpointExporter.class)
 @EnableConfigurationProperties(FanoutProperties.class)
@@ -71,7 +78,8 @@ public class FanoutAutoConfiguration {
   @ConditionalOnMissingBean
   public FanoutNode fanoutNode(FanoutProperties props, ObjectProvider<Bus> stream,
       ObjectProvider<Authenticator> authenticator, ObjectProvider<EventFilter> filters,
-      ObjectProvider<FanoutMetrics> metrics) {
+      ObjectProvider<FanoutMetrics> metrics, ApplicationContext context) {
+    ClassLoader classes = context.getClassLoader();
     FanoutProperties.Limits limits = props.getLimits();
     FanoutProperties.Heartbeat heartbeat = props.getHeartbeat();
     if (heartbeat.getTimeout().compareTo(heartbeat.getInterval()) <= 0) {
@@ -89,13 +97,29 @@ public class FanoutAutoConfiguration {
         .snapshotSize(props.getSnapshotSize())
         .outboxCapacity(props.getQueueSize())
         .backpressure(Backpressure.named(props.getBackpressure()))
-        .batchLinger(props.getBatchLinger());
+        .batchLinger(props.getBatchLinger())
+        .closeDeadline(props.getCloseDeadline());
     if (limits.getMaxConnectionsPerPrincipal() > 0) {
       b.maxConnectionsPerPrincipal(limits.getMaxConnectionsPerPrincipal());
     }
     props.getAliases().getTopics().forEach(b::topicAlias);
     props.getAliases().getFilters().forEach(b::filterAlias);
-    authenticator.ifAvailable(b::authenticator);
+    FanoutProperties.Jwt jwt = props.getJwt();
+    if (jwt.keySources() > 0 && !ClassUtils.isPresent("dev.fanout.jwt.JwtAuthenticator",
+        classes)) {
+      throw new IllegalStateException("fanout.jwt." + jwt.keySourceNames().get(0) + " is set but "
+          + "fanout-jwt is not on the classpath: add the dependency dev.fanout:fanout-jwt");
+    }
+    Authenticator own = authenticator.getIfAvailable();
+    if (own != null) {
+      // fanout.jwt.* makes a JwtAuthenticator unless the application has an Authenticator
+      if (jwt.keySources() > 0
+          && !own.getClass().getName().equals("dev.fanout.jwt.JwtAuthenticator")) {
+        log.warn("fanout: fanout.jwt.* is not used: the application defines its own "
+            + "Authenticator ({})", own.getClass().getName());
+      }
+      b.authenticator(own);
+    }
     List<EventFilter> all = filters.orderedStream().toList();
     if (!all.isEmpty()) {
       EventFilter every = e -> all.stream().allMatch(f -> f.test(e));
@@ -106,17 +130,16 @@ public class FanoutAutoConfiguration {
       log.warn("fanout: no fanout.allowed-origins: browsers cannot connect (set the origins of "
           + "your pages, or * for any)");
     }
-    return b.stream(stream.getIfAvailable(() -> stream(props))).build();
+    return b.stream(stream.getIfAvailable(() -> stream(props, classes))).build();
   }
 
   /** Redis when fanout.redis-uri is set (fanout-redis must be on the classpath), else memory. */
-  private static Bus stream(FanoutProperties props) {
+  private static Bus stream(FanoutProperties props, ClassLoader classes) {
     if (props.getRedisUri() == null) {
       log.info("fanout: in-memory stream (set fanout.redis-uri for several nodes)");
       return InMemoryStream.create(props.getRetention());
     }
-    if (!ClassUtils.isPresent("dev.fanout.redis.RedisBus",
-        FanoutAutoConfiguration.class.getClassLoader())) {
+    if (!ClassUtils.isPresent("dev.fanout.redis.RedisBus", classes)) {
       throw new IllegalStateException("fanout.redis-uri is set but fanout-redis is not on the "
           + "classpath: add the dependency dev.fanout:fanout-redis");
     }
@@ -207,14 +230,18 @@ public class FanoutAutoConfiguration {
     }
   }
 
-  /** {@code /actuator/health}'s {@code fanout}: the node's stream (Redis link), connections. */
+  /**
+   * {@code /actuator/health}'s {@code fanout}: the node's stream (its namespace, the Redis link),
+   * connections.
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(HealthIndicator.class)
   static class Health {
     @Bean
     @ConditionalOnMissingBean(name = "fanoutHealthIndicator")
-    FanoutHealthIndicator fanoutHealthIndicator(FanoutNode node) {
-      return new FanoutHealthIndicator(node);
+    FanoutHealthIndicator fanoutHealthIndicator(FanoutNode node, FanoutProperties props) {
+      return new FanoutHealthIndicator(node, props.getRedisUri() == null ? null
+          : props.getNamespace());
     }
   }
 }

@@ -2,10 +2,12 @@ package dev.fanout.spring;
 
 import dev.fanout.core.Backpressure;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
@@ -65,10 +67,25 @@ public class FanoutProperties {
   /** How long shutdown spreads its 1001 closes, at most half the shutdown phase's timeout. */
   private Duration shutdownSpread = Duration.ofSeconds(2);
 
+  /**
+   * How long a connection the node closed (heartbeat, limits, backpressure, expiry, shutdown) may
+   * take to finish its closing handshake; then its socket is closed regardless, so a peer that
+   * never reads nor answers holds a file and its buffers no longer.
+   */
+  private Duration closeDeadline = Duration.ofSeconds(5);
+
+  /**
+   * Kernel send buffer of each connection the web server (Tomcat or Jetty) accepts, so a client
+   * that stops reading pins a bounded amount of kernel memory; 0 keeps the OS default (Linux
+   * grows it up to 4 MB).
+   */
+  private DataSize sendBuffer = DataSize.ofKilobytes(64);
+
   private final Heartbeat heartbeat = new Heartbeat();
   private final Limits limits = new Limits();
   private final Aliases aliases = new Aliases();
   private final Warmup warmup = new Warmup();
+  private final Jwt jwt = new Jwt();
 
   public URI getRedisUri() {
     return redisUri;
@@ -195,6 +212,27 @@ public class FanoutProperties {
     this.shutdownSpread = notNegative("fanout.shutdown-spread", shutdownSpread);
   }
 
+  public Duration getCloseDeadline() {
+    return closeDeadline;
+  }
+
+  public void setCloseDeadline(Duration closeDeadline) {
+    this.closeDeadline = positive("fanout.close-deadline", closeDeadline);
+  }
+
+  public DataSize getSendBuffer() {
+    return sendBuffer;
+  }
+
+  public void setSendBuffer(DataSize sendBuffer) {
+    if (sendBuffer == null || sendBuffer.isNegative()
+        || sendBuffer.toBytes() > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("fanout.send-buffer must be 0 (the OS default) to 2GB, "
+          + "got " + sendBuffer);
+    }
+    this.sendBuffer = sendBuffer;
+  }
+
   public Heartbeat getHeartbeat() {
     return heartbeat;
   }
@@ -209,6 +247,10 @@ public class FanoutProperties {
 
   public Warmup getWarmup() {
     return warmup;
+  }
+
+  public Jwt getJwt() {
+    return jwt;
   }
 
   /** {@code fanout.heartbeat.*}: pings and the timeout after which a silent client is closed. */
@@ -370,6 +412,273 @@ public class FanoutProperties {
     public void setHeaders(Map<String, String> headers) {
       this.headers = headers;
     }
+  }
+
+  /**
+   * {@code fanout.jwt.*}: JSON Web Tokens checked by fanout-jwt (add {@code dev.fanout:fanout-jwt})
+   * when one key source is set (secret, public-key or jwks-url) and the application defines no
+   * {@code Authenticator}. In an OAuth2 resource server with none of them set, tokens are checked
+   * by Spring Security's {@code JwtDecoder} instead, and only the scope claim and where tokens
+   * travel are read from here (docs/jwt.md).
+   */
+  public static class Jwt {
+    /** HS256 shared secret, at least 32 bytes ('openssl rand -base64 32' makes one). */
+    private String secret;
+
+    /**
+     * Public key as PEM text (-----BEGIN PUBLIC KEY-----): RSA of 2048 bits or more (RS256), EC
+     * P-256 (ES256) or Ed25519 (EdDSA).
+     */
+    private String publicKey;
+
+    /** JWKS URL the keys come from, cached and refreshed (see fanout.jwt.jwks.*). */
+    private URI jwksUrl;
+
+    /**
+     * Algorithms a token may be signed with: HS256, RS256, ES256, EdDSA. Default: HS256 with a
+     * secret, the public key's own, RS256 with a JWKS URL.
+     */
+    private List<String> algorithms = new ArrayList<>();
+
+    /** The iss a token must carry, exactly; none by default. */
+    private String issuer;
+
+    /** The audience a token's aud must name; none by default. */
+    private String audience;
+
+    /** Claim the topics a token may see are read from ("*" or a list of topics). */
+    private String scopeClaim = "topics"; // ScopeClaim.DEFAULT_NAME (a literal, for IDEs)
+
+    /** How far exp, nbf and iat may be off, at most 5 minutes. */
+    private Duration clockSkew = Duration.ofSeconds(60);
+
+    /** Cookie a browser page's token travels in; empty: none (the Bearer header only). */
+    private String cookieName = "fanout_token"; // TokenSources.DEFAULT_COOKIE
+
+    /**
+     * Query parameter a token may travel in, for clients that can do nothing else; none by
+     * default (a URL ends up in access logs).
+     */
+    private String queryParameter;
+
+    /** Longest token accepted, in bytes, at most 65536; a larger one is refused unread. */
+    private int maxTokenBytes = 8192; // TokenSources.DEFAULT_MAX_TOKEN_BYTES
+
+    private final Jwks jwks = new Jwks();
+
+    /** The key sources set, by property name: exactly one is needed. */
+    List<String> keySourceNames() {
+      List<String> set = new ArrayList<>();
+      if (secret != null) {
+        set.add("secret");
+      }
+      if (publicKey != null) {
+        set.add("public-key");
+      }
+      if (jwksUrl != null) {
+        set.add("jwks-url");
+      }
+      return set;
+    }
+
+    int keySources() {
+      return keySourceNames().size();
+    }
+
+    public String getSecret() {
+      return secret;
+    }
+
+    /** Never echoes the secret, only its length. */
+    public void setSecret(String secret) {
+      int bytes = secret == null ? 0 : secret.getBytes(StandardCharsets.UTF_8).length;
+      if (bytes < 32) {
+        throw new IllegalArgumentException("fanout.jwt.secret must be at least 32 bytes (HS256, "
+            + "RFC 7518 3.2), got " + bytes + "; make one with 'openssl rand -base64 32'");
+      }
+      this.secret = secret;
+    }
+
+    public String getPublicKey() {
+      return publicKey;
+    }
+
+    public void setPublicKey(String publicKey) {
+      if (publicKey == null || !publicKey.contains("-----BEGIN")) {
+        throw new IllegalArgumentException("fanout.jwt.public-key must be a PEM public key "
+            + "(-----BEGIN PUBLIC KEY-----)");
+      }
+      this.publicKey = publicKey;
+    }
+
+    public URI getJwksUrl() {
+      return jwksUrl;
+    }
+
+    public void setJwksUrl(URI jwksUrl) {
+      String scheme = jwksUrl == null || jwksUrl.getScheme() == null ? ""
+          : jwksUrl.getScheme().toLowerCase(Locale.ROOT);
+      if (!(scheme.equals("https") || scheme.equals("http")) || jwksUrl.getHost() == null) {
+        throw new IllegalArgumentException("fanout.jwt.jwks-url must be an absolute http(s) URL, "
+            + "got " + jwksUrl);
+      }
+      this.jwksUrl = jwksUrl;
+    }
+
+    public List<String> getAlgorithms() {
+      return algorithms;
+    }
+
+    public void setAlgorithms(List<String> algorithms) {
+      for (String a : algorithms) {
+        if (ALGORITHMS.stream().noneMatch(known -> known.equalsIgnoreCase(a))) {
+          throw new IllegalArgumentException("fanout.jwt.algorithms: '" + a + "' is not one of "
+              + String.join(", ", ALGORITHMS));
+        }
+      }
+      this.algorithms = algorithms;
+    }
+
+    public String getIssuer() {
+      return issuer;
+    }
+
+    public void setIssuer(String issuer) {
+      this.issuer = notBlank("fanout.jwt.issuer", issuer);
+    }
+
+    public String getAudience() {
+      return audience;
+    }
+
+    public void setAudience(String audience) {
+      this.audience = notBlank("fanout.jwt.audience", audience);
+    }
+
+    public String getScopeClaim() {
+      return scopeClaim;
+    }
+
+    public void setScopeClaim(String scopeClaim) {
+      this.scopeClaim = notBlank("fanout.jwt.scope-claim", scopeClaim);
+    }
+
+    public Duration getClockSkew() {
+      return clockSkew;
+    }
+
+    public void setClockSkew(Duration clockSkew) {
+      notNegative("fanout.jwt.clock-skew", clockSkew);
+      if (clockSkew.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException("fanout.jwt.clock-skew must be at most 5m, got "
+            + clockSkew);
+      }
+      this.clockSkew = clockSkew;
+    }
+
+    public String getCookieName() {
+      return cookieName;
+    }
+
+    public void setCookieName(String cookieName) {
+      this.cookieName = cookieName == null ? "" : cookieName.strip();
+    }
+
+    public String getQueryParameter() {
+      return queryParameter;
+    }
+
+    public void setQueryParameter(String queryParameter) {
+      this.queryParameter = queryParameter == null || queryParameter.isBlank() ? null
+          : queryParameter.strip();
+    }
+
+    public int getMaxTokenBytes() {
+      return maxTokenBytes;
+    }
+
+    public void setMaxTokenBytes(int maxTokenBytes) {
+      if (maxTokenBytes < 1 || maxTokenBytes > 65_536) {
+        throw new IllegalArgumentException("fanout.jwt.max-token-bytes must be 1 to 65536, got "
+            + maxTokenBytes);
+      }
+      this.maxTokenBytes = maxTokenBytes;
+    }
+
+    public Jwks getJwks() {
+      return jwks;
+    }
+  }
+
+  /**
+   * {@code fanout.jwt.jwks.*}: how the keys of {@code fanout.jwt.jwks-url} are kept fresh. A
+   * handshake with a known key never waits for the network.
+   */
+  public static class Jwks {
+    /**
+     * Shortest time between two fetches, whatever causes them: a flood of unknown key ids costs
+     * one fetch per interval.
+     */
+    private Duration refreshInterval = Duration.ofSeconds(30);
+
+    /** Age at which the keys are fetched again in the background; at least the interval. */
+    private Duration maxAge = Duration.ofMinutes(5);
+
+    /**
+     * Longest a handshake with an unknown key id waits for the fetch it causes, at most 10s; 0:
+     * refused at once, accepted once the fetch has landed.
+     */
+    private Duration wait = Duration.ofSeconds(1);
+
+    /** Connect and read timeout of a fetch; the whole answer must come within twice it. */
+    private Duration timeout = Duration.ofSeconds(2);
+
+    public Duration getRefreshInterval() {
+      return refreshInterval;
+    }
+
+    public void setRefreshInterval(Duration refreshInterval) {
+      this.refreshInterval = positive("fanout.jwt.jwks.refresh-interval", refreshInterval);
+    }
+
+    public Duration getMaxAge() {
+      return maxAge;
+    }
+
+    public void setMaxAge(Duration maxAge) {
+      this.maxAge = positive("fanout.jwt.jwks.max-age", maxAge);
+    }
+
+    public Duration getWait() {
+      return wait;
+    }
+
+    public void setWait(Duration wait) {
+      notNegative("fanout.jwt.jwks.wait", wait);
+      if (wait.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("fanout.jwt.jwks.wait must be at most 10s (it holds "
+            + "a handshake), got " + wait);
+      }
+      this.wait = wait;
+    }
+
+    public Duration getTimeout() {
+      return timeout;
+    }
+
+    public void setTimeout(Duration timeout) {
+      this.timeout = positive("fanout.jwt.jwks.timeout", timeout);
+    }
+  }
+
+  /** JwtAlgorithm's names (fanout-jwt is optional: this class must load without it). */
+  static final List<String> ALGORITHMS = List.of("HS256", "RS256", "ES256", "EdDSA");
+
+  private static String notBlank(String property, String value) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException(property + " must not be blank");
+    }
+    return value;
   }
 
   static int atLeast(String property, int min, int value) {
