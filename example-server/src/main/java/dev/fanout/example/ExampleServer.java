@@ -381,10 +381,8 @@ public final class ExampleServer implements Callable<Integer> {
    * RedisStream#DEFAULT_CLUSTER_PARTITIONS} on a cluster and 1 elsewhere (today's keys and ids).
    */
   static RedisStream stream(URI redis, String namespace, int retention, Integer partitions) {
-    boolean cluster = redis.getScheme() != null && redis.getScheme().endsWith("-cluster");
-    int p = partitions != null ? partitions
-        : cluster ? RedisStream.DEFAULT_CLUSTER_PARTITIONS : 1;
-    return RedisStream.named(namespace).withRetention(retention).withPartitions(p);
+    return RedisStream.named(namespace).withRetention(retention)
+        .withPartitions(partitions != null ? partitions : RedisStream.defaultPartitions(redis));
   }
 
   /** Reads 500ms, 30s, 2m, 8h, or an ISO-8601 duration. */

@@ -1,9 +1,11 @@
 package dev.fanout.redis;
 
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Locale;
 
 /**
  * Names, partitions and retention of one fanout stream in Redis. Every name derives from a
@@ -79,6 +81,16 @@ public final class RedisStream {
     }
     return count == layout.count ? this
         : new RedisStream(namespace, retention, new Layout(namespace, count, layout.forced));
+  }
+
+  /**
+   * The partitions a namespace gets when its configuration names none: {@value
+   * #DEFAULT_CLUSTER_PARTITIONS} on a Redis Cluster ({@code redis-cluster://}, {@code
+   * rediss-cluster://}), 1 elsewhere (the keys and ids of a single Redis).
+   */
+  public static int defaultPartitions(URI redis) {
+    String scheme = redis.getScheme() == null ? "" : redis.getScheme().toLowerCase(Locale.ROOT);
+    return scheme.endsWith("-cluster") ? DEFAULT_CLUSTER_PARTITIONS : 1;
   }
 
   /**

@@ -19,8 +19,9 @@ import org.springframework.util.unit.DataSize;
 @ConfigurationProperties(prefix = "fanout")
 public class FanoutProperties {
   /**
-   * Where the bus and history live: redis://, rediss:// (TLS), redis-sentinel://h:p,h:p#master
-   * or rediss-sentinel://. Absent: in memory, one node only.
+   * Where the bus and history live: redis://, rediss:// (TLS), redis-sentinel://h:p,h:p#master,
+   * rediss-sentinel://, redis-cluster://h:p,h:p or rediss-cluster://. Absent: in memory, one
+   * node only.
    */
   private URI redisUri;
 
@@ -86,6 +87,32 @@ public class FanoutProperties {
   private final Aliases aliases = new Aliases();
   private final Warmup warmup = new Warmup();
   private final Jwt jwt = new Jwt();
+  private final Redis redis = new Redis();
+
+  public Redis getRedis() {
+    return redis;
+  }
+
+  /** {@code fanout.redis.*}: the stream's layout in Redis. */
+  public static class Redis {
+    /**
+     * The namespace's partitions, fixed when it is created and recorded in Redis (another count
+     * stops startup). Default: 16 on a Redis Cluster, else 1 (the keys and ids of one Redis).
+     */
+    private Integer partitions;
+
+    public Integer getPartitions() {
+      return partitions;
+    }
+
+    public void setPartitions(Integer partitions) {
+      if (partitions != null && (partitions < 1 || partitions > 1024)) {
+        throw new IllegalArgumentException("fanout.redis.partitions must be 1 to 1024, got "
+            + partitions);
+      }
+      this.partitions = partitions;
+    }
+  }
 
   public URI getRedisUri() {
     return redisUri;
@@ -93,10 +120,11 @@ public class FanoutProperties {
 
   public void setRedisUri(URI redisUri) {
     String scheme = redisUri == null ? null : redisUri.getScheme();
-    if (redisUri != null && !List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel")
-        .contains(scheme)) {
+    if (redisUri != null && !List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel",
+        "redis-cluster", "rediss-cluster").contains(scheme)) {
       throw new IllegalArgumentException("fanout.redis-uri must be a redis://, rediss://, "
-          + "redis-sentinel:// or rediss-sentinel:// URI, got scheme '" + scheme + "'");
+          + "redis-sentinel://, rediss-sentinel://, redis-cluster:// or rediss-cluster:// URI, got "
+          + "scheme '" + scheme + "'");
     }
     this.redisUri = redisUri;
   }

@@ -12,10 +12,14 @@ final class RedisStreams {
   private RedisStreams() {}
 
   static Bus open(FanoutProperties props) {
-    RedisBus.check(props.getRedisUri()); // one clear line if it cannot work at all
+    Integer partitions = props.getRedis().getPartitions();
+    RedisStream stream = RedisStream.named(props.getNamespace()).withRetention(props.getRetention())
+        .withPartitions(partitions != null ? partitions
+            : RedisStream.defaultPartitions(props.getRedisUri()));
+    // one clear line if it cannot work at all, or the namespace has another partition count
+    RedisBus.check(props.getRedisUri(), stream);
     long cacheBytes = props.getSnapshotCache().toBytes();
-    return RedisBus.builder(props.getRedisUri(),
-            RedisStream.named(props.getNamespace()).withRetention(props.getRetention()))
+    return RedisBus.builder(props.getRedisUri(), stream)
         .snapshotCache(cacheBytes == 0 ? 0
             : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, props.getSnapshotSize()),
             Math.max(1, cacheBytes))
