@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
 
 /**
  * fanout's metrics on a Micrometer {@link MeterRegistry}: pass it to the node ({@code
@@ -120,20 +121,32 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
   }
 
   /**
-   * The gauges of a node: sockets still closing, its hub's ({@link #bind(Hub)}) and its
-   * stream's ({@link #bind(Bus)}).
+   * The gauges of a node: its clients (warm-up connections are not clients) and sockets still
+   * closing, its hub's queues, newest event and bus state ({@link #bind(Hub)}), and its stream's
+   * ({@link #bind(Bus)}).
    */
   public FanoutMeters bind(FanoutNode node) {
+    connections(node, n -> n.status().connections());
     Gauge.builder("fanout_sockets_closing", node, n -> n.status().closingSockets())
         .description("sockets of connections the node closed whose peer has not finished the "
             + "closing handshake: each is gone within the close deadline").register(registry);
-    return bind(node.hub()).bind(node.bus());
+    hubGauges(node.hub());
+    return bind(node.bus());
   }
 
-  /** Gauges read from the hub: connections, queued events, newest event's age, bus state. */
+  /** Gauges read from a hub built alone: connections, queued events, newest event, bus state. */
   public FanoutMeters bind(Hub hub) {
-    Gauge.builder("fanout_connections_active", hub, Hub::connectionCount)
-        .description("open WebSocket connections").register(registry);
+    connections(hub, Hub::connectionCount);
+    hubGauges(hub);
+    return this;
+  }
+
+  private <T> void connections(T source, ToDoubleFunction<T> count) {
+    Gauge.builder("fanout_connections_active", source, count)
+        .description("open WebSocket connections of clients").register(registry);
+  }
+
+  private void hubGauges(Hub hub) {
     Gauge.builder("fanout_queue_depth", hub, Hub::queuedEvents)
         .description("events queued in all outboxes").register(registry);
     Gauge.builder("fanout_newest_event_age_seconds", hub,
@@ -143,7 +156,6 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
     Gauge.builder("fanout_bus_up", hub, h -> h.busUp() ? 1 : 0)
         .description("1 while this node's bus is up (clients are told when it is not)")
         .register(registry);
-    return this;
   }
 
   /**

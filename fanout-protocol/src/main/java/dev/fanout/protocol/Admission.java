@@ -27,6 +27,7 @@ final class Admission {
   private final Refusals refusals = new Refusals();
   private final Set<ProtocolSession> sessions = ConcurrentHashMap.newKeySet();
   private final AtomicInteger open = new AtomicInteger();
+  private final Set<ProtocolSession> warmups = ConcurrentHashMap.newKeySet(); // not clients
   private final AtomicInteger closing = new AtomicInteger(); // closed by the node, socket not gone
   private final Map<String, AtomicInteger> perPrincipal = new ConcurrentHashMap<>();
   private volatile String refusing = "server starting"; // null while accepting
@@ -114,8 +115,16 @@ final class Admission {
     }
   }
 
-  /** Counts a new session against the caps; false when a cap is reached. */
-  boolean admit(ProtocolSession session, String principal) {
+  /**
+   * Counts a new session against the caps; false when a cap is reached. A warm-up session is
+   * held apart: not a client, not under the caps.
+   */
+  boolean admit(ProtocolSession session, String principal, boolean warmup) {
+    if (warmup) {
+      warmups.add(session);
+      sessions.add(session);
+      return true;
+    }
     if (open.incrementAndGet() > maxConnections) {
       open.decrementAndGet();
       return false;
@@ -132,7 +141,7 @@ final class Admission {
 
   /** Frees an admitted session's slots; once, however often it is called. */
   void release(ProtocolSession session, String principal) {
-    if (sessions.remove(session)) {
+    if (sessions.remove(session) && !warmups.remove(session)) {
       open.decrementAndGet();
       perPrincipal.computeIfPresent(principal, (k, n) -> n.decrementAndGet() == 0 ? null : n);
     }

@@ -70,6 +70,11 @@ public final class Authentication {
         null);
   }
 
+  /** The same outcome, as a distinct object (the node marks warm-up handshakes by identity). */
+  Authentication copy() {
+    return new Authentication(principal, scope, status, reason, expiresAt);
+  }
+
   public boolean allowed() {
     return principal != null;
   }

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -60,6 +61,9 @@ import org.slf4j.LoggerFactory;
 public final class FanoutNode implements Publisher {
   private static final Logger log = LoggerFactory.getLogger(FanoutNode.class);
 
+  /** The header that marks a warm-up connection: {@link #warmupHeaders()}. */
+  static final String WARMUP_HEADER = "Fanout-Warmup";
+
   /** Threads writing pings; a stalled peer can hold one only until the heartbeat closes it. */
   static final int PINGER_THREADS = 4;
 
@@ -74,6 +78,9 @@ public final class FanoutNode implements Publisher {
   final Threads threads;
   private final Heartbeat heartbeat;
   private final Object lifecycle = new Object();
+  private final String warmupNonce = EventId.newEpoch() + EventId.newEpoch();
+  // warm-up handshakes checked and not yet opened (a failed upgrade leaves one; few at most)
+  private final Set<Authentication> warmups = ConcurrentHashMap.newKeySet();
   private volatile State state = State.NEW;
 
   /**
@@ -252,7 +259,22 @@ public final class FanoutNode implements Publisher {
    * Authentication#status()} is the HTTP status to answer (401, 403 or 503).
    */
   public Authentication check(Handshake handshake) {
-    return admission.check(handshake);
+    Authentication auth = admission.check(handshake);
+    if (auth.allowed() && warmupNonce.equals(handshake.header(WARMUP_HEADER))) {
+      auth = auth.copy(); // this object, and only it, opens a warm-up connection
+      warmups.add(auth);
+    }
+    return auth;
+  }
+
+  /**
+   * The headers that mark a warm-up connection of this node (fanout-client's {@code Warmup}
+   * sends them with its own): it is served like any other, but not counted as a client in
+   * {@link #status()}, in the connection caps or in the connections gauge. The value is a random
+   * secret of this node, so only code that asks the node can mark a connection.
+   */
+  public Map<String, String> warmupHeaders() {
+    return Map.of(WARMUP_HEADER, warmupNonce);
   }
 
   /**
@@ -282,7 +304,7 @@ public final class FanoutNode implements Publisher {
     }
     String principal = auth.principal();
     ProtocolSession session = new ProtocolSession(this, socket, principal, remote);
-    if (!admission.admit(session, principal)) {
+    if (!admission.admit(session, principal, warmups.remove(auth))) {
       return refusedSession(socket, 1013, "connection limit reached");
     }
     if (!session.start(auth)) {

@@ -212,6 +212,26 @@ class SessionRulesTest {
   }
 
   @Test
+  void warmUpConnectionsAreServedButNeitherCountedAsClientsNorHeldToTheCaps() {
+    node(b -> b.maxConnections(1));
+    Authentication warm = node.check(Handshake.of(URI.create("/ws"),
+        Map.of("Fanout-Warmup", List.of(node.warmupHeaders().get("Fanout-Warmup"))), null, null));
+    InMemorySocket warmSocket = new InMemorySocket();
+    ProtocolSession w = node.open(warm, null, warmSocket);
+    w.textReceived("{\"type\":\"subscribe\"}");
+    await().until(() -> count(warmSocket, "subscribed") == 1);
+    assertThat(node.status().connections()).isZero();
+    Authentication forged = node.check(Handshake.of(URI.create("/ws"),
+        Map.of("Fanout-Warmup", List.of("guess")), null, null));
+    InMemorySocket client = new InMemorySocket();
+    node.open(forged, null, client); // a wrong nonce is a client like any other
+    assertThat(node.status().connections()).isEqualTo(1);
+    assertThat(node.check(handshake()).status()).isEqualTo(503); // the cap counts clients only
+    w.closed(1000);
+    assertThat(node.status().connections()).isEqualTo(1);
+  }
+
+  @Test
   void aNodeRefusesHandshakesBeforeItStartsAndOnceItDrains() {
     FanoutNode notStarted = FanoutNode.builder().stream(InMemoryStream.create()).build();
     try {

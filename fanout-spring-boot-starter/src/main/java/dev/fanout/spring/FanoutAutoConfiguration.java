@@ -191,7 +191,8 @@ public class FanoutAutoConfiguration {
    */
   @Bean
   @ConditionalOnMissingBean(name = "fanoutWarmup")
-  public ApplicationRunner fanoutWarmup(FanoutProperties props, ApplicationContext context) {
+  public ApplicationRunner fanoutWarmup(FanoutProperties props, ApplicationContext context,
+      FanoutNode node) {
     return args -> {
       FanoutProperties.Warmup warmup = props.getWarmup();
       if (warmup.getConnections() == 0
@@ -202,6 +203,7 @@ public class FanoutAutoConfiguration {
           && servlet.getServletContext() != null
           ? servlet.getServletContext().getContextPath() : "";
       Map<String, String> headers = new LinkedHashMap<>(warmup.getHeaders());
+      headers.putAll(node.warmupHeaders()); // not clients: not counted as such
       if (headers.keySet().stream().noneMatch("Origin"::equalsIgnoreCase)) {
         props.getAllowedOrigins().stream().filter(o -> !o.equals("*")).findFirst()
             .ifPresent(origin -> headers.put("Origin", origin));
