@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.args.ClientPauseMode;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
@@ -289,5 +291,69 @@ class RedisPressureIntegrationTest {
       jedis.configSet("save", "");
       RedisServer.deleteTree(writable);
     }
+  }
+
+  /**
+   * CLIENT PAUSE WRITE for 5 s under a steady publisher: reads go on (a snapshot and a resume
+   * answer during the pause), publishes wait and those past the command timeout are reported to
+   * the publisher as timeouts, and afterwards the live client holds exactly the stream, with no
+   * client closed or reset.
+   */
+  @Test
+  void aFiveSecondWritePauseCostsTimeNeverEventsOrClients() throws Exception {
+    List<EventId> ids = publish(20, "before");
+    List<EventId> acknowledged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicLong slowest = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean running =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread load = new Thread(() -> {
+      for (int i = 0; running.get(); i++) {
+        long t = System.nanoTime();
+        try {
+          acknowledged.add(publisher.publish("mch_" + i % 5, Map.of(), "{\"load\":" + i + "}"));
+        } catch (FanoutRedisException e) {
+          failures.add(e.getMessage());
+        }
+        slowest.accumulateAndGet(System.nanoTime() - t, Math::max);
+        java.util.concurrent.locks.LockSupport.parkNanos(5_000_000); // the load's pace
+      }
+    }, "pause-publisher");
+    load.start();
+    track(() -> {
+      running.set(false);
+      load.join(10_000);
+    });
+    await().until(() -> acknowledged.size() > 50);
+    long downsBefore = bus.status().downs();
+    jedis.clientPause(5000, ClientPauseMode.WRITE);
+    long t0 = System.nanoTime();
+    InMemoryTransport fresh = new InMemoryTransport();
+    hub.connect(fresh, Scope.all()).subscribe(Subscription.builder().topics("mch_3").build());
+    long subscribeMs = (System.nanoTime() - t0) / 1_000_000;
+    Recovery during = bus.history().since(ids.get(5), Subscription.all());
+    long readMs = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(during.recovered()).isTrue();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !failures.isEmpty());
+    int afterPause = acknowledged.size();
+    await().atMost(Duration.ofSeconds(20)).until(() -> acknowledged.size() > afterPause + 100);
+    running.set(false);
+    load.join(10_000);
+
+    List<String> truth = jedis.xrange(stream.streamKey(), StreamEntryID
+        .MINIMUM_ID, StreamEntryID.MAXIMUM_ID).stream()
+        .map(e -> e.getFields().get("e") + ":" + e.getID().getTime()).toList();
+    await().atMost(Duration.ofSeconds(10)).until(() -> live.eventIds().size() == truth.size());
+    assertThat(live.eventIds()).as("exactly the stream, in order").isEqualTo(truth);
+    assertThat(truth).containsAll(acknowledged.stream().map(EventId::toString).toList());
+    assertThat(live.isClosed()).isFalse();
+    assertThat(fresh.isClosed()).isFalse();
+    assertThat(live.frames()).filteredOn(f -> f.contains("\"recovered\":false")).hasSize(1);
+    System.out.printf("MEASURE client_pause_write subscribe_ms=%d resume_read_ms=%d "
+            + "publish_failures=%d slowest_publish_ms=%d link_downs=%d first_failure=%s "
+            + "events_in_stream_not_acknowledged=%d%n", subscribeMs, readMs, failures.size(),
+        slowest.get() / 1_000_000, bus.status().downs() - downsBefore, failures.get(0),
+        truth.size() - ids.size() - acknowledged.size());
+    assertThat(failures.get(0)).contains("timed out");
   }
 }
