@@ -229,7 +229,8 @@ class ProcessIntegrationTest {
     assertThat(ids).hasSizeGreaterThan(20).allMatch(id -> id.matches("[A-Za-z0-9]+:\\d+"));
     assertThat(Files.readString(err)).contains("published " + ids.size() + " events");
     try (Jedis j = new Jedis(redis.uri())) {
-      List<String> kept = j.xrange("{ids}:stream", StreamEntryID.MINIMUM_ID, StreamEntryID.MAXIMUM_ID).stream()
+      List<String> kept = j.xrange("{ids}:stream", StreamEntryID.MINIMUM_ID,
+          StreamEntryID.MAXIMUM_ID).stream()
           .map(e -> e.getFields().get("e") + ":" + e.getID().getTime()).toList();
       assertThat(kept).isEqualTo(ids);
     }
@@ -239,7 +240,8 @@ class ProcessIntegrationTest {
         "--min-replicas", "1", "--replica-timeout", "20ms");
     assertThat(unconfirmed.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readAllLines(out, StandardCharsets.UTF_8)).isEmpty();
-    assertThat(Files.readString(err)).containsPattern("published 0 events, \\d+ not acknowledged")
+    assertThat(Files.readString(err))
+        .containsPattern("published 0 events, \\d+ not acknowledged")
         .contains("reached 0 of 1 replica within 20 ms");
   }
 
