@@ -1,7 +1,9 @@
 package dev.fanout.example;
 
 import dev.fanout.client.Warmup;
+import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
+import dev.fanout.core.Publisher;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
@@ -311,12 +313,29 @@ public final class ExampleServer implements Callable<Integer> {
         description = "Stop after this long (default: until interrupted).")
     Duration duration;
 
+    @Option(names = "--min-replicas", defaultValue = "${env:FANOUT_MIN_REPLICAS:-0}",
+        description = "Acknowledge a publish only once this many replicas hold it (Redis WAIT); "
+            + "one that is not confirmed in --replica-timeout is reported as unconfirmed, with "
+            + "its id (default ${DEFAULT-VALUE}: when the primary ran it).")
+    int minReplicas;
+
+    @Option(names = "--replica-timeout", defaultValue = "${env:FANOUT_REPLICA_TIMEOUT:-1s}",
+        converter = DurationConverter.class,
+        description = "How long a publish waits for --min-replicas (default ${DEFAULT-VALUE}).")
+    Duration replicaTimeout;
+
+    @Option(names = "--print-ids", description = "Print each acknowledged event id on standard "
+        + "output, one per line (the summary then goes to standard error).")
+    boolean printIds;
+
     @Override
     public Integer call() throws Exception {
       RedisStream stream = stream(redis, namespace, retention, partitions);
       RedisBus.check(redis, stream);
-      try (RedisPublisher publisher = RedisPublisher.create(redis, stream);
-          PaymentGenerator generator = new PaymentGenerator(publisher, rate)) {
+      try (RedisPublisher publisher = RedisPublisher.builder(redis, stream)
+              .minReplicas(minReplicas, replicaTimeout).build();
+          PaymentGenerator generator = new PaymentGenerator(printIds ? printing(publisher)
+              : publisher, rate)) {
         generator.start();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(done::countDown));
@@ -326,9 +345,20 @@ public final class ExampleServer implements Callable<Integer> {
           done.await(duration.toMillis(), TimeUnit.MILLISECONDS);
         }
         generator.close(); // stop before counting, so the count is final
-        System.out.println("published " + generator.published() + " events");
+        (printIds ? System.err : System.out).println("published " + generator.published()
+            + " events" + (generator.failures() == 0 ? "" : ", " + generator.failures()
+            + " not acknowledged"));
       }
       return 0;
+    }
+
+    /** Prints the id of each publish Redis acknowledged, as it returns; failures print nothing. */
+    private static Publisher printing(Publisher publisher) {
+      return (topic, attributes, data) -> {
+        EventId id = publisher.publish(topic, attributes, data);
+        System.out.println(id);
+        return id;
+      };
     }
   }
 

@@ -121,6 +121,11 @@ final class PaymentGenerator implements AutoCloseable {
     return published;
   }
 
+  /** Publishes that failed (or were not acknowledged) so far; read after {@link #close}. */
+  long failures() {
+    return failures;
+  }
+
   @Override
   public void close() {
     timer.shutdownNow();

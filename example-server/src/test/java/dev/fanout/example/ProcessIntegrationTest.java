@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
 
 /** The packaged jar as a real process: --help, SIGTERM drain, and the publish subcommand. */
 class ProcessIntegrationTest {
@@ -209,5 +211,48 @@ class ProcessIntegrationTest {
     assertThat(published).isGreaterThan(50);
     await().until(() -> c.eventIds().size() == published);
     c.close();
+  }
+
+  /**
+   * {@code publish --print-ids} prints exactly the ids Redis acknowledged, which an operator can
+   * check against the stream; with {@code --min-replicas 1} on a Redis without replicas nothing
+   * is acknowledged, though Redis ran every publish, and the summary says so.
+   */
+  @Test
+  void thePublishSubcommandPrintsTheIdsItWasAcknowledged() throws Exception {
+    Path out = Files.createTempFile("ids", ".out");
+    Path err = Files.createTempFile("ids", ".err");
+    Process p = runSplit(out, err, "publish", "--redis", redis.uri().toString(), "--namespace",
+        "ids", "--rate", "50", "--duration", "1s", "--print-ids");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    List<String> ids = Files.readAllLines(out, StandardCharsets.UTF_8);
+    assertThat(ids).hasSizeGreaterThan(20).allMatch(id -> id.matches("[A-Za-z0-9]+:\\d+"));
+    assertThat(Files.readString(err)).contains("published " + ids.size() + " events");
+    try (Jedis j = new Jedis(redis.uri())) {
+      List<String> kept = j.xrange("{ids}:stream", StreamEntryID.MINIMUM_ID,
+          StreamEntryID.MAXIMUM_ID).stream()
+          .map(e -> e.getFields().get("e") + ":" + e.getID().getTime()).toList();
+      assertThat(kept).isEqualTo(ids);
+    }
+
+    Process unconfirmed = runSplit(out, err, "publish", "--redis", redis.uri().toString(),
+        "--namespace", "ids", "--rate", "50", "--duration", "1s", "--print-ids",
+        "--min-replicas", "1", "--replica-timeout", "20ms");
+    assertThat(unconfirmed.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(Files.readAllLines(out, StandardCharsets.UTF_8)).isEmpty();
+    assertThat(Files.readString(err))
+        .containsPattern("published 0 events, \\d+ not acknowledged")
+        .contains("reached 0 of 1 replica within 20 ms");
+  }
+
+  private Process runSplit(Path out, Path err, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        JAR.toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+        .start();
+    processes.add(p);
+    return p;
   }
 }

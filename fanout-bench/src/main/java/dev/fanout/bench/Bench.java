@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 
 /** fanout-bench: the load generator ({@code load}, {@code storm}) and JMH ({@code jmh}). */
 @Command(name = "fanout-bench", mixinStandardHelpOptions = true,
-    subcommands = {Load.class, Load.Storm.class, WorkerClients.Main.class, Floor.class,
-        Floor.Sink.class, Bench.Jmh.class},
+    subcommands = {Load.class, Load.Storm.class, Soak.class, WorkerClients.Main.class,
+        Floor.class, Floor.Sink.class, Bench.Jmh.class},
     description = "End-to-end load against a fanout server, and the JMH microbenchmarks.")
 public final class Bench implements Runnable {
   public static void main(String[] args) {

@@ -39,6 +39,24 @@ interface Clients extends AutoCloseable {
   /** Drops every connection at once; each reconnects after up to {@code jitterMs} and resumes. */
   StormResult storm(int jitterMs) throws Exception;
 
+  /**
+   * Churn: from now on, {@code perSecond} times a second the next subscribed client (round robin)
+   * leaves (a TCP reset) and comes back at once, resuming from its last event, as a page that
+   * reloads does; 0 stops it (clients already on their way back still arrive).
+   */
+  void churn(double perSecond) throws Exception;
+
+  /** The churn so far. */
+  Churned churned() throws Exception;
+
+  /** Churned connections made, how their resumes went, and how many are still on their way. */
+  record Churned(long connections, long recovered, long notRecovered, long pending) {
+    Churned plus(Churned o) {
+      return new Churned(connections + o.connections, recovered + o.recovered,
+          notRecovered + o.notRecovered, pending + o.pending);
+    }
+  }
+
   /** What the clients saw in the window so far. */
   Seen seen() throws Exception;
 

@@ -28,6 +28,13 @@ final class LocalClients implements Clients {
   private final LongAdder retries = new LongAdder();
 
   private final List<LeanSockets> io = new ArrayList<>();
+  private final LongAdder churnConnections = new LongAdder();
+  private final LongAdder churnRecovered = new LongAdder();
+  private final LongAdder churnNotRecovered = new LongAdder();
+  private final java.util.concurrent.atomic.AtomicLong churnPending =
+      new java.util.concurrent.atomic.AtomicLong();
+  private ScheduledExecutorService churner;
+  private int nextChurned;
   private final Mode mode;
 
   LocalClients(URI url, int from, int to, int merchants, double ops, int ioThreads,
@@ -124,6 +131,55 @@ final class LocalClients implements Clients {
   }
 
   @Override
+  public synchronized void churn(double perSecond) {
+    if (churner != null) {
+      churner.shutdownNow();
+      churner = null;
+    }
+    if (perSecond <= 0 || all.isEmpty()) {
+      return;
+    }
+    churner = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "load-churn");
+      t.setDaemon(true);
+      return t;
+    });
+    churner.scheduleAtFixedRate(this::churnOne, 0, Math.max(1, (long) (1e6 / perSecond)),
+        TimeUnit.MICROSECONDS);
+  }
+
+  /** The next client that is subscribed leaves and comes back, resuming. */
+  private void churnOne() {
+    for (int tries = 0; tries < all.size(); tries++) {
+      LoadClient c = all.get(nextChurned++ % all.size());
+      CompletableFuture<Boolean> s = c.subscribed;
+      if (!s.isDone() || s.isCompletedExceptionally()) {
+        continue; // on its way back already
+      }
+      churnPending.incrementAndGet();
+      c.drop(); // runs on the client's io thread before the connect below
+      CompletableFuture<Boolean> done = new CompletableFuture<>();
+      done.whenComplete((recovered, e) -> {
+        churnPending.decrementAndGet();
+        churnConnections.increment();
+        if (Boolean.TRUE.equals(recovered)) {
+          churnRecovered.increment();
+        } else {
+          churnNotRecovered.increment();
+        }
+      });
+      connectUntilSubscribed(c, done, 0);
+      return;
+    }
+  }
+
+  @Override
+  public Churned churned() {
+    return new Churned(churnConnections.sum(), churnRecovered.sum(), churnNotRecovered.sum(),
+        churnPending.get());
+  }
+
+  @Override
   public Seen seen() {
     Map<Integer, Long> closes = new TreeMap<>();
     tally.closes.forEach((code, n) -> closes.put(code, (long) n.get()));
@@ -134,6 +190,7 @@ final class LocalClients implements Clients {
 
   @Override
   public void close() {
+    churn(0);
     all.forEach(LoadClient::drop);
     io.forEach(LeanSockets::close);
   }

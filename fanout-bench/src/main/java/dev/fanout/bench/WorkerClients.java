@@ -104,6 +104,20 @@ final class WorkerClients implements Clients {
     }
   }
 
+  @Override
+  public void churn(double perSecond) throws IOException {
+    ask("churn " + perSecond / workers.size(), a -> a, (x, y) -> x);
+  }
+
+  @Override
+  public Churned churned() throws IOException {
+    return ask("churned", a -> {
+      String[] f = a.split(" ");
+      return new Churned(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]),
+          Long.parseLong(f[3]));
+    }, Churned::plus);
+  }
+
   /** Sends the command to every worker, then reads and combines their answers. */
   private <T> T ask(String command, Function<String, T> parse, BinaryOperator<T> combine)
       throws IOException {
@@ -217,6 +231,16 @@ final class WorkerClients implements Clients {
             case "storm": {
               StormResult r = clients.storm(Integer.parseInt(f[1]));
               answer = r.allBackMs() + " " + r.recovered() + " " + r.noResumePoint();
+              break;
+            }
+            case "churn":
+              clients.churn(Double.parseDouble(f[1]));
+              answer = "ok";
+              break;
+            case "churned": {
+              Churned c = clients.churned();
+              answer = c.connections() + " " + c.recovered() + " " + c.notRecovered() + " "
+                  + c.pending();
               break;
             }
             case "seen":

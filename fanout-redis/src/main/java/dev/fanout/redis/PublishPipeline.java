@@ -44,6 +44,11 @@ import redis.clients.jedis.util.Pool;
  *
  * <p>A connection lost with a pipeline on the wire fails that pipeline's publishes: Redis may or
  * may not have run them, and running them again could publish an event twice.
+ *
+ * <p>When replicas are required ({@link Replication}), each pipeline ends with one {@code WAIT}
+ * on its connection, which covers every publish the pipeline carried: a batch waits once. Its
+ * publishes complete with their ids when enough replicas confirmed, else fail with {@link
+ * UnconfirmedPublishException}.
  */
 final class PublishPipeline implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PublishPipeline.class);
@@ -60,6 +65,9 @@ final class PublishPipeline implements AutoCloseable {
 
     /** The exception a publish that got {@code e} fails with. */
     RuntimeException failure(JedisException e);
+
+    /** What a publish Redis ran as {@code id} fails with when too few replicas have it. */
+    RuntimeException unconfirmed(EventId id, Replication.Reached reached);
   }
 
   /** One publish on its way. */
@@ -140,12 +148,15 @@ final class PublishPipeline implements AutoCloseable {
   private final Map<Pool<Jedis>, Thread> lanes = new LinkedHashMap<>();
   private final Semaphore permits;
   private final int maxInFlight;
+  private final Replication replication;
   private int queued; // requests in the queues (not on the wire), under lock
   private boolean closing;
   private boolean aborted;
 
-  PublishPipeline(Nodes nodes, int partitions, int retention, int maxInFlight, Calls calls) {
+  PublishPipeline(Nodes nodes, int partitions, int retention, int maxInFlight,
+      Replication replication, Calls calls) {
     this.nodes = nodes;
+    this.replication = replication;
     this.calls = calls;
     this.retention = Integer.toString(retention);
     this.maxInFlight = maxInFlight;
@@ -379,13 +390,13 @@ final class PublishPipeline implements AutoCloseable {
       for (Call call : sent) {
         replies.add(pipeline.fcall(FUNCTION, call.keys, call.args));
       }
-      pipeline.sync();
+      Replication.Reached reached = syncAndWait(jedis, pipeline);
       boolean reload = false;
       Map<HostAndPort, List<Call>> asks = new LinkedHashMap<>();
       for (int i = 0; i < sent.size(); i++) {
         Call call = sent.get(i);
         try {
-          complete(call, replies.get(i).get());
+          complete(call, replies.get(i).get(), reached);
         } catch (JedisDataException e) { // the call was refused whole: none of it ran
           Retry kind = Retry.of(e);
           if (notFound(e)) {
@@ -460,11 +471,11 @@ final class PublishPipeline implements AutoCloseable {
         pipeline.sendCommand(Protocol.Command.ASKING, new String[0]);
         replies.add(pipeline.fcall(FUNCTION, call.keys, call.args));
       }
-      pipeline.sync();
+      Replication.Reached reached = syncAndWait(jedis, pipeline);
       for (int i = 0; i < sent.size(); i++) {
         Call call = sent.get(i);
         try {
-          complete(call, replies.get(i).get());
+          complete(call, replies.get(i).get(), reached);
         } catch (JedisDataException e) {
           if (notFound(e) || Retry.of(e) != Retry.NONE) {
             later(call.requests, e, retry);
@@ -537,8 +548,33 @@ final class PublishPipeline implements AutoCloseable {
     }
   }
 
-  /** Settles each publish of {@code call} with its answer: an id, or why it was refused. */
-  private void complete(Call call, Object reply) {
+  /**
+   * Sends the pipeline, ended by one {@code WAIT} when replicas are required (it covers every
+   * write before it on this connection), and reads every reply. Returns what the {@code WAIT}
+   * answered, or null when none was sent.
+   */
+  private Replication.Reached syncAndWait(Jedis jedis, Pipeline pipeline) {
+    if (!replication.required()) {
+      pipeline.sync();
+      return null;
+    }
+    Response<Long> waited = pipeline.waitReplicas(replication.replicas(),
+        replication.timeoutMillis());
+    int before = replication.extend(jedis);
+    pipeline.sync(); // a connection lost here fails the pipeline's publishes as unknown
+    Replication.restore(jedis, before);
+    try {
+      return new Replication.Reached(waited.get(), null);
+    } catch (JedisDataException e) { // WAIT refused (an ACL without +wait): no count
+      return new Replication.Reached(-1, e);
+    }
+  }
+
+  /**
+   * Settles each publish of {@code call} with its answer: an id, or why it was refused; an id
+   * too few replicas confirmed ({@code reached}, null when none were required) fails unconfirmed.
+   */
+  private void complete(Call call, Object reply, Replication.Reached reached) {
     if (!(reply instanceof List<?> answers) || answers.size() != call.requests.size()) {
       FanoutRedisException e = new FanoutRedisException("the publish function answered "
           + reply + ", not one answer per event");
@@ -562,7 +598,9 @@ final class PublishPipeline implements AutoCloseable {
             + ", which is no event id"));
         continue;
       }
-      if (!r.future.isDone()) {
+      if (reached != null && reached.replicas() < replication.replicas()) {
+        fail(r, calls.unconfirmed(id, reached));
+      } else if (!r.future.isDone()) {
         permits.release();
         r.future.complete(id);
       }

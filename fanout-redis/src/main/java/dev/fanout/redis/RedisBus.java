@@ -73,7 +73,8 @@ public final class RedisBus implements Bus {
     this.endpoint = b.endpoint;
     this.pool = b.endpoint.newPool(b.poolSize);
     Nodes nodes = Nodes.single(endpoint, pool, PoolOwner.SHARED);
-    this.publisher = new RedisPublisher(nodes, stream, RedisPublisher.DEFAULT_MAX_IN_FLIGHT);
+    this.publisher = new RedisPublisher(nodes, stream, RedisPublisher.DEFAULT_MAX_IN_FLIGHT,
+        b.replication);
     this.history = new RedisHistory(nodes, stream, 0, b.maxScan, b.maxRecovery,
         b.cachePerTopic, b.cacheBytes);
     this.cache = history.cache();
@@ -299,6 +300,7 @@ public final class RedisBus implements Bus {
     private int cachePerTopic = DEFAULT_CACHE_PER_TOPIC;
     private long cacheBytes = DEFAULT_CACHE_BYTES;
     private Consumer<LinkState> onLinkChange = s -> {};
+    private Replication replication = Replication.NONE;
 
     private Builder(URI redis, RedisStream stream) {
       this.stream = Objects.requireNonNull(stream, "stream");
@@ -353,6 +355,15 @@ public final class RedisBus implements Bus {
           maxBytes);
       this.cachePerTopic = eventsPerTopic;
       this.cacheBytes = maxBytes;
+      return this;
+    }
+
+    /**
+     * What {@link #publish} requires before it acknowledges: {@code replicas} replicas within
+     * {@code timeout}, as {@link RedisPublisher.Builder#minReplicas}; 0 (default) none.
+     */
+    public Builder minReplicas(int replicas, Duration timeout) {
+      this.replication = RedisPublisher.Builder.replication(replicas, timeout);
       return this;
     }
 

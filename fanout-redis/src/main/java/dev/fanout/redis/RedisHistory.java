@@ -259,9 +259,13 @@ public final class RedisHistory implements History, AutoCloseable {
     Position top;
     String floor;
     List<Response<List<StreamEntry>>> ranges = new ArrayList<>();
+    List<Kept> kept = new ArrayList<>(); // per topic: whether its stream is still there
+    List<Response<Boolean>> setKept = new ArrayList<>();
     try {
       List<String> meta = read((jedis, node) -> {
         ranges.clear(); // a read tried again starts over
+        kept.clear();
+        setKept.clear();
         Transaction tx = jedis.multi();
         Response<List<String>> fields = tx.hmget(partition.metaKey(), "epoch", "seq", "base",
             "prev", "floor");
@@ -269,7 +273,10 @@ public final class RedisHistory implements History, AutoCloseable {
         for (String topic : subscription.topics()) {
           ranges.add(tx.xrange(partition.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
               maxRecovery + 1));
+          kept.add(new Kept(tx.exists(partition.topicKey(topic)),
+              tx.sismember(partition.topicsKey(), partition.topicKey(topic))));
         }
+        setKept.add(tx.exists(partition.topicsKey()));
         tx.exec();
         return fields.get();
       });
@@ -288,6 +295,12 @@ public final class RedisHistory implements History, AutoCloseable {
     if (floor == null || after.seq() + 1 < Long.parseLong(floor)) {
       return Recovery.notRecovered(Recovery.Reason.TRIMMED,
           "events after " + after + " were trimmed from the topic streams");
+    }
+    // Evicted under memory pressure (fanout.lua starts afresh at the next publish that sees it):
+    // an empty range would otherwise read as "nothing missed".
+    if ((top.seq() > 0 && !setKept.get(0).get()) || kept.stream().anyMatch(Kept::evicted)) {
+      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
+          "a topic stream of " + where() + " is gone (evicted?)");
     }
     List<Event> matching = new ArrayList<>();
     for (Response<List<StreamEntry>> range : ranges) {
@@ -315,6 +328,13 @@ public final class RedisHistory implements History, AutoCloseable {
     }
     matching.sort(Comparator.comparingLong(e -> e.id().seq()));
     return Recovery.recovered(matching);
+  }
+
+  /** A topic stream: whether it exists, and whether the epoch's set of topic streams names it. */
+  private record Kept(Response<Boolean> exists, Response<Boolean> named) {
+    boolean evicted() {
+      return !exists.get() && named.get();
+    }
   }
 
   private Recovery tooMany(Subscription subscription) {

@@ -64,6 +64,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
   private final RedisStream stream;
   private final int maxInFlight;
   private final Duration retryBudget; // zero on a single Redis: one attempt, as always
+  private final Replication replication;
   private final Set<Pool<Jedis>> loaded = ConcurrentHashMap.newKeySet();
   private final Object starting = new Object();
   private volatile PublishPipeline pipeline;
@@ -72,7 +73,12 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
   private volatile boolean closed;
 
   RedisPublisher(Nodes nodes, RedisStream stream, int maxInFlight) {
+    this(nodes, stream, maxInFlight, Replication.NONE);
+  }
+
+  RedisPublisher(Nodes nodes, RedisStream stream, int maxInFlight, Replication replication) {
     this.nodes = nodes;
+    this.replication = replication;
     this.stream = nodes.isCluster() ? stream.tagged() : stream;
     this.maxInFlight = maxInFlight;
     this.retryBudget = nodes.isCluster() ? CLUSTER_RETRY_BUDGET : Duration.ZERO;
@@ -88,6 +94,16 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     return new Builder(redis, stream);
   }
 
+  /** The replicas each publish must reach before it is acknowledged; 0 when none. */
+  public int minReplicas() {
+    return replication.replicas();
+  }
+
+  /** How long a publish waits for {@link #minReplicas()} replicas; zero when none are required. */
+  public Duration replicaTimeout() {
+    return replication.timeout();
+  }
+
   /** The stream this publishes to, in the layout its Redis needs (tagged on a cluster). */
   public RedisStream stream() {
     return stream;
@@ -99,17 +115,49 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * @param topic the routing key (for payments, the merchant id)
    * @param attributes small string attributes subscriptions can constrain (method, status...)
    * @param data the payload as one JSON value, delivered to clients verbatim
+   * <p>With {@link Builder#minReplicas} the publish is acknowledged only once that many replicas
+   * hold it ({@code WAIT} on the connection that published, after the function ran); otherwise
+   * it throws {@link UnconfirmedPublishException}, which carries the id and the count reached.
+   *
    * @return the id Redis assigned
    * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
    *     (checked by the publish function, which then writes nothing)
-   * @throws FanoutRedisException when Redis cannot be reached or refuses, or the namespace was
-   *     created with another partition count
+   * @throws UnconfirmedPublishException when Redis ran the publish but fewer replicas than
+   *     required confirmed it within the timeout: the event has an id and may be delivered, but a
+   *     failover may lose it
+   * @throws FanoutRedisException when Redis cannot be reached or refuses (out of memory, cannot
+   *     persist: then nothing was written), or the namespace was created with another partition
+   *     count
    */
   @Override
   public EventId publish(String topic, Map<String, String> attributes, String data) {
     RedisPartition partition = prepare(topic, attributes, data);
-    return EventId.parse(call(partition, "fanout_publish", publishKeys(partition, topic),
-        arguments(partition, topic, attributes, data)));
+    List<String> keys = publishKeys(partition, topic);
+    List<String> args = arguments(partition, topic, attributes, data);
+    if (!replication.required()) {
+      return EventId.parse(call(partition, "fanout_publish", keys, args));
+    }
+    Confirmed c;
+    try {
+      c = Retry.call(nodes, partition.slot(), false, retryBudget, (jedis, node) ->
+          new Confirmed(fcall(jedis, node, "fanout_publish", keys, args),
+              replication.await(jedis)));
+    } catch (JedisException e) {
+      throw failure(e, "fanout_publish");
+    }
+    EventId id = EventId.parse(text(c.reply()));
+    if (c.reached().replicas() < replication.replicas()) {
+      throw unconfirmed(id, c.reached());
+    }
+    return id;
+  }
+
+  /** A publish's reply and what {@code WAIT} answered after it on the same connection. */
+  private record Confirmed(Object reply, Replication.Reached reached) {}
+
+  UnconfirmedPublishException unconfirmed(EventId id, Replication.Reached reached) {
+    return new UnconfirmedPublishException(stream.toString(), id, replication.replicas(),
+        (int) reached.replicas(), replication.timeoutMillis(), reached.failure());
   }
 
   /**
@@ -124,6 +172,11 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * the future run on the publisher's thread unless an {@code *Async} variant is used: keep them
    * short. When {@link Builder#maxInFlight} publishes are unfinished, this waits up to 2 s for
    * room, then returns a failed future.
+   *
+   * <p>With {@link Builder#minReplicas}, each pipeline sent ends with one {@code WAIT} on its
+   * connection, so a whole batch waits for the replicas once; the futures of its publishes then
+   * complete with their ids, or, when fewer replicas confirmed, fail with {@link
+   * UnconfirmedPublishException} (each carrying its own id).
    *
    * <p>The future fails with {@link IllegalArgumentException} when the publish function refuses
    * the data (not one JSON value), and with {@link FanoutRedisException} when Redis cannot be
@@ -221,7 +274,10 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
   /** Calls a function of fanout.lua on {@code partition}'s primary; its reply as text. */
   private String call(RedisPartition partition, String function, List<String> keys,
       List<String> args) {
-    Object reply = callRaw(partition.slot(), function, keys, args, false);
+    return text(callRaw(partition.slot(), function, keys, args, false));
+  }
+
+  private static String text(Object reply) {
     return reply instanceof byte[] ? new String((byte[]) reply, StandardCharsets.UTF_8)
         : String.valueOf(reply);
   }
@@ -273,7 +329,28 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     String what = function.equals("fanout_new_epoch") ? function + " on " : "publish to ";
     String why = e instanceof JedisConnectionException ? nodes.endpoint().describe(e)
         : e.getMessage();
+    String pressure = pressure(e);
+    if (pressure != null) {
+      return new FanoutRedisException(what + stream + " refused, nothing was written: " + pressure
+          + " (" + why + ")", e);
+    }
     return new FanoutRedisException(what + stream + " failed: " + why, e);
+  }
+
+  /**
+   * Why Redis refuses every write for now, when it does: it is full ({@code OOM}: used memory
+   * above {@code maxmemory} with {@code noeviction}) or cannot persist ({@code MISCONF}: an RDB
+   * snapshot or the AOF failed); null otherwise. Redis refuses such a call before running it.
+   */
+  static String pressure(JedisException e) {
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    if (m.startsWith("OOM")) {
+      return "Redis is out of memory (used memory above maxmemory; docs/operations.md, Memory)";
+    }
+    if (m.startsWith("MISCONF")) {
+      return "Redis cannot persist to disk and refuses writes until it can (MISCONF)";
+    }
+    return null;
   }
 
   /**
@@ -312,7 +389,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
         p = pipeline;
         if (p == null) {
           p = new PublishPipeline(nodes, stream.partitions(), stream.retention(), maxInFlight,
-              new PublishPipeline.Calls() {
+              replication, new PublishPipeline.Calls() {
                 @Override
                 public void ensureLoaded(Jedis jedis, Pool<Jedis> node) {
                   RedisPublisher.this.ensureLoaded(jedis, node);
@@ -326,6 +403,11 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
                 @Override
                 public RuntimeException failure(JedisException e) {
                   return RedisPublisher.this.failure(e, "fanout_publish");
+                }
+
+                @Override
+                public RuntimeException unconfirmed(EventId id, Replication.Reached reached) {
+                  return RedisPublisher.this.unconfirmed(id, reached);
                 }
               });
           pipeline = p;
@@ -369,10 +451,34 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     private final RedisStream stream;
     private int poolSize = 8;
     private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+    private Replication replication = Replication.NONE;
 
     private Builder(URI redis, RedisStream stream) {
       this.stream = Objects.requireNonNull(stream, "stream");
       this.endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
+    }
+
+    /**
+     * Acknowledges a publish only once {@code replicas} replicas hold it: after the publish,
+     * {@code WAIT replicas timeout} on the same connection (one per pipeline for {@link
+     * #publishAsync}). What it could not confirm within {@code timeout} fails with {@link
+     * UnconfirmedPublishException}, naming the id and the count reached. 0 (the default)
+     * acknowledges when the primary ran it, as Redis replicates asynchronously.
+     */
+    public Builder minReplicas(int replicas, Duration timeout) {
+      this.replication = replication(replicas, timeout);
+      return this;
+    }
+
+    static Replication replication(int replicas, Duration timeout) {
+      Require.notNegative(replicas, "min replicas");
+      if (replicas == 0) {
+        return Replication.NONE;
+      }
+      Objects.requireNonNull(timeout, "replica timeout");
+      Require.argument(timeout.toMillis() >= 1, "the replica timeout must be at least 1 ms "
+          + "(WAIT with 0 would wait forever), got %s", timeout);
+      return new Replication(replicas, timeout);
     }
 
     /** Connections per Redis server for {@link #publish} (each pipeline lane takes one); 8. */
@@ -392,7 +498,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
 
     /** A publisher; it connects on its first publish. */
     public RedisPublisher build() {
-      return new RedisPublisher(Nodes.of(endpoint, poolSize), stream, maxInFlight);
+      return new RedisPublisher(Nodes.of(endpoint, poolSize), stream, maxInFlight, replication);
     }
   }
 }

@@ -62,7 +62,8 @@ end
 -- A stream created afresh (first publish, or Redis lost the meta hash): no past to bridge to.
 local function start_epoch(stream, meta, topics, previous)
   local epoch = fresh_epoch(previous)
-  redis.call('DEL', stream)
+  redis.call('DEL', stream) -- its topic streams go with the set that names them (a topic stream
+  -- left from a set that was lost is emptied at its first write, which finds it new to the set)
   for _, key in ipairs(redis.call('SMEMBERS', topics)) do
     redis.call('DEL', key)
   end
@@ -115,10 +116,26 @@ local function bridge_epoch(stream, meta, topics, epoch, seq)
   return fresh
 end
 
+-- Whether a key the epoch wrote is gone while the others remain: evicted (maxmemory with a policy
+-- that may evict fanout's keys, such as allkeys-lru) or deleted by hand. The set of topic streams,
+-- once the epoch has events; or a topic stream that set names. (A topic stream is never emptied by
+-- trimming: every XADD leaves its own entry.)
+local function lost_key(topics, topic_streams, seq)
+  if seq > 0 and redis.call('EXISTS', topics) == 0 then
+    return true
+  end
+  for _, key in ipairs(topic_streams) do
+    if redis.call('EXISTS', key) == 0 and redis.call('SISMEMBER', topics, key) == 1 then
+      return true
+    end
+  end
+  return false
+end
+
 -- Before any write: the current epoch, bridged to a new one when the stream was written by another
 -- server process, and the meta hash's floor; nil when there is no stream (or its events were lost
--- with it).
-local function fence(stream, meta, topics)
+-- with it, or with a key it needs: see lost_key). The topic streams are those the caller writes.
+local function fence(stream, meta, topics, topic_streams)
   local m = redis.call('HMGET', meta, 'epoch', 'seq', 'run', 'floor')
   local epoch, seq, run, floor = m[1], tonumber(m[2] or '0'), m[3], tonumber(m[4] or '1')
   if not epoch then
@@ -127,6 +144,11 @@ local function fence(stream, meta, topics)
   -- A stream gone although its epoch has events: the data was lost. (An epoch just started has
   -- seq 0 and no stream yet; a bridged one keeps its stream.)
   if redis.call('EXISTS', stream) == 0 and seq > 0 then
+    return nil
+  end
+  -- A key evicted under memory pressure: its events are lost, so the stream starts afresh (a new
+  -- epoch every node announces) rather than go on with a hole a resume could not see.
+  if lost_key(topics, topic_streams, seq) then
     return nil
   end
   if not run then
@@ -214,10 +236,14 @@ local function publish(keys, args)
       return redis.error_reply('fanout_publish: attribute names must not be empty')
     end
   end
-  local epoch, kept_floor = fence(stream, meta, topics)
+  local epoch, kept_floor = fence(stream, meta, topics, {topic_stream})
   if not epoch then
     epoch = start_epoch(stream, meta, topics, redis.call('HGET', meta, 'epoch'))
     kept_floor = 1
+  end
+  -- New to this epoch's set: whatever the key holds is from an epoch whose set was lost with it.
+  if redis.call('SADD', topics, topic_stream) == 1 then
+    redis.call('DEL', topic_stream)
   end
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   local floor = math.max(1, seq - maxlen + 1)
@@ -234,7 +260,6 @@ local function publish(keys, args)
   message = message .. netstring('') .. netstring(published)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, seq .. '-0', unpack(fields))
   redis.call('XADD', topic_stream, 'MINID', '~', floor .. '-0', seq .. '-0', unpack(fields))
-  redis.call('SADD', topics, topic_stream)
   -- The floor only rises: a publisher with a shorter retention may have trimmed another topic.
   if floor > kept_floor then
     redis.call('HSET', meta, 'floor', floor)
@@ -325,10 +350,21 @@ local function publish_batch(keys, args)
   if valid == 0 then
     return replies
   end
-  local epoch, kept_floor = fence(stream, meta, topics)
+  local epoch, kept_floor = fence(stream, meta, topics, {unpack(keys, 4)})
   if not epoch then
     epoch = start_epoch(stream, meta, topics, redis.call('HGET', meta, 'epoch'))
     kept_floor = 1
+  end
+  local added = {}
+  for e = 1, n do
+    local topic_stream = keys[3 + events[e][1]]
+    if not replies[e] and not added[topic_stream] then
+      added[topic_stream] = true
+      -- new to this epoch's set: what the key holds is from an epoch whose set was lost with it
+      if redis.call('SADD', topics, topic_stream) == 1 then
+        redis.call('DEL', topic_stream)
+      end
+    end
   end
   local last = redis.call('HINCRBY', meta, 'seq', valid)
   local seq = last - valid
@@ -339,7 +375,6 @@ local function publish_batch(keys, args)
   -- Topic streams keep every entry from the floor of the call's first event on (a little more
   -- than each event's own floor would keep: never less).
   local minid = math.max(1, seq + 1 - maxlen + 1) .. '-0'
-  local added = {}
   for e = 1, n do
     if not replies[e] then
       local ev = events[e]
@@ -360,10 +395,6 @@ local function publish_batch(keys, args)
       local topic_stream = keys[3 + ev[1]]
       redis.call('XADD', stream, 'MAXLEN', '~', maxlen, id, unpack(fields))
       redis.call('XADD', topic_stream, 'MINID', '~', minid, id, unpack(fields))
-      if not added[topic_stream] then
-        redis.call('SADD', topics, topic_stream)
-        added[topic_stream] = true
-      end
       redis.call(command, channel, table.concat(parts))
       replies[e] = epoch .. ':' .. seq
     end

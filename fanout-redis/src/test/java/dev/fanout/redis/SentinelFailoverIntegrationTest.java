@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.StreamEntryID;
@@ -137,6 +140,101 @@ class SentinelFailoverIntegrationTest {
         promoted / 1_000_000, firstAfter / 1_000_000, caughtUp / 1_000_000, lostEvents, reset);
     assertThat(lostEvents).as("the replica lacked the tail").isPositive();
     assertThat(reset).as("every client saw a lost event, so every one was told").isEqualTo(200);
+  }
+
+  /**
+   * The same failover with a publisher that requires one replica ({@code minReplicas(1, ...)}):
+   * what it acknowledged is in the promoted primary's stream, every time; what it could not
+   * confirm (the replica black-holed, then no replica at all) may be lost, and the clients that
+   * saw a lost event are told.
+   */
+  @RepeatedTest(3)
+  void withOneReplicaRequiredNoAcknowledgedEventIsLostInAFailover() throws Exception {
+    SentinelRig rig = track(new SentinelRig());
+    URI uri = rig.uri();
+    RedisStream stream = RedisStream.named("durable");
+    RedisBus bus = track(RedisBus.builder(uri, stream)
+        .backoff(Duration.ofMillis(50), Duration.ofMillis(500)).build());
+    Hub hub = track(Hub.builder().bus(bus).history(bus.history()).snapshotSize(0).build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().link().isUp());
+    List<InMemoryTransport> clients = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      InMemoryTransport t = new InMemoryTransport();
+      hub.connect(t, Scope.all()).subscribe(topicOf(i) == null ? Subscription.all()
+          : Subscription.builder().topics(topicOf(i)).build());
+      clients.add(t);
+    }
+
+    RedisPublisher publisher = track(RedisPublisher.builder(uri, stream)
+        .minReplicas(1, Duration.ofMillis(200)).build());
+    List<EventId> acknowledged = new CopyOnWriteArrayList<>();
+    List<EventId> unconfirmed = new CopyOnWriteArrayList<>();
+    Set<String> reachedCounts = ConcurrentHashMap.newKeySet();
+    AtomicBoolean publishing = new AtomicBoolean(true);
+    Thread load = new Thread(() -> {
+      int i = 0;
+      while (publishing.get()) {
+        try {
+          acknowledged.add(publisher.publish("mch_" + i % 5, Map.of(), "{\"i\":" + i + "}"));
+        } catch (UnconfirmedPublishException e) {
+          unconfirmed.add(e.id());
+          reachedCounts.add(Integer.toString(e.replicasReached()));
+        } catch (FanoutRedisException e) {
+          // the primary is gone, the outcome unknown: a service retries, and so does this one
+        }
+        i++;
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // the publisher's pace
+      }
+    }, "durable-publisher");
+    load.start();
+    track(() -> {
+      publishing.set(false);
+      load.join(10_000);
+    });
+    await().atMost(Duration.ofSeconds(20)).until(() -> acknowledged.size() > 100);
+    rig.blackHoleReplication(); // the replica stops receiving what follows
+    await().atMost(Duration.ofSeconds(20)).until(() -> unconfirmed.size() > 10);
+    EventId lastBeforeKill = unconfirmed.get(unconfirmed.size() - 1);
+    await().atMost(Duration.ofSeconds(10)).until(() ->
+        clients.get(0).eventIds().contains(lastBeforeKill.toString()));
+    int acknowledgedBeforeKill = acknowledged.size();
+    rig.killPrimary();
+    rig.awaitPromotion(System.nanoTime());
+    // the promoted primary has no replica: its publishes are in its stream, unconfirmed
+    await().atMost(Duration.ofSeconds(30)).until(() -> unconfirmed.stream()
+        .filter(id -> !id.epoch().equals(lastBeforeKill.epoch())).count() > 20);
+    publishing.set(false);
+    load.join(10_000);
+    EventId last = unconfirmed.get(unconfirmed.size() - 1);
+    await().atMost(Duration.ofSeconds(30)).until(() ->
+        clients.get(0).eventIds().contains(last.toString()));
+
+    LinkedHashMap<String, Event> truth = new LinkedHashMap<>();
+    try (Jedis j = new Jedis("127.0.0.1", rig.replicaPort())) {
+      for (StreamEntry e : j.xrange(stream.streamKey(), StreamEntryID.MINIMUM_ID,
+          StreamEntryID.MAXIMUM_ID)) {
+        Event event = RedisHistory.toEvent(e);
+        truth.put(event.id().toString(), event);
+      }
+    }
+    List<EventId> acknowledgedLost = acknowledged.stream()
+        .filter(id -> !truth.containsKey(id.toString())).toList();
+    long unconfirmedLost = unconfirmed.stream().filter(id -> !truth.containsKey(id.toString()))
+        .count();
+    int told = 0;
+    for (int i = 0; i < clients.size(); i++) {
+      told += judge(clients.get(i), topicOf(i), truth) ? 1 : 0;
+    }
+    System.out.printf("MEASURE durable_failover acknowledged=%d acknowledged_lost=%d "
+            + "unconfirmed=%d unconfirmed_lost=%d replicas_reached=%s clients_told=%d/20%n",
+        acknowledged.size(), acknowledgedLost.size(), unconfirmed.size(), unconfirmedLost,
+        reachedCounts, told);
+    assertThat(acknowledgedBeforeKill).isGreaterThan(100);
+    assertThat(acknowledgedLost).as("acknowledged means kept").isEmpty();
+    assertThat(unconfirmedLost).as("the replica lacked the unconfirmed tail").isPositive();
+    // 0: WAIT timed out; -1: the primary died with the WAIT in flight (Redis ran the publish)
+    assertThat(reachedCounts).isSubsetOf("0", "-1");
+    assertThat(told).as("every client saw a lost event, so every one was told").isEqualTo(20);
   }
 
   @Test

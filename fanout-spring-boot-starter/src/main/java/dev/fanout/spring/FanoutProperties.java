@@ -112,6 +112,40 @@ public class FanoutProperties {
       }
       this.partitions = partitions;
     }
+
+    /**
+     * Replicas a publish must reach before it is acknowledged (Redis {@code WAIT}); a publish
+     * not confirmed within {@code replica-timeout} throws {@code UnconfirmedPublishException},
+     * naming its id and the count reached. Default 0: acknowledged when the primary ran it.
+     */
+    private int minReplicas;
+
+    /** How long a publish waits for {@code min-replicas}; default 1s. */
+    private Duration replicaTimeout = Duration.ofSeconds(1);
+
+    public int getMinReplicas() {
+      return minReplicas;
+    }
+
+    public void setMinReplicas(int minReplicas) {
+      if (minReplicas < 0) {
+        throw new IllegalArgumentException("fanout.redis.min-replicas must not be negative, got "
+            + minReplicas);
+      }
+      this.minReplicas = minReplicas;
+    }
+
+    public Duration getReplicaTimeout() {
+      return replicaTimeout;
+    }
+
+    public void setReplicaTimeout(Duration replicaTimeout) {
+      if (replicaTimeout == null || replicaTimeout.toMillis() < 1) {
+        throw new IllegalArgumentException("fanout.redis.replica-timeout must be at least 1ms, got "
+            + replicaTimeout);
+      }
+      this.replicaTimeout = replicaTimeout;
+    }
   }
 
   public URI getRedisUri() {

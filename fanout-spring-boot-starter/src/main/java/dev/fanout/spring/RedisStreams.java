@@ -23,6 +23,7 @@ final class RedisStreams {
         .snapshotCache(cacheBytes == 0 ? 0
             : Math.max(RedisBus.DEFAULT_CACHE_PER_TOPIC, props.getSnapshotSize()),
             Math.max(1, cacheBytes))
+        .minReplicas(props.getRedis().getMinReplicas(), props.getRedis().getReplicaTimeout())
         .build();
   }
 }

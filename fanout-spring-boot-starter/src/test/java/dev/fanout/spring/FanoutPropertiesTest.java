@@ -64,7 +64,8 @@ class FanoutPropertiesTest {
             "fanout.heartbeat.timeout=15s", "fanout.allowed-origins=https://ops.example.com",
             "fanout.aliases.topics=merchants", "fanout.aliases.filters.methods=method",
             "fanout.backpressure=drop-oldest", "fanout.limits.max-topics=10",
-            "fanout.warmup.connections=500",
+            "fanout.warmup.connections=500", "fanout.redis.min-replicas=1",
+            "fanout.redis.replica-timeout=250ms",
             "fanout.warmup.headers.Authorization=Basic b3BzOm9wcw==")
         .run(ctx -> {
           assertThat(ctx).hasNotFailed();
@@ -74,6 +75,8 @@ class FanoutPropertiesTest {
           assertThat(p.getBackpressure()).isEqualTo("drop-oldest");
           assertThat(p.getAliases().getFilters()).containsEntry("methods", "method");
           assertThat(p.getWarmup().getConnections()).isEqualTo(500);
+          assertThat(p.getRedis().getMinReplicas()).isEqualTo(1);
+          assertThat(p.getRedis().getReplicaTimeout()).isEqualTo(Duration.ofMillis(250));
           assertThat(p.getWarmup().getHeaders()).containsValue("Basic b3BzOm9wcw==");
           assertThat(ctx.getBean(FanoutNode.class).bus()).isInstanceOf(InMemoryStream.class);
           assertThat(ctx.getBean(FanoutNode.class).settings().heartbeatTimeout())
@@ -144,6 +147,8 @@ class FanoutPropertiesTest {
         {"fanout.queue-size=0", "fanout.queue-size"},
         {"fanout.heartbeat.interval=-1s", "fanout.heartbeat.interval"},
         {"fanout.redis-uri=http://redis:6379", "fanout.redis-uri"},
+        {"fanout.redis.min-replicas=-1", "fanout.redis.min-replicas"},
+        {"fanout.redis.replica-timeout=0s", "fanout.redis.replica-timeout"},
         {"fanout.path=ws", "fanout.path"},
         {"fanout.warmup.connections=-1", "fanout.warmup.connections"},
         {"fanout.backpressure=sometimes", "fanout.backpressure"},
