@@ -17,8 +17,24 @@ final class Netstrings {
   private Netstrings() {}
 
   static Event decodeEvent(byte[] message) {
+    return decodeEvent(message, null);
+  }
+
+  /**
+   * The event of a message on {@code partition}'s channel, its id named as the partition names
+   * its ids; a message whose id already names a partition is malformed (fanout.lua never sends
+   * one). {@code partition} null: the id as sent.
+   */
+  static Event decodeEvent(byte[] message, RedisPartition partition) {
     int[] pos = {0};
     EventId id = EventId.parse(next(message, pos));
+    if (partition != null) {
+      if (id.isPartitioned()) {
+        throw new FanoutRedisException("malformed fanout message: id " + id
+            + " names a partition");
+      }
+      id = partition.eventId(id);
+    }
     String topic = next(message, pos);
     String data = next(message, pos);
     Map<String, String> attributes = new LinkedHashMap<>();

@@ -592,7 +592,7 @@ final class PublishPipeline implements AutoCloseable {
       }
       EventId id;
       try {
-        id = EventId.parse(text);
+        id = r.partition.eventId(EventId.parse(text));
       } catch (IllegalArgumentException e) {
         fail(r, new FanoutRedisException("the publish function answered " + text
             + ", which is no event id"));

@@ -6,6 +6,7 @@ import dev.fanout.core.BusStatus;
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
 import dev.fanout.core.LinkState;
+import dev.fanout.core.Partitioning;
 import dev.fanout.core.Recovery;
 import dev.fanout.core.SnapshotCacheStats;
 import dev.fanout.core.internal.BusListeners;
@@ -15,18 +16,23 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.util.Pool;
 
 /**
  * The {@link Bus} over Redis: publishes through the {@code fanout_publish} function and receives
- * on one Pub/Sub connection per node, on a thread of its own.
+ * with Pub/Sub on connections of its own.
  *
  * <p>What it guarantees to its listeners: events in id order, no duplicates, and no silent gap.
  * The stream is the truth and Pub/Sub a fast hint ({@link Sequencer} holds the rules): a gap on
@@ -39,6 +45,16 @@ import redis.clients.jedis.util.Pool;
  * <p>A dead link is noticed within about two seconds however it died ({@link RedisLink}), and
  * reopened with exponential backoff and jitter, capped at a second by default so that a Redis
  * that answers again is used again within about a second. Clients stay connected throughout.
+ *
+ * <p>Two ways to receive. A stream of one partition on a standalone or Sentinel Redis (the
+ * single layout) has one Pub/Sub connection ({@code SUBSCRIBE ns:events}) and receives every
+ * event from the start. A stream of several partitions ({@link RedisStream#withPartitions}), or
+ * any stream on a Redis Cluster ({@code redis-cluster://}), receives with sharded Pub/Sub only
+ * the partitions {@link #need} names, on one connection per primary that serves any of them;
+ * its ids name their partition ({@code <partition>.<epoch>:<seq>}, when it has several), each
+ * partition has its own sequence, epochs and discontinuities ({@link
+ * BusListener#onDiscontinuity(int, String)}), and the map of the cluster is fanout's own,
+ * followed through reshards and failovers (docs/redis.md).
  *
  * <pre>{@code
  * RedisBus bus = RedisBus.builder(URI.create("redis://127.0.0.1:6379"),
@@ -57,13 +73,18 @@ public final class RedisBus implements Bus {
 
   private final RedisStream stream;
   private final RedisEndpoint endpoint;
-  private final Pool<Jedis> pool;
+  private final Pool<Jedis> pool; // the one Redis's; null on a cluster
+  private final Nodes nodes;
   private final RedisPublisher publisher;
   private final RedisHistory history;
+  private final Partitioning partitioning;
+  // One partition on one Redis: one Pub/Sub link (null otherwise)
   private final SnapshotCache cache; // or null
   private final RedisLink link;
   private final Sequencer sequencer; // subscriber thread only
   private final BusListeners listeners = new BusListeners();
+  // Several partitions, or a cluster: sharded Pub/Sub per primary (null otherwise)
+  private final ShardedReceiver sharded;
   private final AtomicLong strayMessages = new AtomicLong();
   private volatile EventId startPosition; // the stream's top when this bus first caught up
   private volatile long lastStrayLog;
@@ -71,24 +92,63 @@ public final class RedisBus implements Bus {
   private RedisBus(Builder b) {
     this.stream = b.stream;
     this.endpoint = b.endpoint;
-    this.pool = b.endpoint.newPool(b.poolSize);
-    Nodes nodes = Nodes.single(endpoint, pool, PoolOwner.SHARED);
+    if (endpoint.isCluster()) {
+      this.pool = null;
+      this.nodes = new ClusterNodes(endpoint, b.poolSize);
+    } else {
+      this.pool = b.endpoint.newPool(b.poolSize);
+      this.nodes = Nodes.single(endpoint, pool, PoolOwner.SHARED);
+    }
     this.publisher = new RedisPublisher(nodes, stream, RedisPublisher.DEFAULT_MAX_IN_FLIGHT,
         b.replication);
-    this.history = new RedisHistory(nodes, stream, 0, b.maxScan, b.maxRecovery,
-        b.cachePerTopic, b.cacheBytes);
+    this.history = new RedisHistory(nodes, stream, b.maxScan, b.maxRecovery, b.cachePerTopic,
+        b.cacheBytes);
+    RedisLink.Liveness liveness = new RedisLink.Liveness(b.pingInterval, b.deadAfter,
+        b.probeInterval, b.probeDeadAfter, b.backoffMin, b.backoffMax);
+    if (endpoint.isCluster() || stream.partitions() > 1) {
+      RedisStream layout = history.stream();
+      this.partitioning = partitioning(layout);
+      this.cache = null;
+      this.link = null;
+      this.sequencer = null;
+      this.sharded = new ShardedReceiver(layout, primaries(), new StreamOfPartitions(),
+          liveness, b.mapRefresh, b.onLinkChange);
+      sharded.start();
+      return;
+    }
+    this.partitioning = Partitioning.single();
+    this.sharded = null;
     this.cache = history.cache();
     this.sequencer = new Sequencer(new StreamSource(), new SequenceOutput(), System::nanoTime);
     String node = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
-    this.link = new RedisLink(b.endpoint, pool, stream, node, new RedisLink.Liveness(
-        b.pingInterval, b.deadAfter, b.probeInterval, b.probeDeadAfter, b.backoffMin,
-        b.backoffMax), new LinkHandler(), state -> {
+    this.link = new RedisLink(b.endpoint, pool, stream, node, liveness, new LinkHandler(),
+        state -> {
           b.onLinkChange.accept(state);
           if (state == LinkState.UP || state == LinkState.DOWN) {
             busState(state == LinkState.UP);
           }
         });
     link.start();
+  }
+
+  private static Partitioning partitioning(RedisStream layout) {
+    int count = layout.partitions();
+    return new Partitioning() {
+      @Override
+      public int count() {
+        return count;
+      }
+
+      @Override
+      public int partitionOf(String topic) {
+        return layout.partitionOf(topic);
+      }
+
+      @Override
+      public String toString() {
+        return count + " partitions of " + layout.namespace();
+      }
+    };
   }
 
   public static Builder builder(URI redis, RedisStream stream) {
@@ -103,6 +163,9 @@ public final class RedisBus implements Bus {
   @Override
   public AutoCloseable subscribe(BusListener listener) {
     Objects.requireNonNull(listener, "listener");
+    if (sharded != null) {
+      return sharded.subscribe(listener);
+    }
     AutoCloseable handle = listeners.add(listener);
     EventId start = startPosition;
     if (start != null) { // the bus started before this listener: tell it where (idempotent)
@@ -118,6 +181,43 @@ public final class RedisBus implements Bus {
   }
 
   /**
+   * One partition on a standalone or Sentinel Redis; with several (or on a cluster) {@code
+   * count()} of them, a topic's partition as {@link RedisStream#partitionOf} says.
+   */
+  @Override
+  public Partitioning partitioning() {
+    return partitioning;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A bus of several partitions, or on a cluster, receives nothing until told: it then
+   * subscribes exactly these partitions ({@code SSUBSCRIBE} on the primary serving each, one
+   * connection per primary) and unsubscribes the others. A partition needed again after it was
+   * dropped starts afresh at its stream's top and tells its position again; one dropped before
+   * it was live fails its future with a {@link java.util.concurrent.CancellationException}. A
+   * bus of one partition on one Redis always receives everything: already complete. The future
+   * completes on the bus's thread that subscribed the last of them: run what follows it on a
+   * thread of your own ({@code thenRunAsync}, or wait for it there). Listeners must not call this
+   * from their callbacks.
+   *
+   * @throws IllegalArgumentException when a partition is not one of {@code partitioning()}'s
+   */
+  @Override
+  public CompletableFuture<Void> need(Set<Integer> partitions) {
+    Objects.requireNonNull(partitions, "partitions");
+    if (sharded != null) {
+      return sharded.need(partitions);
+    }
+    for (int p : partitions) {
+      Require.argument(p == 0, "partition %d of %s does not exist: it has 1", p,
+          stream.namespace());
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /**
    * The link (up, why it last went down, how often and how long), the messages dropped because
    * the stream does not hold them (malformed, forged, from another deployment publishing on the
    * same channel, or of an epoch the stream moved past: a rising count means something else
@@ -125,8 +225,17 @@ public final class RedisBus implements Bus {
    */
   @Override
   public BusStatus status() {
+    if (sharded != null) { // up when every connection the needed partitions use is
+      return new BusStatus(sharded.state(), sharded.downReason(), sharded.downs(),
+          sharded.downtime(), sharded.strays(), history.cacheStats());
+    }
     return new BusStatus(link.state(), link.downReason(), link.downs(), link.downtime(),
         strayMessages.get(), cache == null ? SnapshotCacheStats.NONE : cache.stats());
+  }
+
+  /** For tests: the primaries the bus holds a sharded connection to, and what each carries. */
+  Map<String, Set<Integer>> connections() {
+    return sharded == null ? Map.of() : sharded.connections();
   }
 
   /**
@@ -163,8 +272,97 @@ public final class RedisBus implements Bus {
   /** Stops the link's threads and closes every connection; returns promptly. */
   @Override
   public void close() {
-    link.close();
-    pool.close();
+    if (sharded != null) {
+      sharded.close();
+    } else {
+      link.close();
+    }
+    nodes.close();
+    if (pool != null) {
+      pool.close();
+    }
+  }
+
+  /** The primaries of a cluster, or the one Redis, as the sharded receiver reaches them. */
+  private ShardedReceiver.Primaries primaries() {
+    if (nodes instanceof ClusterNodes cluster) {
+      return new ShardedReceiver.Primaries() {
+        @Override
+        public ClusterTopology.Node primaryOf(int slot) {
+          return cluster.topology().primaryOf(slot);
+        }
+
+        @Override
+        public void refresh() {
+          cluster.refresh();
+        }
+
+        @Override
+        public ShardedLink.Target target(ClusterTopology.Node primary) {
+          return new Target(primary.address().toString(),
+              () -> endpoint.newPubSubConnection(primary.address()),
+              () -> cluster.poolAt(primary.address()));
+        }
+      };
+    }
+    ClusterTopology.Node only = new ClusterTopology.Node("redis", new HostAndPort("redis", 0));
+    return new ShardedReceiver.Primaries() {
+      @Override
+      public ClusterTopology.Node primaryOf(int slot) {
+        return only;
+      }
+
+      @Override
+      public void refresh() {}
+
+      @Override
+      public ShardedLink.Target target(ClusterTopology.Node primary) {
+        return new Target(endpoint.toString(), endpoint::newPubSubConnection, () -> pool);
+      }
+    };
+  }
+
+  /** A primary's sharded connection, and its probe published through that primary's pool. */
+  private record Target(String name, Supplier<PubSubConnection> connector,
+      Supplier<Pool<Jedis>> pool) implements ShardedLink.Target {
+    @Override
+    public PubSubConnection connect() {
+      return connector.get();
+    }
+
+    @Override
+    public void probe(String channel) {
+      Pool<Jedis> p = pool.get();
+      try (Jedis jedis = p.getResource()) {
+        jedis.sendCommand(Protocol.Command.SPUBLISH, channel, "p");
+      } catch (JedisException e) {
+        RedisEndpoint.forgetIdleAfter(e, p);
+        throw e;
+      }
+    }
+
+    @Override
+    public String describe() {
+      return name;
+    }
+  }
+
+  /** The partitions' streams, as the sharded receiver reads and bridges them. */
+  private final class StreamOfPartitions implements ShardedReceiver.Stream {
+    @Override
+    public PartitionHistory history(int partition) {
+      return history.partition(partition);
+    }
+
+    @Override
+    public void newEpoch(int partition, String expected) {
+      publisher.newEpoch(partition, expected);
+    }
+
+    @Override
+    public void checkPartitions() {
+      publisher.checkPartitions();
+    }
   }
 
   /** What the link delivers, handed to the sequencer (on the subscriber thread). */
@@ -294,6 +492,7 @@ public final class RedisBus implements Bus {
     private Duration probeDeadAfter = Duration.ofMillis(2500);
     private Duration backoffMin = Duration.ofMillis(100);
     private Duration backoffMax = Duration.ofSeconds(1);
+    private Duration mapRefresh = Duration.ofSeconds(10);
     private int poolSize = 16;
     private int maxScan = RedisHistory.DEFAULT_MAX_SCAN;
     private int maxRecovery = RedisHistory.DEFAULT_MAX_RECOVERY;
@@ -305,11 +504,6 @@ public final class RedisBus implements Bus {
     private Builder(URI redis, RedisStream stream) {
       this.stream = Objects.requireNonNull(stream, "stream");
       this.endpoint = RedisEndpoint.parse(redis, Duration.ofSeconds(2));
-      Require.argument(!endpoint.isCluster(), "RedisBus does not subscribe on a Redis Cluster "
-          + "yet (one subscriber per primary comes next); %s is one", endpoint);
-      Require.argument(stream.partitions() == 1 && !stream.isTagged(), "RedisBus follows one "
-          + "partition in the single layout for now; %s has %d", stream.namespace(),
-          stream.partitions());
     }
 
     /**
@@ -326,7 +520,21 @@ public final class RedisBus implements Bus {
       return this;
     }
 
-    /** Connections in the pool used for publishing and history reads; default 16. */
+    /**
+     * How often a node on a Redis Cluster reads the cluster's map ({@code CLUSTER SHARDS})
+     * without being told it changed; default 10 s. It is read at once when the cluster says so: a
+     * partition's subscription refused ({@code MOVED}) or ended because its slot moved, a
+     * connection to a primary lost (a failover).
+     */
+    public Builder mapRefresh(Duration every) {
+      this.mapRefresh = Require.positive(every, "map refresh");
+      return this;
+    }
+
+    /**
+     * Connections in the pool used for publishing and history reads (on a cluster, per primary);
+     * default 16.
+     */
     public Builder poolSize(int size) {
       this.poolSize = Require.positive(size, "pool size");
       return this;

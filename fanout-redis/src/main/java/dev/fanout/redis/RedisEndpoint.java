@@ -238,6 +238,19 @@ final class RedisEndpoint {
     return new Jedis(node, config);
   }
 
+  /** A sharded Pub/Sub connection to the primary (the one the sentinels name now). */
+  PubSubConnection newPubSubConnection() {
+    if (isCluster()) {
+      throw new IllegalStateException("a cluster has no single primary: connect to a node");
+    }
+    return new PubSubConnection(primary(), config);
+  }
+
+  /** A sharded Pub/Sub connection to one server of a cluster. */
+  PubSubConnection newPubSubConnection(HostAndPort node) {
+    return new PubSubConnection(node, config);
+  }
+
   /**
    * After a connection error, drops the pool's idle connections: when Redis restarted or failed
    * over, every one of them is dead, and each would fail the next operation that borrows it.

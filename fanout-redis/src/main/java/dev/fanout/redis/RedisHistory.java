@@ -1,433 +1,312 @@
 package dev.fanout.redis;
 
+import dev.fanout.core.Cursor;
 import dev.fanout.core.Event;
 import dev.fanout.core.EventId;
 import dev.fanout.core.History;
 import dev.fanout.core.Recovery;
+import dev.fanout.core.Scope;
+import dev.fanout.core.SnapshotCacheStats;
 import dev.fanout.core.Subscription;
-import dev.fanout.core.internal.Require;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.Transaction;
-import redis.clients.jedis.exceptions.JedisException;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.TreeMap;
 import redis.clients.jedis.resps.StreamEntry;
 
 /**
- * The {@link History} of a fanout stream, read from its Redis Stream: snapshots scan a bounded
+ * The {@link History} of a fanout stream, read from its Redis Streams: snapshots scan a bounded
  * number of the newest entries; resumes read exactly the entries after an id, or answer "not
  * recovered" (unknown id, trimmed, other epoch, too many). Thread-safe.
  *
- * <p>It reads one partition (every key of which shares a slot): on a Redis Cluster each read
- * goes to the primary serving that slot, following the cluster when the slot moves. A namespace
- * of more than one partition is not read by this class yet (its ids do not name partitions).
+ * <p>A stream of several partitions ({@link RedisStream#withPartitions}) is read per partition,
+ * each on the primary serving its slot: a snapshot is the newest matching events of the
+ * partitions the subscription follows, by publish time; a resume from a {@link Cursor} is exact
+ * in every partition it follows or recovered in none. Ids then name their partition ({@code
+ * <partition>.<epoch>:<seq>}); a stream of one partition keeps {@code <epoch>:<seq>}.
  */
 public final class RedisHistory implements History, AutoCloseable {
-  /** Default most entries a snapshot scans. */
+  /** Default most entries a snapshot scans (per partition). */
   public static final int DEFAULT_MAX_SCAN = 2_000;
-  /** Default most events one resume may replay. */
+  /** Default most events one resume may replay (over every partition it reads). */
   public static final int DEFAULT_MAX_RECOVERY = 10_000;
 
-  private static final int BATCH = 500;
-  /** A resume of at most this many named topics reads their topic streams. */
+  /** A snapshot or resume of at most this many named topics of a partition reads their streams. */
   static final int MAX_TOPIC_READS = 16;
+
+  private static final RedisPartition UNNAMED = RedisPartition.single("fanout");
 
   private final Nodes nodes;
   private final RedisStream stream;
-  private final RedisPartition partition;
-  private final Duration retryBudget; // zero on a single Redis: one attempt, as always
-  private final int maxScan;
+  private final List<PartitionHistory> partitions;
   private final int maxRecovery;
-  private final SnapshotCache cache; // fed by the bus that owns this history; or null
 
-  RedisHistory(Nodes nodes, RedisStream stream, int partition, int maxScan, int maxRecovery) {
-    this(nodes, stream, partition, maxScan, maxRecovery, 0, 0);
+  /** A history of every partition of {@code stream}, without snapshot cache. */
+  RedisHistory(Nodes nodes, RedisStream stream, int maxScan, int maxRecovery) {
+    this(nodes, stream, maxScan, maxRecovery, 0, 0);
   }
 
   /**
-   * The history of one partition, with a snapshot cache of {@code perTopic} events per topic (0:
-   * none) the bus feeds.
+   * A history of every partition of {@code stream}, each with a snapshot cache of {@code
+   * perTopic} events per topic (0: none) that the bus feeds; {@code cacheBytes} bounds them
+   * together (each partition's cache gets an equal share).
    */
-  RedisHistory(Nodes nodes, RedisStream stream, int partition, int maxScan, int maxRecovery,
-      int perTopic, long cacheBytes) {
+  RedisHistory(Nodes nodes, RedisStream stream, int maxScan, int maxRecovery, int perTopic,
+      long cacheBytes) {
     this.nodes = nodes;
     this.stream = nodes.isCluster() ? stream.tagged() : stream;
-    this.partition = this.stream.partition(partition);
-    this.retryBudget = nodes.isCluster() ? RedisPublisher.CLUSTER_RETRY_BUDGET : Duration.ZERO;
-    this.maxScan = maxScan;
     this.maxRecovery = maxRecovery;
-    this.cache = perTopic == 0 ? null : new SnapshotCache(perTopic, cacheBytes, maxScan,
-        MAX_TOPIC_READS, stream.retention(), this::newestOfTopic);
+    int count = this.stream.partitions();
+    long share = Math.max(1, cacheBytes / count);
+    List<PartitionHistory> all = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      all.add(new PartitionHistory(nodes, this.stream, i, maxScan, perTopic, share));
+    }
+    this.partitions = List.copyOf(all);
   }
 
-  /** The snapshot cache the owning bus feeds, or null. */
-  SnapshotCache cache() {
-    return cache;
-  }
-
-  /**
-   * A history with its own connections and the default limits.
-   *
-   * @throws IllegalArgumentException when the stream has more than one partition
-   */
+  /** A history with its own connections and the default limits, of any number of partitions. */
   public static RedisHistory create(URI redis, RedisStream stream) {
     Objects.requireNonNull(stream, "stream");
-    Require.argument(stream.partitions() == 1, "RedisHistory reads a namespace of one "
-        + "partition; %s has %d, whose ids do not name their partition yet", stream.namespace(),
-        stream.partitions());
     return new RedisHistory(Nodes.of(RedisEndpoint.parse(redis, Duration.ofSeconds(2)), 8),
-        stream, 0, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
+        stream, DEFAULT_MAX_SCAN, DEFAULT_MAX_RECOVERY);
   }
 
-  /** Runs a read on the partition's primary (retried on a cluster while it moves). */
-  private <T> T read(Retry.Op<T> op) {
-    return Retry.call(nodes, partition.slot(), true, retryBudget, op);
+  /** The history of partition {@code index}. */
+  PartitionHistory partition(int index) {
+    return partitions.get(index);
   }
 
-  /** Where the stream stands; null when it does not exist yet. */
+  /** The stream, in the layout its Redis needs. */
+  RedisStream stream() {
+    return stream;
+  }
+
+  /** The snapshot cache of the only partition (a stream of one), or null when there is none. */
+  SnapshotCache cache() {
+    return only().cache();
+  }
+
+  /** The snapshot caches' sizes and counters, summed over the partitions. */
+  SnapshotCacheStats cacheStats() {
+    long topics = 0;
+    long events = 0;
+    long bytes = 0;
+    long hits = 0;
+    long misses = 0;
+    long fills = 0;
+    long waits = 0;
+    boolean any = false;
+    for (PartitionHistory p : partitions) {
+      SnapshotCache cache = p.cache();
+      if (cache != null) {
+        any = true;
+        SnapshotCacheStats s = cache.stats();
+        topics += s.topics();
+        events += s.events();
+        bytes += s.bytes();
+        hits += s.hits();
+        misses += s.misses();
+        fills += s.fills();
+        waits += s.waits();
+      }
+    }
+    return any ? new SnapshotCacheStats(topics, events, bytes, hits, misses, fills, waits)
+        : SnapshotCacheStats.NONE;
+  }
+
+  /** Where the only partition's stream stands (a stream of one); null when it does not exist. */
   Position position() {
-    try {
-      return read((jedis, node) -> Position.of(jedis.hmget(partition.metaKey(),
-          Position.FIELDS)));
-    } catch (JedisException e) {
-      throw new FanoutRedisException("reading the position of " + where() + " failed", e);
-    }
+    return only().position();
   }
 
-  /** The sequence number of the oldest retained entry, or 0 when the stream is empty. */
+  /** The oldest retained sequence number of the only partition (a stream of one), or 0. */
   long oldestSeq() {
-    try {
-      List<StreamEntry> first = read((jedis, node) -> jedis.xrange(partition.streamKey(),
-          StreamEntryID.MINIMUM_ID, StreamEntryID.MAXIMUM_ID, 1));
-      return first.isEmpty() ? 0 : first.get(0).getID().getTime();
-    } catch (JedisException e) {
-      throw new FanoutRedisException("reading the oldest entry of " + where() + " failed", e);
-    }
+    return only().oldestSeq();
   }
 
-  /** The stream, and the partition when it has several, for messages. */
-  private String where() {
-    return stream.partitions() == 1 ? stream.toString() : stream + " " + partition;
+  /** The newest {@code count} events of {@code topic}'s stream, newest first. */
+  List<Event> newestOfTopic(String topic, int count) {
+    return partitions.get(stream.partitionOf(topic)).newestOfTopic(topic, count);
+  }
+
+  /** For the bus catching up on the only partition; see {@link PartitionHistory#readAfter}. */
+  Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
+    return only().readAfter(epoch, afterSeq, max, out);
+  }
+
+  private PartitionHistory only() {
+    if (partitions.size() != 1) {
+      throw new IllegalStateException(stream + " has " + partitions.size()
+          + " partitions: name one");
+    }
+    return partitions.get(0);
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>A subscription to at most {@value #MAX_TOPIC_READS} named topics reads those topics'
-   * streams, so a quiet merchant's snapshot holds its last events however much else was
-   * published since; others scan the newest entries of the stream. Each scan reads at most
-   * {@code maxScan} entries. A history of a {@link RedisBus} answers from the bus's memory when
-   * it holds the same answer (see the bus's {@code snapshotCache} setting).
+   * <p>A subscription to at most {@value #MAX_TOPIC_READS} named topics (of a partition) reads
+   * those topics' streams, so a quiet merchant's snapshot holds its last events however much
+   * else was published since; others scan the newest entries of the stream. Each scan reads at
+   * most {@code maxScan} entries per partition. With several partitions, each partition the
+   * subscription follows is read (every partition, for a subscription to all topics) and the
+   * answer is the newest {@code limit} of them by publish time, oldest first, each partition's
+   * events in their order. A history of a {@link RedisBus} answers from the bus's memory when it
+   * holds the same answer (see the bus's {@code snapshotCache} setting).
    */
   @Override
   public List<Event> latest(int limit, Subscription subscription) {
-    List<Event> out = new ArrayList<>();
-    if (limit <= 0) {
-      return out;
+    if (partitions.size() == 1) {
+      return partitions.get(0).latest(limit, subscription);
     }
-    List<Event> cached = cache == null ? null : cache.latest(limit, subscription);
-    if (cached != null) {
-      return cached;
+    List<List<Event>> parts = new ArrayList<>();
+    for (Map.Entry<Integer, Subscription> e : followed(subscription).entrySet()) {
+      parts.add(partitions.get(e.getKey()).latest(limit, e.getValue()));
     }
-    try {
-      read((jedis, node) -> {
-        out.clear(); // a read tried again starts over
-        if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
-          for (String topic : subscription.topics()) {
-            scanNewest(jedis, partition.topicKey(topic), limit, subscription, out);
-          }
-        } else {
-          scanNewest(jedis, partition.streamKey(), limit, subscription, out);
-        }
-        return null;
-      });
-    } catch (JedisException e) {
-      throw new FanoutRedisException("reading a snapshot of " + where() + " failed", e);
-    }
-    out.sort(Comparator.comparingLong(e -> e.id().seq()));
-    return out.size() <= limit ? out : new ArrayList<>(out.subList(out.size() - limit, out.size()));
-  }
-
-  /** The newest {@code count} events of a topic's stream, newest first (one XREVRANGE). */
-  List<Event> newestOfTopic(String topic, int count) {
-    try {
-      List<Event> out = new ArrayList<>();
-      for (StreamEntry entry : read((jedis, node) -> jedis.xrevrange(partition.topicKey(topic),
-          StreamEntryID.MAXIMUM_ID, StreamEntryID.MINIMUM_ID, count))) {
-        out.add(toEvent(entry));
-      }
-      return out;
-    } catch (JedisException e) {
-      throw new FanoutRedisException("reading the newest events of topic " + topic + " of "
-          + where() + " failed", e);
-    }
-  }
-
-  /** Adds the newest events of {@code key} that match, at most {@code limit}, newest first. */
-  private void scanNewest(Jedis jedis, String key, int limit, Subscription subscription,
-      List<Event> out) {
-    StreamEntryID end = StreamEntryID.MAXIMUM_ID;
-    int scanned = 0;
-    int found = 0;
-    while (scanned < maxScan && found < limit) {
-      int want = Math.min(BATCH, maxScan - scanned);
-      List<StreamEntry> batch = jedis.xrevrange(key, end, StreamEntryID.MINIMUM_ID, want);
-      for (StreamEntry entry : batch) {
-        Event e = toEvent(entry);
-        if (subscription.matches(e)) {
-          out.add(e);
-          if (++found == limit) {
-            break;
-          }
-        }
-      }
-      scanned += batch.size();
-      if (batch.size() < want) {
-        break;
-      }
-      long seq = batch.get(batch.size() - 1).getID().getTime();
-      if (seq <= 1) {
-        break;
-      }
-      end = new StreamEntryID(seq - 1, 0);
-    }
+    return newestByPublishTime(parts, limit);
   }
 
   /**
-   * A resume that missed more than {@code maxRecovery} events is TOO_MANY, and one that missed
-   * more than the retention finds them trimmed.
+   * The newest {@code limit} of the events of several partitions (each list oldest first), oldest
+   * first by publish time; ties go to the lower partition. Each partition's events keep their
+   * order, whatever the clocks said.
+   */
+  static List<Event> newestByPublishTime(List<List<Event>> partitions, int limit) {
+    List<Event> merged = new ArrayList<>();
+    PriorityQueue<int[]> heads = new PriorityQueue<>(Comparator.<int[]>comparingLong(
+        h -> partitions.get(h[0]).get(h[1]).publishedAtMillis()).thenComparingInt(
+            h -> partitions.get(h[0]).get(h[1]).id().partition()));
+    for (int p = 0; p < partitions.size(); p++) {
+      if (!partitions.get(p).isEmpty()) {
+        heads.add(new int[] {p, 0});
+      }
+    }
+    while (!heads.isEmpty()) {
+      int[] head = heads.poll();
+      List<Event> list = partitions.get(head[0]);
+      merged.add(list.get(head[1]));
+      if (head[1] + 1 < list.size()) {
+        heads.add(new int[] {head[0], head[1] + 1});
+      }
+    }
+    return merged.size() <= limit ? merged
+        : new ArrayList<>(merged.subList(merged.size() - limit, merged.size()));
+  }
+
+  /**
+   * A resume that missed more than {@code maxRecovery} events (over every partition it reads) is
+   * TOO_MANY, and one that missed more than the retention finds them trimmed.
    */
   @Override
   public long recoveryLimit() {
     return Math.min(maxRecovery, stream.retention());
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With several partitions, {@code after} names one: the resume is {@link #since(Cursor,
+   * Subscription)} of it alone.
+   */
   @Override
   public Recovery since(EventId after, Subscription subscription) {
     Objects.requireNonNull(after, "after");
-    if (!subscription.allTopics() && subscription.topics().size() <= MAX_TOPIC_READS) {
-      return sinceByTopic(after, subscription);
+    if (partitions.size() > 1) {
+      return since(Cursor.of(after), subscription);
     }
-    Read read;
-    try {
-      read = readAfter(after.seq(), maxRecovery + 1);
-    } catch (JedisException e) {
-      throw unavailable(e);
+    if (after.isPartitioned()) {
+      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "position " + after
+          + " names a partition; " + stream.namespace() + " has one, whose ids name none");
     }
-    if (read.top == null) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
-    }
-    Recovery refused = read.top.refusal(after.epoch(), after.seq());
-    if (refused != null) {
-      return refused;
-    }
-    long missing = read.top.seq() - after.seq();
-    if (missing > maxRecovery) {
-      return Recovery.notRecovered(Recovery.Reason.TOO_MANY,
-          missing + " events were missed; at most " + maxRecovery + " are replayed");
-    }
-    List<Event> all = new ArrayList<>();
-    Recovery trimmed = contiguous(read, after.epoch(), after.seq(), missing, all);
-    if (trimmed != null) {
-      return trimmed;
-    }
-    List<Event> matching = new ArrayList<>();
-    for (Event e : all) {
-      if (subscription.matches(e)) {
-        matching.add(e);
-      }
-    }
-    return Recovery.recovered(matching);
+    return partitions.get(0).since(after.epoch(), after.seq(), subscription, maxRecovery)
+        .recovery();
   }
 
   /**
-   * A resume of a subscription to a few named topics reads only those topics' streams, so it
-   * costs what the client missed, not everything published meanwhile. Topic streams keep every
-   * entry at or above the meta hash's floor (fanout.lua), so the answer is complete when the
-   * client's position is not below it and no topic's read was cut at the bound; the position
-   * and the entries come from one MULTI/EXEC.
-   */
-  private Recovery sinceByTopic(EventId after, Subscription subscription) {
-    Position top;
-    String floor;
-    List<Response<List<StreamEntry>>> ranges = new ArrayList<>();
-    List<Kept> kept = new ArrayList<>(); // per topic: whether its stream is still there
-    List<Response<Boolean>> setKept = new ArrayList<>();
-    try {
-      List<String> meta = read((jedis, node) -> {
-        ranges.clear(); // a read tried again starts over
-        kept.clear();
-        setKept.clear();
-        Transaction tx = jedis.multi();
-        Response<List<String>> fields = tx.hmget(partition.metaKey(), "epoch", "seq", "base",
-            "prev", "floor");
-        StreamEntryID from = new StreamEntryID(after.seq() + 1, 0);
-        for (String topic : subscription.topics()) {
-          ranges.add(tx.xrange(partition.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
-              maxRecovery + 1));
-          kept.add(new Kept(tx.exists(partition.topicKey(topic)),
-              tx.sismember(partition.topicsKey(), partition.topicKey(topic))));
-        }
-        setKept.add(tx.exists(partition.topicsKey()));
-        tx.exec();
-        return fields.get();
-      });
-      top = Position.of(meta);
-      floor = meta.get(4);
-    } catch (JedisException e) {
-      throw unavailable(e);
-    }
-    if (top == null) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
-    }
-    Recovery refused = top.refusal(after.epoch(), after.seq());
-    if (refused != null) {
-      return refused;
-    }
-    if (floor == null || after.seq() + 1 < Long.parseLong(floor)) {
-      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
-          "events after " + after + " were trimmed from the topic streams");
-    }
-    // Evicted under memory pressure (fanout.lua starts afresh at the next publish that sees it):
-    // an empty range would otherwise read as "nothing missed".
-    if ((top.seq() > 0 && !setKept.get(0).get()) || kept.stream().anyMatch(Kept::evicted)) {
-      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
-          "a topic stream of " + where() + " is gone (evicted?)");
-    }
-    List<Event> matching = new ArrayList<>();
-    for (Response<List<StreamEntry>> range : ranges) {
-      List<StreamEntry> entries = range.get();
-      if (entries.size() > maxRecovery) { // cut at the bound: judged on what was missed, not kept
-        return tooMany(subscription);
-      }
-      for (StreamEntry entry : entries) {
-        Event e = toEvent(entry);
-        long seq = e.id().seq();
-        if (seq > top.seq()) {
-          continue; // published after the position was read
-        }
-        if (!e.id().epoch().equals(top.epochOf(seq))) {
-          return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
-              "entry " + e.id() + " is not of the epoch " + after.epoch() + " continues into");
-        }
-        if (subscription.matches(e)) {
-          matching.add(e);
-        }
-      }
-    }
-    if (matching.size() > maxRecovery) {
-      return tooMany(subscription);
-    }
-    matching.sort(Comparator.comparingLong(e -> e.id().seq()));
-    return Recovery.recovered(matching);
-  }
-
-  /** A topic stream: whether it exists, and whether the epoch's set of topic streams names it. */
-  private record Kept(Response<Boolean> exists, Response<Boolean> named) {
-    boolean evicted() {
-      return !exists.get() && named.get();
-    }
-  }
-
-  private Recovery tooMany(Subscription subscription) {
-    return Recovery.notRecovered(Recovery.Reason.TOO_MANY, "more than " + maxRecovery
-        + " events of " + subscription.topics() + " were missed; at most " + maxRecovery
-        + " are replayed");
-  }
-
-  /**
-   * For the bus catching up: adds to {@code out} the events after {@code afterSeq} of {@code
-   * epoch} (0 = from the start of the epoch), in order, at most {@code max} (call again for
-   * more). Returns null on success, else why not: never some of them with a hole.
+   * {@inheritDoc}
    *
-   * @throws FanoutRedisException when the stream cannot be read
+   * <p>Each partition the subscription follows (every one, for all topics) is read after the id
+   * {@code after} names for it, or, when it names none, from its start if its whole past is
+   * retained: nothing trimmed (its first event is still there) and every retained event of its
+   * current epoch or of the one that epoch was bridged from (a restart or failover that lost
+   * nothing). Ids of partitions the subscription does not follow are not read. More than
+   * {@code maxRecovery} events missed over all of them is TOO_MANY. The events come partition by
+   * partition, each partition's oldest first.
    */
-  Recovery readAfter(String epoch, long afterSeq, int max, List<Event> out) {
-    Read read;
-    try {
-      read = readAfter(afterSeq, max);
-    } catch (JedisException e) {
-      throw unavailable(e);
+  @Override
+  public Recovery since(Cursor after, Subscription subscription) {
+    Objects.requireNonNull(after, "after");
+    int count = partitions.size();
+    if (count == 1) {
+      return after.size() == 1 ? since(after.single(), subscription)
+          : Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "position " + after + " names "
+              + after.size() + " partitions; " + stream.namespace() + " has one");
     }
-    if (read.top == null) {
-      return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "the stream is empty");
+    for (EventId id : after.ids()) {
+      if (!id.isPartitioned() || id.partition() >= count) {
+        return Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID, "position " + after
+            + " does not name partitions of " + stream.namespace() + ", which has " + count);
+      }
     }
-    Recovery refused = read.top.refusal(epoch, afterSeq);
-    if (refused != null) {
-      return refused;
+    List<Event> events = new ArrayList<>();
+    long budget = maxRecovery;
+    for (Map.Entry<Integer, Subscription> e : followed(subscription).entrySet()) {
+      PartitionHistory part = partitions.get(e.getKey());
+      EventId id = after.get(e.getKey());
+      PartitionHistory.Answer answer = id == null ? part.sinceStart(e.getValue(), budget)
+          : part.since(id.epoch(), id.seq(), e.getValue(), budget);
+      Recovery r = answer.recovery();
+      if (!r.recovered()) {
+        return r.reason() == Recovery.Reason.TOO_MANY && budget < maxRecovery
+            ? Recovery.notRecovered(Recovery.Reason.TOO_MANY, "more than " + maxRecovery
+                + " events were missed over the partitions of " + after + "; at most "
+                + maxRecovery + " are replayed")
+            : r;
+      }
+      events.addAll(r.events());
+      budget -= answer.counted();
     }
-    return contiguous(read, epoch, afterSeq, Math.min(read.top.seq() - afterSeq, max), out);
+    return Recovery.recovered(events);
   }
-
-  /** The stream's position and up to {@code max} entries after {@code afterSeq}, read together. */
-  private Read readAfter(long afterSeq, int max) {
-    return read((jedis, node) -> {
-      Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(partition.metaKey(), Position.FIELDS);
-      Response<List<StreamEntry>> range = tx.xrange(partition.streamKey(),
-          new StreamEntryID(afterSeq + 1, 0), StreamEntryID.MAXIMUM_ID, max);
-      tx.exec();
-      return new Read(Position.of(meta.get()), range.get());
-    });
-  }
-
-  private record Read(Position top, List<StreamEntry> entries) {}
 
   /**
-   * Adds the {@code wanted} events after {@code afterSeq} to {@code out} if the read holds every
-   * one of them, each of the epoch its sequence number belongs to; else adds nothing and says
-   * they were trimmed.
+   * The partitions {@code subscription} follows, each with the subscription as that partition
+   * reads it: every partition with the subscription itself for all topics, else the partitions
+   * of its topics with the subscription restricted to each one's topics.
    */
-  private static Recovery contiguous(Read read, String epoch, long afterSeq, long wanted,
-      List<Event> out) {
-    int start = out.size();
-    long expected = afterSeq + 1;
-    for (StreamEntry entry : read.entries) {
-      if (out.size() - start == wanted) {
-        break;
+  private Map<Integer, Subscription> followed(Subscription subscription) {
+    Map<Integer, Subscription> out = new TreeMap<>();
+    if (subscription.allTopics()) {
+      for (int i = 0; i < partitions.size(); i++) {
+        out.put(i, subscription);
       }
-      Event e = toEvent(entry);
-      if (e.id().seq() != expected || !e.id().epoch().equals(read.top.epochOf(expected))) {
-        break;
-      }
-      out.add(e);
-      expected++;
+      return out;
     }
-    if (out.size() - start != wanted) {
-      out.subList(start, out.size()).clear();
-      return Recovery.notRecovered(Recovery.Reason.TRIMMED,
-          "events after " + epoch + ":" + afterSeq + " were trimmed from the stream");
+    Map<Integer, Set<String>> topics = new HashMap<>();
+    for (String topic : subscription.topics()) {
+      topics.computeIfAbsent(stream.partitionOf(topic), p -> new HashSet<>()).add(topic);
     }
-    return null;
+    topics.forEach((p, ts) -> out.put(p, subscription.restrictTo(Scope.of(ts))));
+    return out;
   }
 
-  /** History that cannot be read is an exception on every path, snapshot, resume and catch-up. */
-  private FanoutRedisException unavailable(JedisException e) {
-    return new FanoutRedisException("reading " + where() + " failed: " + e.getMessage(), e);
-  }
-
+  /** The event of a stream entry, with the id Redis stored ({@code <epoch>:<seq>}). */
   static Event toEvent(StreamEntry entry) {
-    Map<String, String> fields = entry.getFields();
-    Map<String, String> attributes = new LinkedHashMap<>();
-    fields.forEach((k, v) -> {
-      if (k.startsWith("a:")) {
-        attributes.put(k.substring(2), v);
-      }
-    });
-    String epoch = fields.get("e");
-    if (epoch == null || fields.get("t") == null || fields.get("d") == null) {
-      throw new FanoutRedisException("stream entry " + entry.getID() + " is not a fanout event");
-    }
-    return Event.of(EventId.of(epoch, entry.getID().getTime()), fields.get("t"), attributes,
-        fields.get("d"), Netstrings.publishTime(fields.get("p")));
+    return PartitionHistory.toEvent(entry, UNNAMED);
+  }
+
+  /** The event of a stream entry of {@code partition}, its id named as the partition names it. */
+  static Event toEvent(StreamEntry entry, RedisPartition partition) {
+    return PartitionHistory.toEvent(entry, partition);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.fanout.redis;
 
+import dev.fanout.core.EventId;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -32,25 +33,28 @@ public final class RedisPartition {
   private final String tag;
   private final int slot;
   private final boolean sharded;
+  private final boolean named; // its ids name it: the stream has several partitions
   private final String channel;
 
-  private RedisPartition(int index, String tag, boolean sharded, String channel) {
+  private RedisPartition(int index, String tag, boolean sharded, boolean named,
+      String channel) {
     this.index = index;
     this.tag = tag;
     this.slot = KeySlot.ofWhole(tag);
     this.sharded = sharded;
+    this.named = named;
     this.channel = channel;
   }
 
   /** The single layout: today's names, classic Pub/Sub on {@code ns:events}. */
   static RedisPartition single(String namespace) {
-    return new RedisPartition(0, namespace, false, namespace + ":events");
+    return new RedisPartition(0, namespace, false, false, namespace + ":events");
   }
 
   /** Partition {@code index} of {@code count} in the tagged layout. */
   static RedisPartition tagged(String namespace, int index, int count) {
     String tag = tagFor(namespace, index, count);
-    return new RedisPartition(index, tag, true, "{" + tag + "}:events");
+    return new RedisPartition(index, tag, true, count > 1, "{" + tag + "}:events");
   }
 
   /**
@@ -131,6 +135,26 @@ public final class RedisPartition {
   /** The Pub/Sub channel every event of this partition is published on. */
   public String channel() {
     return channel;
+  }
+
+  /**
+   * The id of the event at {@code seq} of {@code epoch} in this partition: {@code
+   * <index>.<epoch>:<seq>} when the stream has several partitions, {@code <epoch>:<seq>} when it
+   * has one (the ids fanout always had). Redis stores and publishes {@code <epoch>:<seq>}: the
+   * partition is where an event is, not part of what is stored.
+   */
+  EventId eventId(String epoch, long seq) {
+    return named ? EventId.of(index, epoch, seq) : EventId.of(epoch, seq);
+  }
+
+  /** {@code id}, as Redis stores it ({@code <epoch>:<seq>}), named as this partition names it. */
+  EventId eventId(EventId id) {
+    return named && !id.isPartitioned() ? EventId.of(index, id.epoch(), id.seq()) : id;
+  }
+
+  /** Whether this partition's ids name it ({@code <index>.<epoch>:<seq>}). */
+  boolean namesItsIds() {
+    return named;
   }
 
   /** A node's own probe channel, in this partition's slot. */

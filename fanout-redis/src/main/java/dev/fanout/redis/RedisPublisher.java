@@ -119,7 +119,8 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * hold it ({@code WAIT} on the connection that published, after the function ran); otherwise
    * it throws {@link UnconfirmedPublishException}, which carries the id and the count reached.
    *
-   * @return the id Redis assigned
+   * @return the id Redis assigned, naming its partition ({@code <partition>.<epoch>:<seq>}) when
+   *     the stream has several
    * @throws IllegalArgumentException when the topic is empty or the data is not one JSON value
    *     (checked by the publish function, which then writes nothing)
    * @throws UnconfirmedPublishException when Redis ran the publish but fewer replicas than
@@ -135,7 +136,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     List<String> keys = publishKeys(partition, topic);
     List<String> args = arguments(partition, topic, attributes, data);
     if (!replication.required()) {
-      return EventId.parse(call(partition, "fanout_publish", keys, args));
+      return partition.eventId(EventId.parse(call(partition, "fanout_publish", keys, args)));
     }
     Confirmed c;
     try {
@@ -145,7 +146,7 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
     } catch (JedisException e) {
       throw failure(e, "fanout_publish");
     }
-    EventId id = EventId.parse(text(c.reply()));
+    EventId id = partition.eventId(EventId.parse(text(c.reply())));
     if (c.reached().replicas() < replication.replicas()) {
       throw unconfirmed(id, c.reached());
     }
@@ -210,7 +211,12 @@ public final class RedisPublisher implements Publisher, AutoCloseable {
    * saw the stream's top below what it had delivered.
    */
   void newEpoch(String expected) {
-    RedisPartition p = stream.partition(0);
+    newEpoch(0, expected);
+  }
+
+  /** {@link #newEpoch(String)} of partition {@code partition}. */
+  void newEpoch(int partition, String expected) {
+    RedisPartition p = stream.partition(partition);
     call(p, "fanout_new_epoch", List.of(p.streamKey(), p.metaKey(), p.topicsKey()),
         List.of(expected));
   }

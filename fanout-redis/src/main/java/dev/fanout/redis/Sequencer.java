@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * The node's position in the stream, and the rules that keep it true: the stream is the truth,
+ * The node's position in the stream (in one partition of it: each partition has its own
+ * sequencer, epochs and sequence), and the rules that keep it true: the stream is the truth,
  * Pub/Sub a fast hint. Pure: no threads, no sockets; the bus's subscriber thread drives it.
  *
  * <ul>
@@ -64,6 +65,7 @@ final class Sequencer {
   private final Source source;
   private final Output out;
   private final LongSupplier nanoClock;
+  private final RedisPartition partition; // names the ids this makes; null: unnamed
   private final Set<String> retired = new LinkedHashSet<>(); // epochs the node moved past
   private final Set<String> foreign = new LinkedHashSet<>(); // epochs the stream never had
 
@@ -74,15 +76,37 @@ final class Sequencer {
   private boolean recheck;
 
   Sequencer(Source source, Output out, LongSupplier nanoClock) {
+    this(source, out, nanoClock, null);
+  }
+
+  /**
+   * The sequencer of one partition of a stream: the positions it tells are named as {@code
+   * partition} names its ids, and so must be the events the source and the messages carry.
+   */
+  Sequencer(Source source, Output out, LongSupplier nanoClock, RedisPartition partition) {
     this.source = source;
     this.out = out;
     this.nanoClock = nanoClock;
+    this.partition = partition;
     this.lastCheck = nanoClock.getAsLong() - CHECK_INTERVAL_NANOS;
   }
 
   /** The last delivered (or start) position, for logs; null before the node knows a stream. */
   EventId position() {
-    return epoch == null || seq == 0 ? null : EventId.of(epoch, seq);
+    return epoch == null || seq == 0 ? null : id(epoch, seq);
+  }
+
+  private EventId id(String epoch, long seq) {
+    return partition == null ? EventId.of(epoch, seq) : partition.eventId(epoch, seq);
+  }
+
+  /** A position for messages, the start of an epoch ({@code :0}) included. */
+  private String at(String epoch, long seq) {
+    if (seq >= 1) {
+      return id(epoch, seq).toString();
+    }
+    boolean named = partition != null && partition.namesItsIds();
+    return (named ? partition.index() + "." : "") + epoch + ":" + seq;
   }
 
   /** After (re)subscribing: everything after the node's position, from the stream. */
@@ -96,9 +120,8 @@ final class Sequencer {
     if (epoch == null && first) {
       epoch = top.epoch(); // a fresh node begins at the top; clients get history by snapshot
       seq = top.seq();
-      EventId start = top.top();
-      if (start != null) {
-        out.startsAt(start);
+      if (top.seq() > 0) {
+        out.startsAt(id(top.epochOf(top.seq()), top.seq()));
       }
       return;
     }
@@ -129,7 +152,7 @@ final class Sequencer {
       }
       fill(); // a gap: the stream has what lies between, and says whether it has this one
       if (id.epoch().equals(epoch) && id.seq() > seq) {
-        out.stray(event, "not in the stream, whose top is " + epoch + ":" + seq);
+        out.stray(event, "not in the stream, whose top is " + at(epoch, seq));
       }
       return;
     }
@@ -157,7 +180,7 @@ final class Sequencer {
     }
     catchUp(top); // reads up to the top, which holds this event if it is real
     if (id.epoch().equals(epoch) && id.seq() > seq) {
-      out.stray(event, "not in the stream, whose top is " + epoch + ":" + seq);
+      out.stray(event, "not in the stream, whose top is " + at(epoch, seq));
     }
   }
 
@@ -175,7 +198,7 @@ final class Sequencer {
         fill();
         return;
       }
-      tailLost = "the stream's top " + top + " is below the last delivered " + epoch + ":" + seq;
+      tailLost = "the stream's top " + top + " is below the last delivered " + at(epoch, seq);
       source.newEpoch(epoch);
       top = source.position();
       if (top == null) {
@@ -190,7 +213,7 @@ final class Sequencer {
     if (tailLost != null) {
       out.discontinuity(tailLost + " (tail lost in a failover); the stream goes on as " + top);
     } else if (epoch.equals(top.prev())) {
-      out.discontinuity("events " + epoch + ":" + (top.base() + 1) + " to " + epoch + ":" + seq
+      out.discontinuity("events " + at(epoch, top.base() + 1) + " to " + at(epoch, seq)
           + " were lost when Redis changed server process (restart or failover); the stream"
           + " goes on as " + top);
     } else {
@@ -216,7 +239,7 @@ final class Sequencer {
       }
       Position top = source.position();
       if (!repositioned) {
-        out.discontinuity("events after " + epoch + ":" + seq + " cannot be read back: "
+        out.discontinuity("events after " + at(epoch, seq) + " cannot be read back: "
             + failure.detail());
       }
       if (top == null) {

@@ -33,9 +33,13 @@ class DurablePublishingIntegrationTest {
     replica = RedisServer.inMemoryWith("--replicaof", "127.0.0.1",
         Integer.toString(primary.port()));
     replica.start();
+    // After a diskless sync the primary counts the replica for WAIT only from its first
+    // REPLCONF ACK (sent once a second), so "link up" is not enough: wait for state=online and
+    // a WAIT that the replica answers.
     await().atMost(Duration.ofSeconds(20)).until(() ->
-        SentinelRig.info(primary.port(), "replication").contains("connected_slaves:1")
-            && SentinelRig.info(replica.port(), "replication").contains("master_link_status:up"));
+        SentinelRig.info(primary.port(), "replication").contains("state=online")
+            && SentinelRig.info(replica.port(), "replication").contains("master_link_status:up")
+            && primary.cli("WAIT", "1", "1000").trim().equals("1"));
   }
 
   @AfterEach
@@ -81,7 +85,7 @@ class DurablePublishingIntegrationTest {
 
   @Test
   void moreReplicasThanThereAreReachOnlyThoseThereAre() {
-    try (RedisPublisher p = publisher(2, Duration.ofMillis(200))) {
+    try (RedisPublisher p = publisher(2, Duration.ofSeconds(1))) {
       assertThatThrownBy(() -> p.publish("mch_1", Map.of(), "{}"))
           .isInstanceOfSatisfying(UnconfirmedPublishException.class, e -> {
             assertThat(e.replicasReached()).isEqualTo(1);
@@ -92,7 +96,7 @@ class DurablePublishingIntegrationTest {
 
   @Test
   void pipelinedPublishesWaitOncePerBatchAndEachUnconfirmedOneKeepsItsId() throws Exception {
-    try (RedisPublisher p = publisher(1, Duration.ofMillis(300))) {
+    try (RedisPublisher p = publisher(1, Duration.ofSeconds(1))) {
       primary.cli("CONFIG", "RESETSTAT");
       List<CompletableFuture<EventId>> ok = new ArrayList<>();
       for (int i = 0; i < 2000; i++) {

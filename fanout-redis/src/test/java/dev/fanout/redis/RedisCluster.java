@@ -3,6 +3,7 @@ package dev.fanout.redis;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.args.ClientType;
+import redis.clients.jedis.params.ClientKillParams;
 import redis.clients.jedis.params.MigrateParams;
 import redis.clients.jedis.resps.ClusterShardInfo;
 import redis.clients.jedis.resps.ClusterShardNodeInfo;
@@ -272,6 +275,39 @@ public final class RedisCluster implements AutoCloseable {
     Server s = server(port);
     s.process.destroyForcibly();
     s.process.waitFor(10, TimeUnit.SECONDS);
+    awaitPromotion(replica);
+    return replica;
+  }
+
+  /**
+   * A failover that loses the tail: stops the replica of the primary on {@code port} (SIGSTOP)
+   * and cuts its replication link (CLIENT KILL TYPE replica), runs {@code tail} (what it runs on
+   * the primary from then on never reaches the replica), SIGKILLs the primary, lets the replica
+   * go on (SIGCONT) and waits until it serves the primary's slots; returns its port. A replica
+   * stopped for longer than the node timeout (1 s) is marked failed meanwhile, and clears once it
+   * answers again; one stopped for longer than its validity (10 node timeouts) could not be
+   * promoted: keep {@code tail} to a few seconds.
+   */
+  public int killPrimaryLosingTail(int port, Runnable tail) throws InterruptedException {
+    int replica = replicaOf(port);
+    Server r = server(replica);
+    signal(r, "STOP");
+    try {
+      try (Jedis j = node(port)) {
+        j.clientKill(ClientKillParams.clientKillParams().type(ClientType.REPLICA));
+      }
+      tail.run();
+      Server s = server(port);
+      s.process.destroyForcibly();
+      s.process.waitFor(10, TimeUnit.SECONDS);
+    } finally {
+      signal(r, "CONT");
+    }
+    awaitPromotion(replica);
+    return replica;
+  }
+
+  private void awaitPromotion(int replica) {
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
       try (Jedis j = node(replica)) {
         if (!j.info("replication").contains("role:master")) {
@@ -287,7 +323,20 @@ public final class RedisCluster implements AutoCloseable {
       }
       return true;
     });
-    return replica;
+  }
+
+  private static void signal(Server s, String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(s.process.pid()))
+          .start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + signal + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Step one of moving {@code slot} to {@code targetPort}: IMPORTING there, MIGRATING here. */

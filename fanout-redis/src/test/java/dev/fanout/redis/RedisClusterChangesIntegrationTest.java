@@ -59,8 +59,8 @@ class RedisClusterChangesIntegrationTest {
       EventId fourth = publisher.publishAsync("mch_1", Map.of(), "{\"n\":4}")
           .get(10, TimeUnit.SECONDS);
       assertThat(List.of(third, fourth)).containsExactly(
-          EventId.of(after.get().epoch(), before.seq() + 2),
-          EventId.of(after.get().epoch(), before.seq() + 3));
+          EventId.of(p.index(), after.get().epoch(), before.seq() + 2),
+          EventId.of(p.index(), after.get().epoch(), before.seq() + 3));
       try (Jedis j = cluster.node(promoted)) {
         assertThat(j.functionList("fanout")).hasSize(1);
         assertThat(j.hget(p.metaKey(), "prev")).isEqualTo(before.epoch());
@@ -83,7 +83,7 @@ class RedisClusterChangesIntegrationTest {
     try (RedisCluster cluster = RedisCluster.start(3, 1);
         RedisPublisher publisher = RedisPublisher.create(cluster.uri(), stream);
         RedisHistory history = new RedisHistory(Nodes.of(RedisEndpoint.parse(cluster.uri(),
-            Duration.ofSeconds(2)), 2), stream, p.index(), 2000, 10_000)) {
+            Duration.ofSeconds(2)), 2), stream, 2000, 10_000)) {
       List<EventId> ids = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         ids.add(publisher.publish("mch_1", Map.of(), "{\"i\":" + i + "}"));
@@ -121,7 +121,7 @@ class RedisClusterChangesIntegrationTest {
       try (Jedis j = cluster.node(target)) {
         for (StreamEntry e : j.xrange(p.streamKey(), StreamEntryID.MINIMUM_ID,
             StreamEntryID.MAXIMUM_ID)) {
-          stored.add(RedisHistory.toEvent(e));
+          stored.add(RedisHistory.toEvent(e, p));
         }
       }
       try (Jedis j = cluster.node(source)) {
@@ -135,7 +135,7 @@ class RedisClusterChangesIntegrationTest {
       String before = stored.get(0).id().epoch();
       assertThat(stored.subList(0, 6)).allMatch(e -> e.id().epoch().equals(before));
       assertThat(stored.subList(6, 11)).noneMatch(e -> e.id().epoch().equals(before));
-      assertThat(history.position().top().seq()).isEqualTo(11);
+      assertThat(history.partition(p.index()).position().top().seq()).isEqualTo(11);
     }
   }
 }

@@ -144,7 +144,7 @@ class RedisClusterIntegrationTest {
       try (Jedis j = cluster.node(port)) {
         for (StreamEntry e : j.xrange(p.streamKey(), StreamEntryID.MINIMUM_ID,
             StreamEntryID.MAXIMUM_ID)) {
-          events.add(RedisHistory.toEvent(e));
+          events.add(RedisHistory.toEvent(e, p));
         }
       }
       assertThat(events.stream().map(Event::id).toList()).as("partition %d", i)
@@ -182,7 +182,7 @@ class RedisClusterIntegrationTest {
       EventId id = publisher.publish("mch_7", Map.of(), "{\"ok\":true}");
       await().atMost(Duration.ofSeconds(10)).until(() -> !received.isEmpty());
       Event event = Netstrings.decodeEvent(received.get(0).substring(p.channel().length() + 1)
-          .getBytes(StandardCharsets.UTF_8));
+          .getBytes(StandardCharsets.UTF_8), p);
       assertThat(received.get(0)).startsWith(p.channel() + " ");
       assertThat(event.id()).isEqualTo(id);
       assertThat(event.topic()).isEqualTo("mch_7");
@@ -248,8 +248,6 @@ class RedisClusterIntegrationTest {
           .isEqualTo(ids.subList(17, 20));
       assertThat(history.position().top()).isEqualTo(ids.get(19));
     }
-    assertThatThrownBy(() -> RedisHistory.create(cluster.uri(), stream.withPartitions(2)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has 2");
   }
 
   @Test

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -144,17 +145,26 @@ class RedisDeploymentIntegrationTest {
       URI uri = cluster.tlsUri();
       RedisBus.check(uri);
       RedisStream stream = RedisStream.named("tls").withPartitions(4);
+      PartitionOracle oracle = new PartitionOracle();
       try (RedisPublisher publisher = RedisPublisher.create(uri, stream);
           ClusterNodes nodes = new ClusterNodes(RedisEndpoint.parse(uri, Duration.ofSeconds(2)),
-              1)) {
+              1);
+          RedisBus bus = RedisBus.builder(uri, stream).build()) {
         for (ClusterTopology.Node primary : nodes.topology().primaries()) {
           assertThat(primary.address().getPort()).isNotIn(cluster.primaryPorts());
         }
+        bus.subscribe(oracle);
+        bus.need(Set.of(0, 1, 2, 3)).get(20, TimeUnit.SECONDS); // sharded Pub/Sub over TLS
         List<CompletableFuture<EventId>> futures = new ArrayList<>();
         for (int t = 0; t < 40; t++) {
           futures.add(publisher.publishAsync("mch_" + t, Map.of(), "{}"));
         }
         assertThat(futures).allMatch(f -> f.join() != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> futures.stream()
+            .allMatch(f -> oracle.delivered(f.join())));
+        assertThat(bus.connections().keySet()).allMatch(
+            primary -> !cluster.primaryPorts().contains(Integer.parseInt(
+                primary.substring(primary.lastIndexOf(':') + 1))));
         EventId sync = publisher.publish("mch_1", Map.of(), "{\"tls\":true}");
         RedisPartition p = stream.partitionFor("mch_1");
         try (Jedis j = cluster.node(cluster.primaryOf(p.slot()))) {

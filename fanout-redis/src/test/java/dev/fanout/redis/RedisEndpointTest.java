@@ -70,12 +70,11 @@ class RedisEndpointTest {
   }
 
   @Test
-  void aBusRefusesWhatItCannotFollowYet() {
+  void aBusFollowsAClusterAndPartitionsAndSaysWhatToFixInItsSettings() {
+    RedisBus.builder(URI.create("redis-cluster://h:7000"), RedisStream.named("p"));
+    RedisBus.builder(URI.create("redis://h:1"), RedisStream.named("p").withPartitions(4));
     assertThatThrownBy(() -> RedisBus.builder(URI.create("redis-cluster://h:7000"),
-        RedisStream.named("p"))).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("Redis Cluster");
-    assertThatThrownBy(() -> RedisBus.builder(URI.create("redis://h:1"),
-        RedisStream.named("p").withPartitions(4))).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("has 4");
+        RedisStream.named("p")).mapRefresh(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("map refresh");
   }
 }

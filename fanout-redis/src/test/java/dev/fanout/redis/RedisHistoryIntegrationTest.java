@@ -112,7 +112,7 @@ class RedisHistoryIntegrationTest {
     open(big);
     List<EventId> ids = publish(30, "mch_1");
     RedisHistory strict = new RedisHistory(Nodes.of(RedisEndpoint.parse(redis.uri(),
-        Duration.ofSeconds(2)), 2), big, 0, 100, 10);
+        Duration.ofSeconds(2)), 2), big, 100, 10);
     try {
       assertThat(strict.since(ids.get(0), Subscription.all()).reason())
           .isEqualTo(Recovery.Reason.TOO_MANY);
@@ -284,7 +284,7 @@ class RedisHistoryIntegrationTest {
     EventId from = publish(1, "mch_1").get(0);
     publish(30, "mch_1"); // half of them card, half sepa
     RedisHistory strict = new RedisHistory(Nodes.of(RedisEndpoint.parse(redis.uri(),
-        Duration.ofSeconds(2)), 2), s, 0, 100, 20);
+        Duration.ofSeconds(2)), 2), s, 100, 20);
     try {
       Subscription cardOnly = Subscription.builder().topics("mch_1")
           .attribute("method", "card").build();

@@ -160,9 +160,65 @@ class SequencerTest {
     assertThat(out.delivered).isEmpty();
   }
 
+  @Test
+  void aPartitionsSequencerTellsPositionsThatNameThePartition() {
+    RedisPartition p3 = RedisStream.named("ns").withPartitions(8).partition(3);
+    FakeStream partitionStream = new FakeStream(p3);
+    Recorder recorder = new Recorder();
+    Sequencer s = new Sequencer(partitionStream, recorder, () -> now, p3);
+    partitionStream.append("mch_1");
+    partitionStream.append("mch_1");
+    s.onConnected();
+    assertThat(recorder.startsAt).isEqualTo(EventId.parse("3.e1:2"));
+    assertThat(s.position()).isEqualTo(EventId.parse("3.e1:2"));
+    Event a = partitionStream.append("mch_1");
+    partitionStream.append("mch_1");
+    Event c = partitionStream.append("mch_1");
+    s.onMessage(a);
+    s.onMessage(c); // a gap: 4 comes from the stream, named as the partition names its ids
+    assertThat(recorder.delivered).extracting(EventId::toString)
+        .containsExactly("3.e1:3", "3.e1:4", "3.e1:5");
+    partitionStream.bridge();
+    Event d = partitionStream.append("mch_1");
+    s.onMessage(d);
+    assertThat(recorder.delivered).last().hasToString("3.e2:6");
+    assertThat(recorder.discontinuities).isEmpty();
+  }
+
+  @Test
+  void aTailLostInOnePartitionIsReportedByThatPartitionsSequencerAlone() {
+    RedisStream ns = RedisStream.named("ns").withPartitions(2);
+    FakeStream[] streams = {new FakeStream(ns.partition(0)), new FakeStream(ns.partition(1))};
+    Recorder[] recorders = {new Recorder(), new Recorder()};
+    Sequencer[] sequencers = new Sequencer[2];
+    for (int p = 0; p < 2; p++) {
+      sequencers[p] = new Sequencer(streams[p], recorders[p], () -> now, ns.partition(p));
+      sequencers[p].onConnected();
+      for (int i = 0; i < 5; i++) {
+        sequencers[p].onMessage(streams[p].append("t" + p));
+      }
+    }
+    // partition 1's primary fails over to a replica without its last two events; partition 0's
+    // primary restarts and loses nothing: both bridge, only partition 1 lost events
+    streams[1].loseTail(2);
+    streams[1].bridge();
+    streams[0].bridge();
+    for (int p = 0; p < 2; p++) {
+      sequencers[p].onConnected();
+      sequencers[p].onMessage(streams[p].append("t" + p));
+    }
+    assertThat(recorders[0].discontinuities).isEmpty();
+    assertThat(recorders[0].delivered).extracting(EventId::toString)
+        .containsExactly("0.e1:1", "0.e1:2", "0.e1:3", "0.e1:4", "0.e1:5", "0.e2:6");
+    assertThat(recorders[1].discontinuities).hasSize(1).first().asString()
+        .contains("1.e1:4 to 1.e1:5 were lost");
+    assertThat(recorders[1].delivered).last().hasToString("1.e2:4"); // not 1.e1:4: never reused
+  }
+
   /** A stream with the meta hash's rules (fanout.lua), in memory. */
   static final class FakeStream implements Sequencer.Source {
     final TreeMap<Long, Event> entries = new TreeMap<>();
+    final RedisPartition partition; // names the ids; null: unnamed
     String epoch = "e1";
     String prev;
     long seq;
@@ -171,9 +227,18 @@ class SequencerTest {
     int positionReads;
     private int epochs = 1;
 
+    FakeStream() {
+      this(null);
+    }
+
+    FakeStream(RedisPartition partition) {
+      this.partition = partition;
+    }
+
     Event append(String topic) {
       seq++;
-      Event e = Event.of(EventId.of(epoch, seq), topic, Map.of(), "{\"n\":" + seq + "}");
+      EventId id = partition == null ? EventId.of(epoch, seq) : partition.eventId(epoch, seq);
+      Event e = Event.of(id, topic, Map.of(), "{\"n\":" + seq + "}");
       entries.put(seq, e);
       return e;
     }

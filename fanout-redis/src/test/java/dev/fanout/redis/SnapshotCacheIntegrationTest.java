@@ -74,7 +74,7 @@ class SnapshotCacheIntegrationTest {
   /** Redis's answer, read by a history without a cache, with the same scan bound. */
   private RedisHistory plain(RedisStream stream) {
     return track(new RedisHistory(Nodes.of(RedisEndpoint.parse(redis.uri(),
-        Duration.ofSeconds(2)), 4), stream, 0, MAX_SCAN, 10_000));
+        Duration.ofSeconds(2)), 4), stream, MAX_SCAN, 10_000));
   }
 
   private void awaitRouted(EventId last) {
