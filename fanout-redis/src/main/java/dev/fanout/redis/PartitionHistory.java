@@ -9,10 +9,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.PipeliningBase;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.Transaction;
+import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.resps.StreamEntry;
 
@@ -27,6 +31,7 @@ import redis.clients.jedis.resps.StreamEntry;
  */
 final class PartitionHistory {
   private static final int BATCH = 500;
+  private static final String[] META_FIELDS = {"epoch", "seq", "base", "prev", "floor"};
 
   private final Nodes nodes;
   private final RedisStream stream;
@@ -267,26 +272,33 @@ final class PartitionHistory {
     List<Kept> kept = new ArrayList<>(); // per topic: whether its stream is still there
     List<Response<Boolean>> setKept = new ArrayList<>();
     try {
-      List<String> meta = read((jedis, node) -> {
+      List<List<String>> metas = read((jedis, node) -> inOneRead(jedis, (commands, atOnce) -> {
         ranges.clear(); // a read tried again starts over
         kept.clear();
         setKept.clear();
-        Transaction tx = jedis.multi();
-        Response<List<String>> fields = tx.hmget(partition.metaKey(), "epoch", "seq", "base",
-            "prev", "floor");
+        List<Response<List<String>>> fields = new ArrayList<>();
+        fields.add(commands.hmget(partition.metaKey(), META_FIELDS));
         StreamEntryID from = new StreamEntryID(afterSeq + 1, 0);
         for (String topic : subscription.topics()) {
-          ranges.add(tx.xrange(partition.topicKey(topic), from, StreamEntryID.MAXIMUM_ID,
-              bound));
-          kept.add(new Kept(tx.exists(partition.topicKey(topic)),
-              tx.sismember(partition.topicsKey(), partition.topicKey(topic))));
+          ranges.add(commands.xrange(partition.topicKey(topic), from,
+              StreamEntryID.MAXIMUM_ID, bound));
+          kept.add(new Kept(commands.exists(partition.topicKey(topic)),
+              commands.sismember(partition.topicsKey(), partition.topicKey(topic))));
         }
-        setKept.add(tx.exists(partition.topicsKey()));
-        tx.exec();
-        return fields.get();
-      });
-      top = Position.of(meta);
-      floor = meta.get(4);
+        setKept.add(commands.exists(partition.topicsKey()));
+        if (!atOnce) { // the floor as it stands after the ranges were read: see inOneRead
+          fields.add(commands.hmget(partition.metaKey(), META_FIELDS));
+        }
+        return () -> fields.stream().map(Response::get).toList();
+      }));
+      top = Position.of(metas.get(0));
+      List<String> last = metas.get(metas.size() - 1);
+      floor = last.get(4);
+      if (top != null && !top.epoch().equals(last.get(0))) {
+        return Answer.refused(Recovery.notRecovered(Recovery.Reason.UNKNOWN_ID,
+            "the stream of " + partition + " started epoch " + last.get(0)
+                + " while it was read"));
+      }
     } catch (JedisException e) {
       throw unavailable(e);
     }
@@ -381,17 +393,64 @@ final class PartitionHistory {
 
   /** The stream's position and up to {@code max} entries after {@code afterSeq}, read together. */
   private Read readAfter(long afterSeq, int max) {
-    return read((jedis, node) -> {
-      Transaction tx = jedis.multi();
-      Response<List<String>> meta = tx.hmget(partition.metaKey(), Position.FIELDS);
-      Response<List<StreamEntry>> range = tx.xrange(partition.streamKey(),
+    return read((jedis, node) -> inOneRead(jedis, (commands, atOnce) -> {
+      Response<List<String>> meta = commands.hmget(partition.metaKey(), Position.FIELDS);
+      Response<List<StreamEntry>> range = commands.xrange(partition.streamKey(),
           new StreamEntryID(afterSeq + 1, 0), StreamEntryID.MAXIMUM_ID, max);
-      tx.exec();
-      return new Read(Position.of(meta.get()), range.get());
-    });
+      return () -> new Read(Position.of(meta.get()), range.get());
+    }));
   }
 
   private record Read(Position top, List<StreamEntry> entries) {}
+
+  /** Queues the commands of one read and says how to take its answer once they have run. */
+  @FunctionalInterface
+  private interface Reads<T> {
+    /**
+     * @param atOnce true in a MULTI/EXEC (nothing runs between the commands); false in a plain
+     *     pipeline (other clients' commands may)
+     */
+    Supplier<T> queue(PipeliningBase commands, boolean atOnce);
+  }
+
+  /**
+   * Runs a read's commands in one MULTI/EXEC, so they see one instant of the stream. Redis
+   * refuses every command queued in a MULTI while it is over {@code maxmemory} (EXECABORT),
+   * reads included, so then they run again as a plain pipeline, which Redis serves at
+   * maxmemory: the readers stay exact without the one instant because a stream entry never
+   * changes once written, each entry names its epoch, entries above the position read first are
+   * ignored, and a topic resume takes its floor from a second read of the meta hash after its
+   * ranges (a trim between the two raises the floor and refuses; it never leaves a hole).
+   */
+  private static <T> T inOneRead(Jedis jedis, Reads<T> reads) {
+    try {
+      Transaction tx = jedis.multi();
+      Supplier<T> answer = reads.queue(tx, true);
+      tx.exec();
+      return answer.get();
+    } catch (JedisDataException e) {
+      if (!outOfMemory(e)) {
+        throw e;
+      }
+    }
+    Pipeline pipeline = jedis.pipelined();
+    Supplier<T> answer = reads.queue(pipeline, false);
+    pipeline.sync();
+    return answer.get();
+  }
+
+  /** Whether Redis refused a MULTI because it is over maxmemory. */
+  static boolean outOfMemory(JedisDataException e) {
+    if (e.getMessage() != null && e.getMessage().startsWith("OOM")) {
+      return true;
+    }
+    for (Throwable s : e.getSuppressed()) {
+      if (s.getMessage() != null && s.getMessage().startsWith("OOM")) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   /**
    * Adds the {@code wanted} events after {@code afterSeq} to {@code out} if the read holds every

@@ -21,7 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
@@ -175,13 +174,9 @@ class RedisPressureIntegrationTest {
   }
 
   /**
-   * Fails today: RedisHistory reads a resume and the bus's catch-up with MULTI/EXEC, and Redis
-   * refuses every command queued in a MULTI while used memory is above maxmemory (EXECABORT),
-   * reads included. Until those reads go through a function flagged no-writes (FCALL_RO, which
-   * Redis runs at maxmemory), a resume older than the node's memory is closed with 1013 "history
-   * unavailable" while Redis is full.
+   * Redis refuses every command queued in a MULTI over maxmemory (EXECABORT), reads included:
+   * the history then reads the same commands as a plain pipeline (PartitionHistory.inOneRead).
    */
-  @Disabled("RedisHistory reads with MULTI, refused at maxmemory: see the comment")
   @Test
   void atMaxmemoryAResumeIsReadFromWhatRedisHolds() {
     List<EventId> ids = publish(50, "before");
