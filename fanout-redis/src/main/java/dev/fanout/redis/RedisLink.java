@@ -92,8 +92,8 @@ final class RedisLink implements AutoCloseable {
     this.watchdog = Executors.newSingleThreadScheduledExecutor(
         DaemonThreads.named("fanout-redis-watchdog"));
     this.prober = Executors.newSingleThreadExecutor(DaemonThreads.named("fanout-redis-probe"));
-    this.subscriberThread = new Thread(this::subscribeLoop, "fanout-redis-subscriber");
-    this.subscriberThread.setDaemon(true);
+    this.subscriberThread = DaemonThreads.unstarted("fanout-redis-subscriber",
+        this::subscribeLoop);
   }
 
   void start() {

@@ -1,6 +1,7 @@
 package dev.fanout.redis;
 
 import dev.fanout.core.LinkState;
+import dev.fanout.core.internal.DaemonThreads;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -139,8 +140,7 @@ final class ShardedLink implements AutoCloseable {
       channels[i] = stream.partition(i).channel().getBytes(StandardCharsets.UTF_8);
     }
     this.indexAt = ("{" + stream.namespace() + ":").length();
-    this.thread = new Thread(this::run, "fanout-redis-shard-" + target.describe());
-    this.thread.setDaemon(true);
+    this.thread = DaemonThreads.unstarted("fanout-redis-shard-" + target.describe(), this::run);
   }
 
   void start() {

@@ -22,9 +22,15 @@ public final class DaemonThreads implements ThreadFactory {
 
   /** One started daemon thread named {@code name} running {@code task}. */
   public static Thread start(String name, Runnable task) {
+    Thread t = unstarted(name, task);
+    t.start();
+    return t;
+  }
+
+  /** One daemon thread named {@code name} running {@code task}, for its owner to start. */
+  public static Thread unstarted(String name, Runnable task) {
     Thread t = new Thread(task, name);
     t.setDaemon(true);
-    t.start();
     return t;
   }
 
