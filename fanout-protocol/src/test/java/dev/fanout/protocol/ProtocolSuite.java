@@ -16,8 +16,11 @@ import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.core.Scope;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +36,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -105,6 +109,13 @@ public abstract class ProtocolSuite {
   }
 
   /** A client that reads nothing and answers nothing, unless asked. */
+  /** This JVM's open files (clients and server share it). */
+  static long openFiles() throws IOException {
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.count();
+    }
+  }
+
   ProtocolClient unresponsive() throws Exception {
     return ProtocolClient.builder(uri).reading(false).answering(false).connect();
   }
@@ -760,13 +771,15 @@ public abstract class ProtocolSuite {
     ProtocolClient honest = client();
     honest.send("{\"type\":\"subscribe\"}");
     honest.nextOfType("subscribed");
+    long filesBefore = openFiles();
     List<ProtocolClient> silent = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 100; i++) {
       ProtocolClient c = unresponsive();
       c.send("{\"type\":\"subscribe\"}");
       silent.add(c);
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 21);
+    await().atMost(Duration.ofSeconds(10)).until(() -> hub.connectionCount() == 101);
+    assertThat(openFiles()).as("both ends of 100 sockets").isGreaterThan(filesBefore + 150);
     String pad = "p".repeat(1024);
     List<String> ids = new ArrayList<>();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
@@ -784,6 +797,8 @@ public abstract class ProtocolSuite {
       await().atMost(Duration.ofSeconds(2)).until(c::serverClosed);
       c.close();
     }
+    // the files of both ends return to their level before (a few of the JVM's own may come)
+    await().atMost(Duration.ofSeconds(5)).until(() -> openFiles() <= filesBefore + 5);
     await().atMost(Duration.ofSeconds(20)).until(() -> honest.eventIds().size() == ids.size());
     assertThat(honest.eventIds()).isEqualTo(ids);
     assertThat(honest.closed()).isNotDone();
