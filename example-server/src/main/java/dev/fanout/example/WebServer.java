@@ -50,7 +50,9 @@ final class WebServer implements Web {
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("http");
     server = new Server(threads);
-    connector = new ServerConnector(server);
+    // Resets the connections it gives up on at the idle timeout (fanout's close deadline) instead
+    // of leaving their unsent bytes to the kernel (AbortingConnector).
+    connector = new AbortingConnector(server);
     // No "Server: Jetty(12.x.y)": a version tells an attacker which advisories to try.
     connector.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration()
         .setSendServerVersion(false);
