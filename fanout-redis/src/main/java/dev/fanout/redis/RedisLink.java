@@ -11,7 +11,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +35,6 @@ import redis.clients.jedis.util.Pool;
  */
 final class RedisLink implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
-  private static final long RETRY_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /** What the link delivers; every method runs on the subscriber thread. */
   interface Handler {
@@ -60,25 +58,18 @@ final class RedisLink implements AutoCloseable {
   private final String probeChannel;
   private final Liveness liveness;
   private final Handler handler;
-  private final Consumer<LinkState> onChange;
+  private final LinkHealth health;
   private final Thread subscriberThread;
   private final ScheduledExecutorService watchdog;
   private final ExecutorService prober;
   private final AtomicBoolean probeInFlight = new AtomicBoolean();
-  private final AtomicLong downs = new AtomicLong();
-  private final AtomicLong downNanos = new AtomicLong(); // completed outages
 
   private volatile boolean closed;
-  private volatile LinkState state = LinkState.CONNECTING;
   private volatile Jedis connection;
   private volatile Listener subscription;
   private volatile long lastHeard; // nanoTime of the last pong, probe or message
   private volatile long lastProbe; // nanoTime of the last own probe received
-  private volatile long downSince;
-  private volatile String downReason;
   private long lastProbeSent; // watchdog thread only
-  private volatile long lastRetryLog; // the down line, or the last "still down" line
-  private int failedAttempts; // subscriber thread only
 
   RedisLink(RedisEndpoint endpoint, Pool<Jedis> pool, RedisStream stream, String node,
       Liveness liveness, Handler handler, Consumer<LinkState> onChange) {
@@ -88,7 +79,7 @@ final class RedisLink implements AutoCloseable {
     this.probeChannel = stream.probeChannel(node);
     this.liveness = liveness;
     this.handler = handler;
-    this.onChange = onChange;
+    this.health = new LinkHealth(log, endpoint.toString(), onChange);
     this.watchdog = Executors.newSingleThreadScheduledExecutor(
         DaemonThreads.named("fanout-redis-watchdog"));
     this.prober = Executors.newSingleThreadExecutor(DaemonThreads.named("fanout-redis-probe"));
@@ -103,22 +94,21 @@ final class RedisLink implements AutoCloseable {
   }
 
   LinkState state() {
-    return state;
+    return health.state();
   }
 
   String downReason() {
-    return downReason;
+    return health.downReason();
   }
 
   /** Times the link went down since start. */
   long downs() {
-    return downs.get();
+    return health.downs();
   }
 
   /** Time the link was down since start, the current outage included. */
   Duration downtime() {
-    long current = state == LinkState.UP || downSince == 0 ? 0 : System.nanoTime() - downSince;
-    return Duration.ofNanos(downNanos.get() + current);
+    return health.downtime();
   }
 
   /** Stops the threads and closes the subscriber connection; returns promptly. */
@@ -128,7 +118,7 @@ final class RedisLink implements AutoCloseable {
       return;
     }
     closed = true;
-    setState(LinkState.CLOSED);
+    health.set(LinkState.CLOSED);
     watchdog.shutdownNow();
     prober.shutdownNow();
     disconnect();
@@ -163,12 +153,12 @@ final class RedisLink implements AutoCloseable {
         }
       } catch (JedisException | FanoutRedisException e) {
         if (!closed) {
-          linkDown(endpoint.describe(e));
+          health.down(endpoint.describe(e));
         }
       } catch (RuntimeException e) {
         if (!closed) {
           log.error("unexpected failure on the Redis subscriber thread; reconnecting", e);
-          linkDown(e.toString());
+          health.down(e.toString());
         }
       } finally {
         subscription = null;
@@ -178,10 +168,10 @@ final class RedisLink implements AutoCloseable {
       if (closed) {
         break;
       }
-      if (state == LinkState.UP) {
+      if (health.state() == LinkState.UP) {
         backoff = liveness.backoffMin().toMillis();
       }
-      logRetry();
+      health.retried();
       long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
       try {
         Thread.sleep(sleep);
@@ -191,17 +181,6 @@ final class RedisLink implements AutoCloseable {
         }
       }
       backoff = Math.min(liveness.backoffMax().toMillis(), backoff * 2);
-    }
-  }
-
-  /** One line every 10 s while the link stays down, so an outage is visible but not noisy. */
-  private void logRetry() {
-    failedAttempts++;
-    long now = System.nanoTime();
-    if (now - lastRetryLog > RETRY_LOG_NANOS) {
-      lastRetryLog = now;
-      log.warn("Redis link to {} still down after {} attempts ({} ms): {}", endpoint,
-          failedAttempts, (now - downSince) / 1_000_000, downReason);
     }
   }
 
@@ -218,7 +197,7 @@ final class RedisLink implements AutoCloseable {
       lastHeard = now;
       lastProbe = now;
       if (run(handler::onConnected)) {
-        linkUp(now);
+        health.up();
       }
     }
 
@@ -256,7 +235,7 @@ final class RedisLink implements AutoCloseable {
   private void watch() {
     try {
       Listener l = subscription;
-      if (closed || l == null || state != LinkState.UP) {
+      if (closed || l == null || health.state() != LinkState.UP) {
         return;
       }
       long now = System.nanoTime();
@@ -294,7 +273,7 @@ final class RedisLink implements AutoCloseable {
 
   private void kill(String why) {
     log.warn("Redis link to {} considered dead: {}; reconnecting", endpoint, why);
-    linkDown(why);
+    health.down(why);
     disconnect();
   }
 
@@ -305,43 +284,6 @@ final class RedisLink implements AutoCloseable {
         j.disconnect();
       } catch (RuntimeException e) {
         log.debug("closing the subscriber connection failed", e);
-      }
-    }
-  }
-
-  private void linkUp(long now) {
-    if (state != LinkState.UP) {
-      long down = downSince == 0 ? 0 : now - downSince;
-      downNanos.addAndGet(down);
-      log.info("Redis link up ({}){}", endpoint,
-          downSince == 0 ? "" : " after " + down / 1_000_000 + " ms down");
-    }
-    failedAttempts = 0;
-    setState(LinkState.UP);
-  }
-
-  private void linkDown(String why) {
-    downReason = why;
-    if (state == LinkState.UP || state == LinkState.CONNECTING) {
-      downSince = System.nanoTime();
-      lastRetryLog = downSince;
-      downs.incrementAndGet();
-      log.warn("Redis link to {} down: {}", endpoint, why);
-    }
-    setState(LinkState.DOWN);
-  }
-
-  private void setState(LinkState next) {
-    if (state == LinkState.CLOSED && next != LinkState.CLOSED) {
-      return;
-    }
-    LinkState previous = state;
-    state = next;
-    if (previous != next) {
-      try {
-        onChange.accept(next);
-      } catch (RuntimeException e) {
-        log.warn("link listener threw; ignored", e);
       }
     }
   }

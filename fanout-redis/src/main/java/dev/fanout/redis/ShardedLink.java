@@ -15,9 +15,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.Protocol;
@@ -42,7 +40,6 @@ import redis.clients.jedis.exceptions.JedisException;
  */
 final class ShardedLink implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ShardedLink.class);
-  private static final long RETRY_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final byte[] SMESSAGE = "smessage".getBytes(StandardCharsets.US_ASCII);
 
   /** The primary this link connects to, and how it probes itself. */
@@ -100,13 +97,12 @@ final class ShardedLink implements AutoCloseable {
   private final String node;
   private final RedisLink.Liveness liveness;
   private final Handler handler;
+  private final LinkHealth health;
   private final Executor prober;
   private final byte[][] channels; // partition -> its channel's bytes
   private final int indexAt; // where a channel's partition number starts: {<ns>:<i>:<n>}:events
   private final Thread thread;
   private final AtomicBoolean probeInFlight = new AtomicBoolean();
-  private final AtomicLong downs = new AtomicLong();
-  private final AtomicLong downNanos = new AtomicLong();
 
   // Guarded by this:
   private final SortedSet<Integer> carried = new TreeSet<>();
@@ -118,14 +114,9 @@ final class ShardedLink implements AutoCloseable {
 
   private volatile byte[] probeBytes; // the probe channel once confirmed
   private volatile boolean closed;
-  private volatile LinkState state = LinkState.CONNECTING;
   private volatile long lastHeard;
   private volatile long lastProbe;
-  private volatile long downSince;
-  private volatile String downReason;
-  private volatile long lastRetryLog;
   private long lastProbeSent; // watchdog thread only
-  private int failedAttempts; // link thread only
 
   ShardedLink(RedisStream stream, Target target, String node, RedisLink.Liveness liveness,
       Handler handler, Executor prober) {
@@ -134,6 +125,7 @@ final class ShardedLink implements AutoCloseable {
     this.node = node;
     this.liveness = liveness;
     this.handler = handler;
+    this.health = new LinkHealth(log, target.describe(), next -> handler.onState(this, next));
     this.prober = prober;
     this.channels = new byte[stream.partitions()][];
     for (int i = 0; i < channels.length; i++) {
@@ -152,20 +144,19 @@ final class ShardedLink implements AutoCloseable {
   }
 
   LinkState state() {
-    return state;
+    return health.state();
   }
 
   String downReason() {
-    return downReason;
+    return health.downReason();
   }
 
   long downs() {
-    return downs.get();
+    return health.downs();
   }
 
   Duration downtime() {
-    long current = state == LinkState.UP || downSince == 0 ? 0 : System.nanoTime() - downSince;
-    return Duration.ofNanos(downNanos.get() + current);
+    return health.downtime();
   }
 
   /** The partitions this link carries (subscribed or on their way). */
@@ -266,7 +257,7 @@ final class ShardedLink implements AutoCloseable {
       return;
     }
     closed = true;
-    setState(LinkState.CLOSED);
+    health.set(LinkState.CLOSED);
     disconnect();
     thread.interrupt();
     try {
@@ -306,13 +297,13 @@ final class ShardedLink implements AutoCloseable {
         read(c);
       } catch (JedisException | FanoutRedisException e) {
         if (!closed) {
-          linkDown(describe(e));
+          health.down(describe(e));
         }
       } catch (RuntimeException e) {
         if (!closed) {
           log.error("unexpected failure on the Redis subscriber thread of {}; reconnecting",
               target.describe(), e);
-          linkDown(e.toString());
+          health.down(e.toString());
         }
       } finally {
         synchronized (this) {
@@ -335,11 +326,11 @@ final class ShardedLink implements AutoCloseable {
       if (closed) {
         break;
       }
-      handler.onDown(this, had, downReason);
-      if (state == LinkState.UP) {
+      handler.onDown(this, had, health.downReason());
+      if (health.state() == LinkState.UP) {
         backoff = liveness.backoffMin().toMillis();
       }
-      logRetry();
+      health.retried();
       long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
       try {
         Thread.sleep(sleep);
@@ -437,7 +428,7 @@ final class ShardedLink implements AutoCloseable {
     if (caughtUp >= 0) {
       handler.onSubscribed(this, caughtUp);
     }
-    linkUp();
+    health.up();
   }
 
   /** A sunsubscribe: the answer to one the node sent, or the slot moved away. */
@@ -470,7 +461,7 @@ final class ShardedLink implements AutoCloseable {
       }
     }
     handler.onIdle(this);
-    linkUp();
+    health.up();
   }
 
   /**
@@ -546,7 +537,7 @@ final class ShardedLink implements AutoCloseable {
   /** One watchdog tick: judge the link, ping, probe. */
   void watch() {
     try {
-      if (closed || state != LinkState.UP) {
+      if (closed || health.state() != LinkState.UP) {
         return;
       }
       long now = System.nanoTime();
@@ -589,7 +580,7 @@ final class ShardedLink implements AutoCloseable {
 
   private void kill(String why) {
     log.warn("Redis link to {} considered dead: {}; reconnecting", target.describe(), why);
-    linkDown(why);
+    health.down(why);
     disconnect();
   }
 
@@ -603,56 +594,6 @@ final class ShardedLink implements AutoCloseable {
         c.disconnect();
       } catch (RuntimeException e) {
         log.debug("closing the subscriber connection failed", e);
-      }
-    }
-  }
-
-  // ---- state ----
-
-  private void linkUp() {
-    if (state != LinkState.UP) {
-      long now = System.nanoTime();
-      long down = downSince == 0 ? 0 : now - downSince;
-      downNanos.addAndGet(down);
-      log.info("Redis link up ({}){}", target.describe(),
-          downSince == 0 ? "" : " after " + down / 1_000_000 + " ms down");
-    }
-    failedAttempts = 0;
-    setState(LinkState.UP);
-  }
-
-  private void linkDown(String why) {
-    downReason = why;
-    if (state == LinkState.UP || state == LinkState.CONNECTING) {
-      downSince = System.nanoTime();
-      lastRetryLog = downSince;
-      downs.incrementAndGet();
-      log.warn("Redis link to {} down: {}", target.describe(), why);
-    }
-    setState(LinkState.DOWN);
-  }
-
-  private void logRetry() {
-    failedAttempts++;
-    long now = System.nanoTime();
-    if (now - lastRetryLog > RETRY_LOG_NANOS) {
-      lastRetryLog = now;
-      log.warn("Redis link to {} still down after {} attempts ({} ms): {}", target.describe(),
-          failedAttempts, (now - downSince) / 1_000_000, downReason);
-    }
-  }
-
-  private void setState(LinkState next) {
-    if (state == LinkState.CLOSED && next != LinkState.CLOSED) {
-      return;
-    }
-    LinkState previous = state;
-    state = next;
-    if (previous != next) {
-      try {
-        handler.onState(this, next);
-      } catch (RuntimeException e) {
-        log.warn("link listener threw; ignored", e);
       }
     }
   }
