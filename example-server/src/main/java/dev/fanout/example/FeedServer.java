@@ -258,7 +258,9 @@ final class FeedServer implements AutoCloseable {
     NodeStatus s = n.status();
     BusStatus bus = s.bus();
     boolean up = bus.link().isUp();
-    String status = s.draining() ? "DRAINING" : up ? "UP" : "DEGRADED";
+    // A Redis that refuses writes (full with noeviction) still serves: DEGRADED, still ready
+    String status = s.draining() ? "DRAINING"
+        : up && bus.writesRefused() == null ? "UP" : "DEGRADED";
     return new Web.Answer(s.draining() ? 503 : 200, "{\"status\":\"" + status
         + "\",\"mode\":\"" + (config.redis == null ? "embedded" : "redis")
         + "\",\"connections\":" + s.connections() + ",\"closingSockets\":" + s.closingSockets()
@@ -266,7 +268,9 @@ final class FeedServer implements AutoCloseable {
         + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name()
             + "\",\"namespace\":" + jsonString(config.namespace))
         + (up || bus.downReason() == null ? ""
-            : ",\"redisError\":" + jsonString(bus.downReason())) + "}");
+            : ",\"redisError\":" + jsonString(bus.downReason()))
+        + (bus.writesRefused() == null ? ""
+            : ",\"redisWritesRefused\":" + jsonString(bus.writesRefused())) + "}");
   }
 
   /**

@@ -16,9 +16,18 @@ import java.util.Objects;
  *     (malformed, forged, from another deployment on the same channel): a rising count means
  *     something else publishes there
  * @param snapshotCache the node-local snapshot cache, {@link SnapshotCacheStats#NONE} without one
+ * @param writesRefused why the store refuses writes now though the link is up (a Redis at
+ *     {@code maxmemory} with {@code noeviction}, or failing to persist: MISCONF), so publishes
+ *     fail while the node keeps serving; null when it takes them, or cannot tell
  */
 public record BusStatus(LinkState link, String downReason, long downs, Duration downtime,
-    long strayMessages, SnapshotCacheStats snapshotCache) {
+    long strayMessages, SnapshotCacheStats snapshotCache, String writesRefused) {
+
+  /** A status with nothing known against writes. */
+  public BusStatus(LinkState link, String downReason, long downs, Duration downtime,
+      long strayMessages, SnapshotCacheStats snapshotCache) {
+    this(link, downReason, downs, downtime, strayMessages, snapshotCache, null);
+  }
 
   public BusStatus {
     Objects.requireNonNull(link, "link");

@@ -13,12 +13,14 @@ import dev.fanout.core.internal.BusListeners;
 import dev.fanout.core.internal.Require;
 import java.net.URI;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -64,6 +66,8 @@ import redis.clients.jedis.util.Pool;
  * }</pre>
  */
 public final class RedisBus implements Bus {
+  /** How often {@link #status()} reads whether Redis refuses writes (INFO) at most. */
+  private static final long WRITE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
   private static final Logger log = LoggerFactory.getLogger(RedisBus.class);
 
   /** Events the snapshot cache keeps per topic by default ({@link Builder#snapshotCache}). */
@@ -86,6 +90,8 @@ public final class RedisBus implements Bus {
   // Several partitions, or a cluster: sharded Pub/Sub per primary (null otherwise)
   private final ShardedReceiver sharded;
   private final AtomicLong strayMessages = new AtomicLong();
+  private final WriteRefusal writes =
+      new WriteRefusal(this::writesRefused, System::nanoTime, WRITE_CHECK_NANOS);
   private volatile EventId startPosition; // the stream's top when this bus first caught up
   private volatile long lastStrayLog;
 
@@ -226,11 +232,38 @@ public final class RedisBus implements Bus {
   @Override
   public BusStatus status() {
     if (sharded != null) { // up when every connection the needed partitions use is
-      return new BusStatus(sharded.state(), sharded.downReason(), sharded.downs(),
-          sharded.downtime(), sharded.strays(), history.cacheStats());
+      LinkState state = sharded.state();
+      return new BusStatus(state, sharded.downReason(), sharded.downs(),
+          sharded.downtime(), sharded.strays(), history.cacheStats(),
+          state == LinkState.UP ? writes.now() : null);
     }
-    return new BusStatus(link.state(), link.downReason(), link.downs(), link.downtime(),
-        strayMessages.get(), cache == null ? SnapshotCacheStats.NONE : cache.stats());
+    LinkState state = link.state();
+    return new BusStatus(state, link.downReason(), link.downs(), link.downtime(),
+        strayMessages.get(), cache == null ? SnapshotCacheStats.NONE : cache.stats(),
+        state == LinkState.UP ? writes.now() : null);
+  }
+
+  /** Why a primary of this stream refuses writes now ({@link WriteRefusal}), or null. */
+  private String writesRefused() {
+    if (pool != null) {
+      try (Jedis jedis = pool.getResource()) {
+        return WriteRefusal.of(jedis.info());
+      }
+    }
+    RedisStream layout = history.stream();
+    Set<Pool<Jedis>> asked = new HashSet<>();
+    for (int i = 0; i < layout.partitions(); i++) {
+      Pool<Jedis> primary = nodes.knownPoolFor(layout.partition(i).slot());
+      if (asked.add(primary)) {
+        try (Jedis jedis = primary.getResource()) {
+          String refusal = WriteRefusal.of(jedis.info());
+          if (refusal != null) {
+            return "the primary of partition " + i + ": " + refusal;
+          }
+        }
+      }
+    }
+    return null;
   }
 
   /** For tests: the primaries the bus holds a sharded connection to, and what each carries. */

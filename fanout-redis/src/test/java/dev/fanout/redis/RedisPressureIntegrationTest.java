@@ -164,8 +164,13 @@ class RedisPressureIntegrationTest {
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4))
         .until(() -> bus.status().link().isUp() && bus.status().downs() == 0);
     assertThat(live.isClosed()).isFalse();
+    // the link is up, and the status says why publishes fail (the example server's /health)
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().writesRefused() != null);
+    assertThat(bus.status().writesRefused()).contains("over maxmemory")
+        .contains("maxmemory-policy noeviction");
 
     jedis.configSet("maxmemory", "0");
+    await().atMost(Duration.ofSeconds(10)).until(() -> bus.status().writesRefused() == null);
     EventId next = publisher.publish("mch_1", Map.of(), "{\"after\":1}");
     assertThat(next).isEqualTo(EventId.of(ids.get(0).epoch(), 51));
     await().until(() -> live.eventIds().contains(next.toString()));

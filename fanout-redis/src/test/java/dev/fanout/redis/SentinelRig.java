@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 
 /**
  * A Redis as deployed for high availability, all real processes on loopback: a primary, a
@@ -64,7 +65,10 @@ public final class SentinelRig implements AutoCloseable {
 
   /** Waits until the replica is the primary; returns how long that took from {@code since}. */
   public long awaitPromotion(long since) {
+    // Sentinel kills the promoted server's normal clients as it reconfigures (CLIENT KILL), so
+    // a poll may meet a reset connection: poll again
     await().atMost(Duration.ofSeconds(60))
+        .ignoreExceptionsInstanceOf(JedisConnectionException.class)
         .until(() -> info(replica.port(), "replication").contains("role:master"));
     return System.nanoTime() - since;
   }

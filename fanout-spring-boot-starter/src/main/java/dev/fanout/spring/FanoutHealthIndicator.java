@@ -44,6 +44,9 @@ final class FanoutHealthIndicator extends AbstractHealthIndicator {
     if (bus.downReason() != null) {
       builder.withDetail("linkDownReason", bus.downReason());
     }
+    if (bus.writesRefused() != null) { // still up: the node serves, publishes fail
+      builder.withDetail("writesRefused", bus.writesRefused());
+    }
     builder.withDetail("newestEventAgeMillis", status.newestEventAgeMillis())
         .withDetail("strayMessages", bus.strayMessages())
         .withDetail("connections", status.connections())
