@@ -443,9 +443,15 @@ class BrowserIntegrationTest {
     });
     String token = TestJwts.mint("ops", List.of("mch_03"), Duration.ofMinutes(5));
     String page = "http://127.0.0.1:" + port + "/";
+    driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
+        "window.cspViolations = [];"
+            + "document.addEventListener('securitypolicyviolation', e =>"
+            + " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"));
     driver.get(page + "#token=" + token);
     await().atMost(Duration.ofSeconds(15)).until(this::live);
     assertThat(driver.getCurrentUrl()).as("the fragment is gone").isEqualTo(page);
+    assertThat((List<?>) ((JavascriptExecutor) driver).executeScript(
+        "return window.cspViolations")).as("signing in under the page's CSP").isEmpty();
     assertThat(offeredMerchants()).containsExactly("mch_03");
     await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() >= 5);
     assertThat(merchantsShown()).containsOnly("mch_03");

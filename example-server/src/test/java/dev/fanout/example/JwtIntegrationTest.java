@@ -4,17 +4,38 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.gson.JsonObject;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
 import dev.fanout.client.ProtocolClient;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Scope;
 import dev.fanout.jwt.JwtAuthenticator;
 import dev.fanout.jwt.Jwts;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +43,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /**
  * The example server with JWTs (issue 29), over real sockets: a token's scope on every path
@@ -174,6 +196,72 @@ class JwtIntegrationTest {
     String good = minter.issuer("https://login.example").audience("payments-feed")
         .mint("a", Scope.of("mch_1"), ttl);
     assertThat(ProtocolClient.status(ws(s), TestJwts.bearer(good))).isEqualTo(101);
+  }
+
+  @Test
+  void aJwksUrlOrAPublicKeyFileTakesTheIdentityProvidersTokens() throws Exception {
+    RSAKey rsa = new RSAKeyGenerator(2048).keyID("idp-1").generate();
+    HttpServer idp = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    idp.createContext("/jwks.json", exchange -> {
+      byte[] body = new JWKSet(rsa.toPublicJWK()).toString().getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    idp.start();
+    open.add(() -> idp.stop(0));
+    FeedServer s = serverWithFlags("--jwks-url", "http://127.0.0.1:" + idp.getAddress().getPort()
+        + "/jwks.json", "--jwt-issuer", "https://login.example", "--jwt-audience", "feed");
+    String token = sign(new RSASSASigner(rsa), JWSAlgorithm.RS256, "idp-1");
+    ProtocolClient c = connect(s, TestJwts.bearer(token));
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.sawFrame("\"type\":\"subscribed\""));
+    publish(s, "mch_2", 0);
+    String mine = publish(s, "mch_1", 1);
+    await().until(() -> c.eventIds().size() == 1);
+    assertThat(c.eventIds()).containsExactly(mine);
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("idp-1").generate();
+    assertThat(ProtocolClient.answer(ws(s), TestJwts.bearer(
+        sign(new RSASSASigner(stranger), JWSAlgorithm.RS256, "idp-1"))).body())
+        .contains("invalid token");
+    assertThat(ProtocolClient.answer(ws(s), TestJwts.bearer(TestJwts.minter()
+        .issuer("https://login.example").audience("feed").mint("a", Scope.all(),
+            Duration.ofMinutes(5)))).body()).as("HS256 on a JWKS server").contains("invalid token");
+
+    ECKey ec = new ECKeyGenerator(Curve.P_256).generate();
+    Path pem = Files.createTempFile("es256", ".pem");
+    Files.writeString(pem, "-----BEGIN PUBLIC KEY-----\n" + Base64.getMimeEncoder()
+        .encodeToString(ec.toECPublicKey().getEncoded()) + "\n-----END PUBLIC KEY-----\n");
+    FeedServer p = serverWithFlags("--jwt-public-key", pem.toString(),
+        "--jwt-issuer", "https://login.example", "--jwt-audience", "feed");
+    assertThat(ProtocolClient.status(ws(p), TestJwts.bearer(
+        sign(new ECDSASigner(ec), JWSAlgorithm.ES256, null)))).isEqualTo(101);
+    assertThat(ProtocolClient.answer(ws(p), TestJwts.bearer(token)).body())
+        .as("RS256 on an ES256 key").contains("invalid token");
+  }
+
+  /** The server as its command line makes it (JwtOptions and all), on a free loopback port. */
+  private FeedServer serverWithFlags(String... flags) throws Exception {
+    FeedServer.Config c = CommandLine.populateCommand(new ExampleServer(), flags).config();
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.generator = false;
+    c.warmupConnections = 0;
+    c.shutdownSpread = Duration.ofMillis(50);
+    c.transport = transport();
+    FeedServer s = FeedServer.start(c);
+    open.add(s);
+    return s;
+  }
+
+  /** A token as an identity provider signs it: sub, merchants [mch_1], iss, aud, exp. */
+  private static String sign(JWSSigner signer, JWSAlgorithm alg, String kid) throws Exception {
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(alg).keyID(kid).build(),
+        new JWTClaimsSet.Builder().subject("ops-idp").claim("merchants", List.of("mch_1"))
+            .issuer("https://login.example").audience("feed")
+            .expirationTime(Date.from(Instant.now().plusSeconds(300))).build());
+    jwt.sign(signer);
+    return jwt.serialize();
   }
 
   @Test

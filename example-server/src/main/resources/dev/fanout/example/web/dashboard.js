@@ -142,15 +142,19 @@
      HttpOnly cookie that the WebSocket handshake then carries: no script reads the token again,
      and no URL, log or Referer ever holds it. */
 
-  /** The token of a #token= link, or null. */
-  function fragmentToken() {
+  /** The token of a #token= link, or null; the link's fragment is gone from the address bar
+      and the history entry before anything else happens. */
+  function takeFragmentToken() {
     const m = /^#(?:.*&)?token=([^&]*)/.exec(window.location.hash);
-    return m ? decodeURIComponent(m[1]) : null;
-  }
-
-  /** The address bar and the history entry without the fragment. */
-  function forgetFragment() {
+    if (!m) {
+      return null;
+    }
     history.replaceState(null, '', window.location.pathname + window.location.search);
+    try {
+      return decodeURIComponent(m[1]);
+    } catch (e) {
+      return m[1]; // a JWT needs no decoding; the server says what is wrong with anything else
+    }
   }
 
   /** Exchanges a token for the session cookie. */
@@ -171,9 +175,8 @@
 
   /** Who this page is (its cookie, after signing in with a #token= link), or why it is not. */
   async function session() {
-    const t = fragmentToken();
+    const t = takeFragmentToken();
     if (t !== null) {
-      forgetFragment();
       const s = await signIn(t);
       if (!s.ok) {
         return s;
