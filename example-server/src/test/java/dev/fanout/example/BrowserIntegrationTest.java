@@ -493,7 +493,9 @@ class BrowserIntegrationTest {
     driver.get(page + "?token=" + TestJwts.mint("ops", List.of(), Duration.ofMinutes(5)));
     await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("#token="));
     assertThat(state()).isEqualTo("stopped");
+    assertThat(driver.getCurrentUrl()).isEqualTo(page);
 
+    // the same document, only its fragment changes: the page signs in with the new link
     driver.get(page + "#token=" + TestJwts.mint("ops", List.of(), Duration.ofSeconds(3)));
     await().atMost(Duration.ofSeconds(15)).until(this::live);
     await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(state()));

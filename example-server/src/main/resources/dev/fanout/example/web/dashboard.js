@@ -182,6 +182,7 @@
         return s;
       }
     } else if (new URLSearchParams(window.location.search).has('token')) {
+      history.replaceState(null, '', window.location.pathname); // out of the history at least
       return {ok: false, body: {error: 'a token in the address (?token=) is not accepted; ' +
         'open the link with #token= instead'}};
     }
@@ -246,6 +247,12 @@
 
   checkboxes($('methods'), METHODS, 'method');
   $('sign-out').addEventListener('click', signOut);
+  // a #token= link opened on this page changes only the fragment: sign in with it afresh
+  window.addEventListener('hashchange', () => {
+    if (/^#(?:.*&)?token=/.test(window.location.hash)) {
+      window.location.reload();
+    }
+  });
   window.fanoutClient = client;
   // The merchants offered are the ones this page's token may see.
   session().then((s) => {
