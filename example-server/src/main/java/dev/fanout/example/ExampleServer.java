@@ -4,11 +4,12 @@ import dev.fanout.client.Warmup;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Hub;
 import dev.fanout.core.Publisher;
+import dev.fanout.core.Scope;
+import dev.fanout.jwt.Jwts;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisStream;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +20,7 @@ import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The example server's command line. Every flag also reads an environment variable. */
@@ -70,10 +72,8 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_REJECT_MISSING_ORIGIN; default ${DEFAULT-VALUE}).")
   boolean rejectMissingOrigin;
 
-  @Option(names = "--auth-secret", defaultValue = "${env:FANOUT_AUTH_SECRET}",
-      description = "Require HMAC-signed tokens made with this secret (env FANOUT_AUTH_SECRET; "
-          + "see the token subcommand). Default: off, everyone sees everything.")
-  String authSecret;
+  @Mixin
+  JwtOptions jwt = new JwtOptions(); // none of its key flags: off, everyone sees everything
 
   @Option(names = "--heartbeat-interval", defaultValue = "${env:FANOUT_HEARTBEAT_INTERVAL:-30s}",
       converter = DurationConverter.class,
@@ -213,7 +213,7 @@ public final class ExampleServer implements Callable<Integer> {
     c.namespace = namespace;
     c.allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
     c.allowMissingOrigin = !rejectMissingOrigin;
-    c.authSecret = authSecret;
+    c.jwt = jwt.authenticator();
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
     c.queueSize = queueSize;
@@ -362,33 +362,79 @@ public final class ExampleServer implements Callable<Integer> {
     }
   }
 
-  /** Mints a token for --auth-secret servers. */
-  @Command(name = "token", mixinStandardHelpOptions = true,
-      description = "Print a signed token that lets a dashboard see some merchants.")
+  /** Mints a JWT for --jwt-secret servers. */
+  @Command(name = "token", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Print an HS256 JWT that lets a dashboard see some merchants, for a server "
+          + "started with the same --jwt-secret (and --jwt-issuer, --jwt-audience, "
+          + "--jwt-scope-claim if it has them).",
+          "Pages: open http://host:8080/#token=<jwt>. Tools: Authorization: Bearer <jwt>.",
+          "For a --jwt-public-key or --jwks-url server, tokens come from your identity provider, "
+              + "or from any JWT library with the private key: RS256, ES256 or EdDSA, with sub, "
+              + "exp and the merchants claim (a list of merchants, or \"*\"); docs/jwt.md."})
   static final class Token implements Callable<Integer> {
-    @Option(names = "--auth-secret", required = true, defaultValue = "${env:FANOUT_AUTH_SECRET}",
-        description = "The server's secret (env FANOUT_AUTH_SECRET).")
+    @Option(names = "--jwt-secret", defaultValue = "${env:FANOUT_JWT_SECRET}",
+        description = "The server's secret, at least 32 bytes (env FANOUT_JWT_SECRET); "
+            + "required.")
     String secret;
 
     @Option(names = "--principal", defaultValue = "operator",
-        description = "Who the token is for (default ${DEFAULT-VALUE}).")
+        description = "Who the token is for: its sub (default ${DEFAULT-VALUE}).")
     String principal;
 
     @Option(names = "--merchants",
-        description = "Merchants it may see, comma-separated (default: all).")
+        description = "Merchants it may see, comma-separated (default: all, \"*\").")
     String merchants;
 
     @Option(names = "--ttl", defaultValue = "8h", converter = DurationConverter.class,
         description = "How long it is valid (default ${DEFAULT-VALUE}).")
     Duration ttl;
 
+    @Option(names = "--jwt-issuer", defaultValue = "${env:FANOUT_JWT_ISSUER}",
+        description = "Its iss, as the server's --jwt-issuer (env FANOUT_JWT_ISSUER).")
+    String issuer;
+
+    @Option(names = "--jwt-audience", defaultValue = "${env:FANOUT_JWT_AUDIENCE}",
+        description = "Its aud, as the server's --jwt-audience (env FANOUT_JWT_AUDIENCE).")
+    String audience;
+
+    @Option(names = "--jwt-scope-claim", defaultValue = "${env:FANOUT_JWT_SCOPE_CLAIM:-"
+        + JwtOptions.DEFAULT_SCOPE_CLAIM + "}",
+        description = "The claim the merchants go in, as the server's --jwt-scope-claim "
+            + "(env FANOUT_JWT_SCOPE_CLAIM; default ${DEFAULT-VALUE}).")
+    String scopeClaim;
+
+    /** The old HMAC tokens' flag: refused with the migration. */
+    @Option(names = "--auth-secret", hidden = true)
+    String legacySecret;
+
     @Override
     public Integer call() {
+      JwtOptions.refuseLegacySecret(legacySecret);
+      if (secret == null) {
+        throw new IllegalArgumentException("--jwt-secret (or FANOUT_JWT_SECRET) is required: "
+            + "the secret of the server the token is for");
+      }
+      if (principal.isBlank()) {
+        throw new IllegalArgumentException("--principal must not be blank");
+      }
       if (ttl.isNegative() || ttl.isZero()) {
         throw new IllegalArgumentException("--ttl must be positive, got " + ttl);
       }
-      System.out.println(new HmacTokens(secret, Clock.systemUTC())
-          .mint(principal, merchants == null ? List.of() : merchantList(merchants), ttl));
+      Scope scope = merchants == null ? Scope.all() : Scope.of(merchantList(merchants));
+      Jwts.Minter minter;
+      try {
+        minter = Jwts.hs256(secret);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--jwt-secret: " + e.getMessage(), e);
+      }
+      minter = minter.scopeClaim(scopeClaim);
+      if (issuer != null) {
+        minter = minter.issuer(issuer);
+      }
+      if (audience != null) {
+        minter = minter.audience(audience);
+      }
+      System.out.println(minter.mint(principal, scope, ttl));
       return 0;
     }
 

@@ -7,10 +7,9 @@ import dev.fanout.core.Bus;
 import dev.fanout.core.BusStatus;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
-import dev.fanout.protocol.Authentication;
+import dev.fanout.jwt.JwtAuthenticator;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
-import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.HandshakeCheck;
 import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
@@ -20,9 +19,9 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +41,7 @@ final class FeedServer implements AutoCloseable {
     String namespace = "fanout"; // the starter's and publish's too: one default
     List<String> allowedOrigins = List.of(); // besides the page's own origins; "*": any
     boolean allowMissingOrigin = true;
-    String authSecret; // null = no authentication
+    JwtAuthenticator jwt; // null = no authentication (JwtOptions builds it from the flags)
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
@@ -80,13 +79,14 @@ final class FeedServer implements AutoCloseable {
     this.config = c;
     warnIfFileLimitIsBelow(c.maxConnections);
     Authenticator auth;
-    if (c.authSecret == null) {
+    if (c.jwt == null) {
       log.warn("authentication is OFF: every client sees every merchant "
-          + "(set --auth-secret to require signed tokens)");
+          + "(set --jwt-secret, --jwt-public-key or --jwks-url to require JWTs)");
       auth = Authenticator.allowAll();
     } else {
-      auth = new HmacTokens(c.authSecret, Clock.systemUTC());
-      log.info("authentication is ON: clients need a token (see the 'token' subcommand)");
+      // the warm-up's connections come in by the node's own secret header, not by a token
+      auth = new WarmupPass(c.jwt, () -> node);
+      log.info("authentication is ON: clients need a JWT ({}; pages: POST /session)", c.jwt);
     }
     web = c.transport.equals("netty") ? new NettyWeb(c.host, c.port, STATIC, c.requestTimeout)
         : new WebServer(c.host, c.port, STATIC, c.requestTimeout);
@@ -96,10 +96,12 @@ final class FeedServer implements AutoCloseable {
     web.text("/health/live", "application/json",
         () -> new Web.Answer(200, "{\"status\":\"UP\"}"));
     web.text("/health/ready", "application/json", this::readiness);
-    web.text("/session", "application/json", request -> session(auth, request));
     int port = web.listen();
     List<String> origins = ownOrigins(port); // the built-in page keeps working whatever is added
     origins.addAll(c.allowedOrigins);
+    Sessions sessions = new Sessions(auth, c.jwt, origins, Clock.systemUTC());
+    web.route("/session", "application/json", Map.of("GET", sessions::who,
+        "POST", sessions::signIn, "DELETE", sessions::signOut));
     FanoutNode n = FanoutNode.builder()
         .stream(stream(c))
         .authenticator(auth)
@@ -131,7 +133,7 @@ final class FeedServer implements AutoCloseable {
     n.start();
     log.info("allowed origins: {}", origins);
     if (c.warmupConnections > 0) {
-      warmUp(c.warmupConnections, origins.get(0), auth); // http://localhost:<port>
+      warmUp(c.warmupConnections, origins.get(0)); // http://localhost:<port>
     }
     generator = c.generator ? new PaymentGenerator(n, c.rate) : null;
     if (generator != null) {
@@ -160,14 +162,14 @@ final class FeedServer implements AutoCloseable {
    * Until it is done, /health/ready says "warming up": a load balancer sends the first burst
    * only to a node whose handshake and subscribe path the JIT has compiled.
    */
-  private void warmUp(int connections, String origin, Authenticator auth) {
-    String token = auth instanceof HmacTokens tokens
-        ? "?token=" + tokens.mint("warmup", List.of(), Duration.ofMinutes(5)) : "";
-    URI ws = URI.create("ws://127.0.0.1:" + port() + "/ws" + token);
+  private void warmUp(int connections, String origin) {
+    URI ws = URI.create("ws://127.0.0.1:" + port() + "/ws");
+    Map<String, String> headers = new HashMap<>(node.warmupHeaders()); // not counted as clients
+    headers.put("Origin", origin);
     warming = true;
     Thread t = new Thread(() -> {
       try {
-        Warmup.run(ws, Map.of("Origin", origin), connections);
+        Warmup.run(ws, headers, connections);
       } finally {
         warming = false;
       }
@@ -286,29 +288,6 @@ final class FeedServer implements AutoCloseable {
         : !s.bus().link().isUp() ? "redis link " + s.bus().link().name().toLowerCase() : null;
     return why == null ? new Web.Answer(200, "{\"ready\":true}")
         : new Web.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
-  }
-
-  /**
-   * Who the page's token says it is: {"principal":..,"merchants":[..] or "*","expiresAt":ms or
-   * null}, or 401 {"error":"token expired"} (missing, malformed...). The page offers only the
-   * token's merchants, and tells the user why it cannot connect: a browser sees a refused
-   * WebSocket handshake only as a close with 1006.
-   */
-  private static Web.Answer session(Authenticator auth, Handshake request) {
-    Authentication a;
-    try {
-      a = auth.authenticate(request);
-    } catch (RuntimeException e) {
-      a = Authentication.unauthorized("authentication failed");
-    }
-    if (!a.allowed()) {
-      return new Web.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
-    }
-    String merchants = a.scope().isAll() ? "\"*\"" : a.scope().topics().stream().sorted()
-        .map(FeedServer::jsonString).collect(Collectors.joining(",", "[", "]"));
-    return new Web.Answer(200, "{\"principal\":" + jsonString(a.principal())
-        + ",\"merchants\":" + merchants + ",\"expiresAt\":"
-        + (a.expiresAt() == null ? "null" : a.expiresAt().toEpochMilli()) + "}");
   }
 
   private static String jsonString(String s) {

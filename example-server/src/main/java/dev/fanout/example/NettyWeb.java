@@ -37,7 +37,7 @@ final class NettyWeb implements Web {
   private int port;
   private FanoutNettyServer server;
 
-  private record Route(String contentType, Function<Handshake, Answer> answer) {}
+  private record Route(String contentType, Map<String, Function<Handshake, Answer>> answers) {}
 
   /**
    * @param staticBase classpath folder served at / (index.html for /)
@@ -54,8 +54,9 @@ final class NettyWeb implements Web {
   }
 
   @Override
-  public void text(String path, String contentType, Function<Handshake, Answer> answer) {
-    routes.put(path, new Route(contentType, answer));
+  public void route(String path, String contentType,
+      Map<String, Function<Handshake, Answer>> answers) {
+    routes.put(path, new Route(contentType, Map.copyOf(answers)));
   }
 
   /**
@@ -76,27 +77,47 @@ final class NettyWeb implements Web {
   public void deploy(FanoutNode node, String path, boolean compression)
       throws InterruptedException {
     server = FanoutNettyServer.builder(node).host(host).port(port).path(path)
-        .compression(compression).requestTimeout(requestTimeout).http(this::answer).start();
+        .compression(compression).requestTimeout(requestTimeout).http(new HttpService() {
+          @Override
+          public HttpService.Answer answer(Handshake request) {
+            return NettyWeb.this.answer("GET", request);
+          }
+
+          @Override
+          public HttpService.Answer answer(String method, Handshake request) {
+            return NettyWeb.this.answer(method, request);
+          }
+        }).start();
     log.info("Netty transport: {}", server.transport()); // epoll unless the native library failed
   }
 
   /**
-   * The route's answer or the static file, or null for 404. The server has refused what is not a
-   * plain absolute path (dot or empty segments, {@code //x}), and this checks again: no path
-   * makes it throw.
+   * The route's answer or the static file, or null for 404 (405 for another method than GET,
+   * HEAD or the route's). The server has refused what is not a plain absolute path (dot or empty
+   * segments, {@code //x}), and this checks again: no path makes it throw.
    */
-  private HttpService.Answer answer(Handshake request) {
+  private HttpService.Answer answer(String method, Handshake request) {
     String path = request.uri().getRawPath();
     if (path == null || !path.startsWith("/")) {
       return null;
     }
     Route route = routes.get(path);
     if (route != null) {
-      Answer a = route.answer.apply(request);
+      Function<Handshake, Answer> answer = route.answers.get(method);
+      if (answer == null) { // 405, as on Jetty, saying which methods the path takes
+        Map<String, String> headers = new HashMap<>(SECURITY_HEADERS);
+        headers.put("Allow", WebServer.allow(route.answers.keySet()));
+        return new HttpService.Answer(405, "text/plain;charset=utf-8",
+            ("method not allowed: " + method + "\n").getBytes(StandardCharsets.UTF_8), headers);
+      }
+      Answer a = answer.apply(request);
       Map<String, String> headers = new HashMap<>(SECURITY_HEADERS);
       headers.putAll(a.headers());
       return new HttpService.Answer(a.status(), route.contentType,
           a.body().getBytes(StandardCharsets.UTF_8), headers);
+    }
+    if (!method.equals("GET")) {
+      return null; // 405: files are read-only
     }
     String name = path.equals("/") ? "index.html" : path.substring(1);
     if (name.isEmpty() || name.contains("..") || name.contains("//") || name.endsWith("/")) {

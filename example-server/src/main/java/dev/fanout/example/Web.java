@@ -7,9 +7,10 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The example server's HTTP side, on either transport: the page, a few plain GET endpoints, and
- * the WebSocket endpoint. {@link WebServer} is Jetty with the Jakarta adapter, {@link NettyWeb}
- * the Netty transport; both answer the same paths the same way.
+ * The example server's HTTP side, on either transport: the page, a few plain endpoints (GET, and
+ * POST and DELETE for {@code /session}), and the WebSocket endpoint. {@link WebServer} is Jetty
+ * with the Jakarta adapter, {@link NettyWeb} the Netty transport; both answer the same paths the
+ * same way.
  */
 interface Web {
   /**
@@ -34,7 +35,16 @@ interface Web {
   }
 
   /** Serves {@code answer} of each GET at {@code path}. Call before {@link #deploy}. */
-  void text(String path, String contentType, Function<Handshake, Answer> answer);
+  default void text(String path, String contentType, Function<Handshake, Answer> answer) {
+    route(path, contentType, Map.of("GET", answer));
+  }
+
+  /**
+   * Serves each request at {@code path} whose method (GET, POST, DELETE; HEAD is GET without a
+   * body) is a key of {@code answers} with its answer; other methods get 405. Only the paths
+   * given another method than GET here take one. Call before {@link #deploy}.
+   */
+  void route(String path, String contentType, Map<String, Function<Handshake, Answer>> answers);
 
   /** Serves {@code answer.get()} at {@code path} for GET. Call before {@link #deploy}. */
   default void text(String path, String contentType, Supplier<Answer> answer) {

@@ -15,7 +15,12 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.eclipse.jetty.ee10.servlet.DefaultServlet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.FilterMapping;
@@ -40,6 +45,7 @@ final class WebServer implements Web {
   private final Server server;
   private final ServerConnector connector;
   private final ServletContextHandler context = new ServletContextHandler("/");
+  private final Map<String, Set<String>> methods = new ConcurrentHashMap<>(); // by route path
 
   /**
    * @param staticBase classpath folder served at / (index.html is the welcome file)
@@ -84,8 +90,9 @@ final class WebServer implements Web {
     // size (multipart/byteranges); the page never asks for a range. Netty serves none either.
     files.setInitParameter("acceptRanges", "false");
     context.addServlet(files, "/");
-    // Every path here is read-only: TRACE (which echoes Authorization and Cookie back), PUT,
-    // DELETE and the rest get 405 before any servlet sees them. A path that is ambiguous before
+    // Every path here is read-only but those a route gives another method (POST and DELETE
+    // /session): TRACE (which echoes Authorization and Cookie back), PUT, DELETE and the rest get
+    // 405 before any servlet sees them. A path that is ambiguous before
     // Jetty normalises it (/health/../metrics) gets 400, as on Netty (HttpEdge; the endpoint's
     // own path is HandshakeFilter's, which runs before Jetty's upgrade). Every answer carries
     // the security headers.
@@ -94,32 +101,50 @@ final class WebServer implements Web {
       HttpServletResponse response = (HttpServletResponse) res;
       SECURITY_HEADERS.forEach(response::setHeader);
       String method = request.getMethod();
+      Set<String> routed = methods.getOrDefault(request.getRequestURI(), Set.of("GET"));
       if (HttpEdge.isAmbiguousPath(request.getRequestURI())) {
         plain(response, 400, "malformed or ambiguous request target");
-      } else if (method.equals("GET") || method.equals("HEAD")) {
+      } else if (method.equals("GET") || method.equals("HEAD") || routed.contains(method)) {
         chain.doFilter(req, res);
       } else {
-        response.setHeader("Allow", "GET, HEAD");
+        response.setHeader("Allow", allow(routed));
         plain(response, 405, "method not allowed: " + method);
       }
     }), "/*", EnumSet.of(DispatcherType.REQUEST));
   }
 
   @Override
-  public void text(String path, String contentType, Function<Handshake, Answer> answer) {
+  public void route(String path, String contentType,
+      Map<String, Function<Handshake, Answer>> answers) {
+    methods.put(path, Set.copyOf(answers.keySet()));
     context.addServlet(new ServletHolder(new HttpServlet() {
       @Override
-      protected void doGet(HttpServletRequest request, HttpServletResponse response)
+      protected void service(HttpServletRequest request, HttpServletResponse response)
           throws IOException {
+        String method = request.getMethod().equals("HEAD") ? "GET" : request.getMethod();
+        Function<Handshake, Answer> answer = answers.get(method);
+        if (answer == null) {
+          response.setHeader("Allow", allow(answers.keySet()));
+          plain(response, 405, "method not allowed: " + request.getMethod());
+          return;
+        }
         Answer a = answer.apply(HandshakeFilter.handshake(request));
         byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
         response.setStatus(a.status());
         a.headers().forEach(response::setHeader);
         response.setContentType(contentType);
         response.setContentLength(bytes.length);
-        response.getOutputStream().write(bytes);
+        if (!request.getMethod().equals("HEAD")) {
+          response.getOutputStream().write(bytes);
+        }
       }
     }), path);
+  }
+
+  /** The Allow header of a path taking {@code methods}: GET brings HEAD. */
+  static String allow(Set<String> methods) {
+    return methods.stream().flatMap(m -> m.equals("GET") ? Stream.of("GET", "HEAD")
+        : Stream.of(m)).sorted().collect(Collectors.joining(", "));
   }
 
   private static void plain(HttpServletResponse response, int status, String text)

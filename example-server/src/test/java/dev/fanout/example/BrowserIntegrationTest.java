@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Cookie;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -435,34 +436,83 @@ class BrowserIntegrationTest {
   }
 
   @Test
-  void thePageOffersTheTokensMerchantsAndSaysWhenATokenIsRefusedOrExpires() throws Exception {
-    String secret = "browser-test-secret-0123456789";
+  void aSignInLinkWithTheTokenInItsFragmentShowsOnlyItsMerchant() throws Exception {
     server(c -> {
-      c.authSecret = secret;
+      c.jwt = TestJwts.authenticator();
+      c.rate = 60;
+    });
+    String token = TestJwts.mint("ops", List.of("mch_03"), Duration.ofMinutes(5));
+    String page = "http://127.0.0.1:" + port + "/";
+    driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source",
+        "window.cspViolations = [];"
+            + "document.addEventListener('securitypolicyviolation', e =>"
+            + " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"));
+    driver.get(page + "#token=" + token);
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+    assertThat(driver.getCurrentUrl()).as("the fragment is gone").isEqualTo(page);
+    assertThat((List<?>) ((JavascriptExecutor) driver).executeScript(
+        "return window.cspViolations")).as("signing in under the page's CSP").isEmpty();
+    assertThat(offeredMerchants()).containsExactly("mch_03");
+    await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() >= 5);
+    assertThat(merchantsShown()).containsOnly("mch_03");
+    Cookie cookie = driver.manage().getCookieNamed("fanout_token");
+    assertThat(cookie.getValue()).isEqualTo(token);
+    assertThat(cookie.isHttpOnly()).isTrue();
+    assertThat(cookie.getSameSite()).isEqualTo("Strict");
+    assertThat(cookie.getPath()).isEqualTo("/");
+    assertThat(((JavascriptExecutor) driver).executeScript("return document.cookie"))
+        .as("no script reads it").asString().doesNotContain(token);
+    screenshot("signed-in");
+
+    driver.navigate().refresh(); // the cookie stays: signed in without the link
+    await().atMost(Duration.ofSeconds(15)).until(this::live);
+    assertThat(offeredMerchants()).containsExactly("mch_03");
+
+    driver.findElement(By.id("sign-out")).click();
+    await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(state()));
+    assertThat(noticeText()).contains("Signed out");
+    assertThat(driver.manage().getCookieNamed("fanout_token")).isNull();
+    driver.navigate().refresh();
+    await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("token missing"));
+    assertThat(state()).isEqualTo("stopped");
+  }
+
+  @Test
+  void thePageSaysWhenALinksTokenIsRefusedOrExpires() throws Exception {
+    server(c -> {
+      c.jwt = TestJwts.authenticator();
       c.rate = 40;
     });
-    HmacTokens tokens = new HmacTokens(secret, java.time.Clock.systemUTC());
-    driver.get("http://127.0.0.1:" + port + "/?token="
-        + tokens.mint("ops", List.of("mch_03", "mch_07"), Duration.ofMinutes(5)));
-    await().atMost(Duration.ofSeconds(15)).until(this::live);
-    List<String> offered = driver.findElements(By.cssSelector("input[name=merchant]")).stream()
-        .map(b -> b.getAttribute("value")).collect(Collectors.toList());
-    assertThat(offered).containsExactly("mch_03", "mch_07");
-    screenshot("scoped");
-
-    driver.get("http://127.0.0.1:" + port + "/?token="
-        + tokens.mint("ops", List.of(), Duration.ofSeconds(-5)));
+    String page = "http://127.0.0.1:" + port + "/";
+    driver.get(page + "#token=" + TestJwts.expired("ops"));
     await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("token expired"));
     assertThat(state()).isEqualTo("stopped");
-    driver.get("http://127.0.0.1:" + port + "/");
-    await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("token missing"));
+    assertThat(driver.manage().getCookieNamed("fanout_token")).isNull();
 
-    driver.get("http://127.0.0.1:" + port + "/?token="
-        + tokens.mint("ops", List.of(), Duration.ofSeconds(3)));
+    // an old link, with the token in the query the server sees: refused, saying what to do
+    driver.get(page + "?token=" + TestJwts.mint("ops", List.of(), Duration.ofMinutes(5)));
+    await().atMost(Duration.ofSeconds(15)).until(() -> noticeText().contains("#token="));
+    assertThat(state()).isEqualTo("stopped");
+    assertThat(driver.getCurrentUrl()).isEqualTo(page);
+
+    // the same document, only its fragment changes: the page signs in with the new link
+    driver.get(page + "#token=" + TestJwts.mint("ops", List.of(), Duration.ofSeconds(3)));
     await().atMost(Duration.ofSeconds(15)).until(this::live);
     await().atMost(Duration.ofSeconds(15)).until(() -> "stopped".equals(state()));
     assertThat(noticeText()).contains("access expired");
     screenshot("expired");
+  }
+
+  private List<String> offeredMerchants() {
+    return driver.findElements(By.cssSelector("input[name=merchant]")).stream()
+        .map(b -> b.getAttribute("value")).collect(Collectors.toList());
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<String> merchantsShown() { // in one script: the table changes as events arrive
+    return (List<String>) ((JavascriptExecutor) driver).executeScript(
+        "return Array.from(document.querySelectorAll('#rows tr'))"
+            + ".map(tr => tr.cells[2].textContent);");
   }
 
   @Test

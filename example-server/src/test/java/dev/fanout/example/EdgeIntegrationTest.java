@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fanout.protocol.RawHttp;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.Test;
  * request carries one token. A subclass runs it all on Netty.
  */
 class EdgeIntegrationTest {
-  private static final String SECRET = "edge-test-secret-0123456789";
   private static final String KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
   /** The transport the server of these tests runs on; a subclass runs them all on Netty. */
@@ -32,6 +30,7 @@ class EdgeIntegrationTest {
   private URI base;
   private String origin;
   private String token;
+  private String auth; // the header that carries it
 
   @BeforeEach
   void start() throws Exception {
@@ -39,14 +38,14 @@ class EdgeIntegrationTest {
     c.host = "127.0.0.1";
     c.port = 0;
     c.generator = false;
-    c.authSecret = SECRET;
+    c.jwt = TestJwts.authenticator();
     c.shutdownSpread = Duration.ofMillis(50);
     c.transport = transport();
     server = FeedServer.start(c);
     base = URI.create("http://127.0.0.1:" + server.port());
     origin = "http://127.0.0.1:" + server.port(); // the page's own, allowed by default
-    token = new HmacTokens(SECRET, Clock.systemUTC()).mint("ops", List.of(),
-        Duration.ofMinutes(5));
+    token = TestJwts.mint("ops", List.of(), Duration.ofMinutes(5));
+    auth = "Authorization: Bearer " + token + "\r\n";
   }
 
   @AfterEach
@@ -60,18 +59,18 @@ class EdgeIntegrationTest {
     for (int i = 0; i < 110; i++) { // ~10 KB of headers, then a hostile Origin
       junk.append("X-Junk-").append(i).append(": ").append("a".repeat(90)).append("\r\n");
     }
-    assertThat(status(upgrade("/ws?token=" + token, junk + "Origin: https://evil.example\r\n")))
+    assertThat(status(upgrade("/ws", auth + junk + "Origin: https://evil.example\r\n")))
         .isEqualTo(431);
     StringBuilder many = new StringBuilder();
     for (int i = 0; i < 500; i++) {
       many.append("X-H").append(i).append(": ").append("b".repeat(93)).append("\r\n");
     }
-    assertThat(status(upgrade("/ws?token=" + token, many.toString()))).isEqualTo(431);
+    assertThat(status(upgrade("/ws", auth + many.toString()))).isEqualTo(431);
     StringBuilder protocols = new StringBuilder("Sec-WebSocket-Protocol: p0");
     for (int i = 1; i < 10_000; i++) {
       protocols.append(",p").append(i);
     }
-    assertThat(status(upgrade("/ws?token=" + token, protocols + "\r\n"))).isEqualTo(431);
+    assertThat(status(upgrade("/ws", auth + protocols + "\r\n"))).isEqualTo(431);
     assertThat(status(get("/" + "a".repeat(9000), ""))).isEqualTo(414);
     StringBuilder range = new StringBuilder("Range: bytes=0-0"); // 12.8 KB
     for (int i = 1; i < 1500; i++) {
@@ -96,47 +95,55 @@ class EdgeIntegrationTest {
     requests.put("/./health", get("/./health", ""));
     requests.put("/health/..", get("/health/..", ""));
     requests.put("/%2e%2e/health", get("/%2e%2e/health", ""));
-    requests.put("upgrade on /x/../ws", upgrade("/x/../ws?token=" + token, ""));
-    requests.put("upgrade on //ws", upgrade("//ws?token=" + token, ""));
-    requests.put("upgrade with two Hosts", upgrade("/ws?token=" + token, "Host: y\r\n"));
-    requests.put("upgrade with obs-fold", upgrade("/ws?token=" + token, "X-A: a\r\n b\r\n"));
+    requests.put("upgrade on /x/../ws", upgrade("/x/../ws", auth));
+    requests.put("upgrade on //ws", upgrade("//ws", auth));
+    requests.put("upgrade with two Hosts", upgrade("/ws", auth + "Host: y\r\n"));
+    requests.put("upgrade with obs-fold", upgrade("/ws", auth + "X-A: a\r\n b\r\n"));
     for (String bad : new String[] {"", "abc", "AAAAAAAAAAAAAAAAAAAA", // 15 bytes
         "AAAAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAAAA", // 17 and 18 bytes
         "_-_-_-_-_-_-_-_-_-_-_w=="}) { // 16 bytes, but in base64url
-      requests.put("key " + bad, upgradeWithKey("/ws?token=" + token, bad, ""));
+      requests.put("key " + bad, upgradeWithKey("/ws", bad, auth));
     }
-    requests.put("two keys", upgradeWithKey("/ws?token=" + token, KEY,
-        "Sec-WebSocket-Key: " + KEY + "\r\n"));
+    requests.put("two keys", upgradeWithKey("/ws", KEY,
+        auth + "Sec-WebSocket-Key: " + KEY + "\r\n"));
     for (Map.Entry<String, String> r : requests.entrySet()) {
       assertThat(status(r.getValue())).as(r.getKey()).isEqualTo(400);
     }
-    assertThat(status(upgrade("/ws?token=" + token, ""))).as("the same, well formed")
+    assertThat(status(upgrade("/ws", auth))).as("the same, well formed")
         .isEqualTo(101);
   }
 
   @Test
   void twoOriginHeadersAreRefusedAndAnOriginMatchesInAnyCase() throws Exception {
-    String ws = "/ws?token=" + token;
-    assertThat(status(upgrade(ws, "Origin: " + origin + "\r\nOrigin: https://evil.example\r\n")))
-        .isEqualTo(403);
-    assertThat(status(upgrade(ws, "Origin: https://evil.example\r\nOrigin: " + origin + "\r\n")))
-        .isEqualTo(403);
-    assertThat(status(upgrade(ws, "Origin: " + origin.toUpperCase() + "\r\n"))).isEqualTo(101);
+    String ws = "/ws";
+    assertThat(status(upgrade(ws, auth + "Origin: " + origin
+        + "\r\nOrigin: https://evil.example\r\n"))).isEqualTo(403);
+    assertThat(status(upgrade(ws, auth + "Origin: https://evil.example\r\nOrigin: " + origin
+        + "\r\n"))).isEqualTo(403);
+    assertThat(status(upgrade(ws, auth + "Origin: " + origin.toUpperCase() + "\r\n")))
+        .isEqualTo(101);
   }
 
   @Test
   void aRequestCarriesOneToken() throws Exception {
-    String other = new HmacTokens(SECRET, Clock.systemUTC()).mint("other", List.of("mch_01"),
-        Duration.ofMinutes(5));
-    String bearer = "Authorization: Bearer " + token + "\r\n";
-    assertThat(status(upgrade("/ws?token=" + token, ""))).isEqualTo(101);
-    assertThat(status(upgrade("/ws", bearer))).isEqualTo(101);
-    assertThat(status(upgrade("/ws?token=" + token + "&token=" + other, ""))).isEqualTo(401);
-    assertThat(status(upgrade("/ws?token=" + token + "&token=" + token, ""))).isEqualTo(401);
-    assertThat(status(upgrade("/ws?token=" + token, bearer))).isEqualTo(401);
-    assertThat(status(upgrade("/ws", bearer + bearer))).isEqualTo(401);
-    assertThat(status(get("/session?token=" + other + "&token=" + token, ""))).isEqualTo(401);
-    assertThat(status(get("/session?token=" + token, ""))).isEqualTo(200);
+    String other = TestJwts.mint("other", List.of("mch_01"), Duration.ofMinutes(5));
+    String cookie = "Cookie: fanout_token=" + token + "\r\n";
+    String otherBearer = "Authorization: Bearer " + other + "\r\n";
+    assertThat(status(upgrade("/ws", auth))).isEqualTo(101);
+    assertThat(status(upgrade("/ws", cookie))).isEqualTo(101);
+    assertThat(status(get("/session", auth))).isEqualTo(200);
+    assertThat(status(get("/session", cookie))).isEqualTo(200);
+    for (String two : List.of(auth + auth, auth + otherBearer, auth + cookie,
+        otherBearer + cookie, cookie + "Cookie: fanout_token=" + other + "\r\n",
+        "Cookie: fanout_token=" + token + "; fanout_token=" + other + "\r\n",
+        "Authorization: Bearer " + token + ", Bearer " + other + "\r\n")) {
+      assertThat(status(upgrade("/ws", two))).as(two).isEqualTo(401);
+      assertThat(status(get("/session", two))).as(two).isEqualTo(401);
+    }
+    // in the URL: refused while that source is off, with or without another token
+    assertThat(status(upgrade("/ws?token=" + token, ""))).isEqualTo(401);
+    assertThat(status(upgrade("/ws?access_token=" + token, auth))).isEqualTo(401);
+    assertThat(status(get("/session?token=" + token, ""))).isEqualTo(401);
   }
 
   @Test

@@ -9,9 +9,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -30,7 +30,6 @@ class OriginsAndRefusalsIntegrationTest {
   }
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final String SECRET = "origins-test-secret-0123456789";
   private static final String ELSEWHERE = "https://ops.example.com";
   private final List<AutoCloseable> open = new ArrayList<>();
 
@@ -54,15 +53,26 @@ class OriginsAndRefusalsIntegrationTest {
     return s;
   }
 
-  private static int handshake(FeedServer s, String query, String origin) throws Exception {
-    return ProtocolClient.status(URI.create("ws://127.0.0.1:" + s.port() + "/ws" + query),
-        origin == null ? Map.of() : Map.of("Origin", origin));
+  /** The handshake's status, with {@code token} (or "": none) in the page's cookie. */
+  private static int handshake(FeedServer s, String token, String origin) throws Exception {
+    Map<String, String> headers = new HashMap<>();
+    if (origin != null) {
+      headers.put("Origin", origin);
+    }
+    if (!token.isEmpty()) {
+      headers.put("Cookie", "fanout_token=" + token);
+    }
+    return ProtocolClient.status(URI.create("ws://127.0.0.1:" + s.port() + "/ws"), headers);
   }
 
-  private static HttpResponse<String> check(FeedServer s, String query, String... headers)
+  /** /ws/check as the page asks it: its cookie (with {@code token} unless "") and headers. */
+  private static HttpResponse<String> check(FeedServer s, String token, String... headers)
       throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + s.port() + "/ws/check" + query));
+        URI.create("http://127.0.0.1:" + s.port() + "/ws/check"));
+    if (!token.isEmpty()) {
+      b.header("Cookie", "fanout_token=" + token);
+    }
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
     }
@@ -101,10 +111,9 @@ class OriginsAndRefusalsIntegrationTest {
 
   @Test
   void theCheckAnswersWhatTheHandshakeGetsAndThePageMayReadIt() throws Exception {
-    FeedServer s = server(c -> c.authSecret = SECRET);
-    HmacTokens tokens = new HmacTokens(SECRET, Clock.systemUTC());
-    String good = "?token=" + tokens.mint("ops", List.of(), Duration.ofMinutes(5));
-    String expired = "?token=" + tokens.mint("ops", List.of(), Duration.ofSeconds(-5));
+    FeedServer s = server(c -> c.jwt = TestJwts.authenticator());
+    String good = TestJwts.mint("ops", List.of(), Duration.ofMinutes(5));
+    String expired = TestJwts.expired("ops");
     String page = own(s).get(0);
 
     HttpResponse<String> other = check(s, good, "Origin", ELSEWHERE);

@@ -61,13 +61,16 @@ class ProcessIntegrationTest {
     Process p = run(log, "--help");
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     String help = Files.readString(log);
-    for (String flag : new String[] {"--port", "--redis", "--allowed-origins", "--auth-secret",
+    for (String flag : new String[] {"--port", "--redis", "--allowed-origins", "--jwt-secret",
+        "--jwt-public-key", "--jwks-url", "--jwt-algorithms", "--jwt-issuer", "--jwt-audience",
+        "--jwt-scope-claim", "--jwt-clock-skew",
         "--heartbeat-interval", "--heartbeat-timeout", "--queue-size", "--batch-linger-ms",
         "--backpressure",
         "--snapshot-size", "--snapshot-cache-mb", "--rate", "--generator", "--shutdown-spread",
         "publish", "token"}) {
       assertThat(help).contains(flag);
     }
+    assertThat(help).doesNotContain("--auth-secret"); // refused with the migration, not offered
     assertThat(p.exitValue()).isZero();
   }
 
@@ -113,13 +116,15 @@ class ProcessIntegrationTest {
     int port = freePort();
     Path log = Files.createTempFile("flood", ".log");
     run(log, "--host", "127.0.0.1", "--port", Integer.toString(port),
-        "--auth-secret", "process-test-secret-0123456789", "--warmup-connections", "0");
-    URI ws = URI.create("ws://127.0.0.1:" + port + "/ws?token=forged.token");
+        "--jwt-secret", TestJwts.SECRET, "--warmup-connections", "0");
+    URI ws = URI.create("ws://127.0.0.1:" + port + "/ws");
+    Map<String, String> forged = TestJwts.bearer(
+        TestJwts.mint("x", List.of(), Duration.ofMinutes(5)).replaceAll(".{4}$", "AAAA"));
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> ProtocolClient.answer(ws, Map.of()).status() == 401);
+        .until(() -> ProtocolClient.answer(ws, forged).status() == 401);
     long before = Files.size(log);
     for (int i = 0; i < 300; i++) {
-      assertThat(ProtocolClient.answer(ws, Map.of()).status()).isEqualTo(401);
+      assertThat(ProtocolClient.answer(ws, forged).status()).isEqualTo(401);
     }
     String written = Files.readString(log).substring((int) before);
     assertThat(written.lines().count()).as(written).isLessThanOrEqualTo(2);
@@ -138,12 +143,14 @@ class ProcessIntegrationTest {
   }
 
   @Test
-  void theTokenSubcommandRefusesWhatTheServerCouldNotParse() throws Exception {
+  void theTokenSubcommandAndTheJwtFlagsRefuseWhatCannotWorkInOneLine() throws Exception {
     for (String[] args : List.of(
-        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--merchants", ""},
-        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--principal", "a|b"},
-        new String[] {"token", "--auth-secret", "0123456789abcdef0123", "--ttl", "0s"},
-        new String[] {"token", "--auth-secret", "short"})) {
+        new String[] {"token", "--jwt-secret", TestJwts.SECRET, "--merchants", ""},
+        new String[] {"token", "--jwt-secret", TestJwts.SECRET, "--principal", " "},
+        new String[] {"token", "--jwt-secret", TestJwts.SECRET, "--ttl", "0s"},
+        new String[] {"token", "--jwt-secret", "short"},
+        new String[] {"token", "--auth-secret", "0123456789abcdef0123"},
+        new String[] {"--jwt-secret", TestJwts.SECRET, "--jwks-url", "https://x/jwks"})) {
       Path log = Files.createTempFile("token", ".log");
       Process p = run(log, args);
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -9,9 +9,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -26,10 +26,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Hostile input against the example server, with an honest client watching throughout: each
  * attack is refused or closed with the documented code, and the honest client keeps receiving
- * every event. (Missing, expired and forged tokens: ExampleServerIntegrationTest.)
+ * every event. (Missing, expired and forged tokens: JwtIntegrationTest.)
  */
 class SecurityIntegrationTest {
-  private static final String SECRET = "security-test-secret-0123456789";
   private final List<AutoCloseable> open = new ArrayList<>();
   private FeedServer server;
   private ProtocolClient honest;
@@ -46,7 +45,7 @@ class SecurityIntegrationTest {
     c.host = "127.0.0.1";
     c.port = 0;
     c.rate = 100;
-    c.authSecret = SECRET;
+    c.jwt = TestJwts.authenticator();
     c.heartbeatInterval = Duration.ofMillis(500);
     c.heartbeatTimeout = Duration.ofMillis(1500);
     c.shutdownSpread = Duration.ofMillis(50);
@@ -54,23 +53,33 @@ class SecurityIntegrationTest {
     settings.accept(c);
     server = FeedServer.start(c);
     open.add(server);
-    honest = ProtocolClient.connect(ws("?token=" + token(List.of())),
-        Map.of("Origin", "https://ops.example.com")); // a browser on the allowed page
+    honest = ProtocolClient.connect(ws(""), withToken("Origin", "https://ops.example.com"));
+    // a browser on the allowed page
     open.add(honest);
     honest.send("{\"type\":\"subscribe\"}");
     await().until(() -> honest.eventIds().size() > 5);
   }
 
-  private String token(List<String> merchants) {
-    return new HmacTokens(SECRET, Clock.systemUTC()).mint("t", merchants, Duration.ofMinutes(5));
+  private static String token(List<String> merchants) {
+    return TestJwts.mint("t", merchants, Duration.ofMinutes(5));
+  }
+
+  /** {@code headers} (name, value, ...) and a valid token for every merchant. */
+  private static Map<String, String> withToken(String... headers) {
+    Map<String, String> all = new HashMap<>(TestJwts.bearer(token(List.of())));
+    for (int i = 0; i < headers.length; i += 2) {
+      all.put(headers[i], headers[i + 1]);
+    }
+    return all;
   }
 
   private URI ws(String query) {
     return URI.create("ws://127.0.0.1:" + server.port() + "/ws" + query);
   }
 
-  private ProtocolClient probe(String query) throws Exception {
-    ProtocolClient p = ProtocolClient.connect(ws(query));
+  /** A client with {@code token}. */
+  private ProtocolClient probe(String token) throws Exception {
+    ProtocolClient p = ProtocolClient.connect(ws(""), TestJwts.bearer(token));
     open.add(p);
     return p;
   }
@@ -90,16 +99,15 @@ class SecurityIntegrationTest {
   @Test
   void hostileOriginsAreRefusedBeforeTheUpgrade() throws Exception {
     start(c -> {});
-    String good = "?token=" + token(List.of());
     for (String origin : new String[] {"https://evil.example", "null",
         "https://ops.example.com.evil.example", "https://evil.example/ops.example.com",
         "http://ops.example.com", "https://ops.example.com:8443"}) {
-      assertThat(ProtocolClient.status(ws(good), Map.of("Origin", origin))).as(origin)
+      assertThat(ProtocolClient.status(ws(""), withToken("Origin", origin))).as(origin)
           .isEqualTo(403);
     }
-    assertThat(ProtocolClient.status(ws(good), Map.of("Origin", "https://ops.example.com")))
+    assertThat(ProtocolClient.status(ws(""), withToken("Origin", "https://ops.example.com")))
         .isEqualTo(101);
-    assertThat(ProtocolClient.status(ws(good), Map.of())).as("no Origin, by default")
+    assertThat(ProtocolClient.status(ws(""), withToken())).as("no Origin, by default")
         .isEqualTo(101);
     assertHonestClientUnharmed();
   }
@@ -109,7 +117,7 @@ class SecurityIntegrationTest {
     FeedServer.Config probe = new FeedServer.Config();
     assertThat(probe.allowMissingOrigin).isTrue();
     start(c -> c.allowMissingOrigin = false);
-    assertThat(ProtocolClient.status(ws("?token=" + token(List.of())), Map.of())).isEqualTo(403);
+    assertThat(ProtocolClient.status(ws(""), withToken())).isEqualTo(403);
   }
 
   @Test
@@ -118,7 +126,7 @@ class SecurityIntegrationTest {
     await().until(() -> honest.dataValues("merchantId").contains("mch_02")
         && honest.eventIds().size() > 60);
     String early = honest.eventIds().get(0);
-    ProtocolClient narrow = probe("?token=" + token(List.of("mch_01")));
+    ProtocolClient narrow = probe(token(List.of("mch_01")));
     narrow.send("{\"type\":\"subscribe\",\"merchants\":[\"mch_02\"]}");
     await().until(() -> narrow.sawFrame("\"code\":\"forbidden\""));
     narrow.send("{\"type\":\"subscribe\"}"); // snapshot path
@@ -133,7 +141,7 @@ class SecurityIntegrationTest {
   @Test
   void oversizedMalformedAndFloodingClientsAreClosedWithTheirCodes() throws Exception {
     start(c -> {});
-    String t = "?token=" + token(List.of());
+    String t = token(List.of());
     ProtocolClient big = probe(t);
     big.send("{\"type\":\"subscribe\",\"merchants\":[\"" + "x".repeat(10_000) + "\"]}");
     assertThat(big.closed().get(10, TimeUnit.SECONDS)).isEqualTo(1009);
@@ -159,7 +167,7 @@ class SecurityIntegrationTest {
     start(c -> {});
     List<ProtocolClient> silent = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
-      ProtocolClient r = ProtocolClient.builder(ws("?token=" + token(List.of())))
+      ProtocolClient r = ProtocolClient.builder(ws("")).headers(withToken())
           .reading(false).answering(false).connect(); // never reads, never answers a ping
       assertThat(r.status()).isEqualTo(101);
       silent.add(r);
@@ -176,9 +184,10 @@ class SecurityIntegrationTest {
     ExecutorService flood = Executors.newFixedThreadPool(4);
     List<Future<ProtocolClient.Answer>> answers = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
-      String query = i % 2 == 0 ? "?token=forged.token" : "";
-      answers.add(flood.submit(() -> ProtocolClient.answer(ws(query),
-          Map.of("Origin", "https://ops.example.com"))));
+      Map<String, String> headers = i % 2 == 0
+          ? Map.of("Origin", "https://ops.example.com", "Authorization", "Bearer forged.to.ken")
+          : Map.of("Origin", "https://ops.example.com");
+      answers.add(flood.submit(() -> ProtocolClient.answer(ws(""), headers)));
     }
     for (Future<ProtocolClient.Answer> f : answers) {
       ProtocolClient.Answer a = f.get(30, TimeUnit.SECONDS);
@@ -186,15 +195,16 @@ class SecurityIntegrationTest {
       assertThat(a.body()).hasSizeLessThan(60).doesNotContain("Exception");
     }
     flood.shutdown();
-    assertThat(ProtocolClient.answer(ws("?token=" + token(List.of())),
-        Map.of("Origin", "https://evil.example")).status()).isEqualTo(403);
-    ProtocolClient.Answer oldVersion = ProtocolClient.answer(ws("?token=" + token(List.of())),
-        Map.of("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
+    assertThat(ProtocolClient.answer(ws(""), withToken("Origin", "https://evil.example"))
+        .status()).isEqualTo(403);
+    ProtocolClient.Answer oldVersion = ProtocolClient.answer(ws(""),
+        withToken("Origin", "https://ops.example.com", "Sec-WebSocket-Version", "8"));
     assertThat(oldVersion.status()).isEqualTo(426);
     assertThat(oldVersion.head()).containsIgnoringCase("Sec-WebSocket-Version: 13");
     String metrics = body("/metrics");
     String refused = "fanout_handshakes_refused_total";
     assertThat(metrics).contains(refused + "{reason=\"token missing\",status=\"401\"} 200.0",
+        refused + "{reason=\"invalid token\",status=\"401\"} 200.0",
         refused + "{reason=\"origin not allowed\",status=\"403\"} 1.0",
         refused + "{reason=\"WebSocket version 13 required\",status=\"426\"} 1.0");
     assertHonestClientUnharmed();
@@ -214,11 +224,10 @@ class SecurityIntegrationTest {
           "{\"merchantId\":\"mch_" + i % 5 + "\"}").toString());
     }
     String farBack = ids.get(ids.size() - 8_000);
-    String attackerToken = new HmacTokens(SECRET, Clock.systemUTC()).mint("attacker", List.of(),
-        Duration.ofMinutes(5));
+    String attackerToken = TestJwts.mint("attacker", List.of(), Duration.ofMinutes(5));
     List<ProtocolClient> attackers = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      attackers.add(probe("?token=" + attackerToken));
+      attackers.add(probe(attackerToken));
     }
     ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
     long t0 = System.nanoTime();
@@ -246,7 +255,7 @@ class SecurityIntegrationTest {
   }
 
   @Test
-  void onlyGetAndHeadAreServed() throws Exception {
+  void onlyGetAndHeadAreServedButPostAndDeleteOnSession() throws Exception {
     start(c -> {});
     for (String path : List.of("/health", "/metrics", "/", "/fanout-client.js")) {
       for (String method : List.of("TRACE", "PUT", "DELETE", "POST", "OPTIONS")) {
@@ -260,13 +269,21 @@ class SecurityIntegrationTest {
       assertThat(HTTP.send(HttpRequest.newBuilder(http(path)).GET().build(),
           HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     }
+    for (String method : List.of("TRACE", "PUT", "OPTIONS", "PATCH")) {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(http("/session"))
+          .method(method, HttpRequest.BodyPublishers.noBody())
+          .header("Authorization", "Bearer secret-credential").build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(method + " /session").isEqualTo(405);
+      assertThat(r.body()).doesNotContain("secret-credential");
+    }
   }
 
   @Test
   void healthSaysDrainingFromTheFirstMomentOfAShutdown() throws Exception {
     start(c -> c.shutdownSpread = Duration.ofSeconds(3));
     for (int i = 0; i < 10; i++) { // the spread paces their closes: the drain takes 3 s
-      probe("?token=" + token(List.of()));
+      probe(token(List.of()));
     }
     port = server.port();
     assertThat(status("/health/ready")).isEqualTo(200);

@@ -181,8 +181,8 @@ public final class FanoutNettyServer implements AutoCloseable {
     }
 
     /**
-     * Answers GET and HEAD on other paths than the endpoint's (health, metrics, a page); without
-     * one they get 404.
+     * Answers GET and HEAD on other paths than the endpoint's (health, metrics, a page), and
+     * other methods it chooses to; without one they get 404 (other methods 405).
      */
     public Builder http(HttpService service) {
       this.http = Objects.requireNonNull(service, "service");

@@ -5,9 +5,11 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Answers plain HTTP GET and HEAD requests on paths other than the WebSocket endpoint's: health,
- * metrics, a page. Runs on an event-loop thread, so it must answer quickly and never block. Other
- * methods get 405 without asking it.
+ * Answers plain HTTP requests on paths other than the WebSocket endpoint's: health, metrics, a
+ * page. Runs on an event-loop thread, so it must answer quickly and never block. GET and HEAD go
+ * to {@link #answer(Handshake)}; other methods get 405 unless {@link #answer(String, Handshake)}
+ * answers them. A request's body is never read: everything a service gets is the request line and
+ * the headers.
  */
 @FunctionalInterface
 public interface HttpService {
@@ -16,6 +18,15 @@ public interface HttpService {
    * The answer to {@code request} (its URI, headers, query parameters and peer), or null for 404.
    */
   Answer answer(Handshake request);
+
+  /**
+   * The answer to a request with another method than GET or HEAD ({@code POST}, {@code DELETE},
+   * upper case as sent), or null for 405 (the default, for every such method). A service that
+   * answers one decides alone what is safe: such a request may come from another site's page.
+   */
+  default Answer answer(String method, Handshake request) {
+    return null;
+  }
 
   /**
    * A complete response, with {@code headers} added to it (such as security headers for a page);

@@ -278,22 +278,27 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** A plain request: the HTTP service's answer, 404 without one, 405 for a method not GET/HEAD. */
+  /**
+   * A plain request: the HTTP service's answer, 404 without one; 405 for a method other than
+   * GET or HEAD that the service does not answer.
+   */
   private void serve(ChannelHandlerContext ctx, HttpRequest req, Handshake request) {
     boolean head = HttpMethod.HEAD.equals(req.method());
-    if (!head && !HttpMethod.GET.equals(req.method())) {
-      FullHttpResponse r = response(405, "method not allowed: " + req.method());
-      r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
-      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-      return;
-    }
+    boolean get = head || HttpMethod.GET.equals(req.method());
     HttpService.Answer answer;
     try {
-      answer = settings.http == null ? null : settings.http.answer(request);
+      answer = settings.http == null ? null : get ? settings.http.answer(request)
+          : settings.http.answer(req.method().name(), request);
     } catch (RuntimeException e) {
       settings.log.warn(e.getClass().getName(), "the HTTP service failed on a request",
           req.method() + " " + request.uri().getRawPath() + ": " + e, e);
       respond(ctx, 500, "internal error");
+      return;
+    }
+    if (answer == null && !get) {
+      FullHttpResponse r = response(405, "method not allowed: " + req.method());
+      r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     if (answer == null) {

@@ -3,6 +3,7 @@ package dev.fanout.netty;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fanout.client.FrameCodec;
+import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.RawHttp;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -130,6 +131,35 @@ class NettyHttpEdgeIntegrationTest {
     RawHttp.Answer answer = answer(get("/page", "Host: x\r\n"));
     assertThat(answer.status()).isEqualTo(200);
     assertThat(answer.header("X-Frame-Options")).isEqualTo("DENY");
+  }
+
+  @Test
+  void otherMethodsThanGetAndHeadReachOnlyAServiceThatAnswersThem() throws Exception {
+    assertThat(status("POST /page HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
+        .as("a service answering GET only").isEqualTo(405);
+    try (LoopbackServer forms = new LoopbackServer(p -> p.allowedOrigins(ORIGIN),
+        b -> b.http(new HttpService() {
+          @Override
+          public Answer answer(Handshake request) {
+            return null;
+          }
+
+          @Override
+          public Answer answer(String method, Handshake request) {
+            return method.equals("POST") && request.uri().getRawPath().equals("/form")
+                ? new Answer(201, "text/plain", "made".getBytes(StandardCharsets.UTF_8)) : null;
+          }
+        }))) {
+      URI base = URI.create("http://127.0.0.1:" + forms.server.port());
+      RawHttp.Answer made = RawHttp.send(base,
+          "POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+      assertThat(made.status()).isEqualTo(201);
+      RawHttp.Answer other = RawHttp.send(base, "DELETE /form HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertThat(other.status()).isEqualTo(405);
+      assertThat(other.header("Allow")).isEqualTo("GET, HEAD");
+      assertThat(RawHttp.send(base, "GET /form HTTP/1.1\r\nHost: x\r\n\r\n").status())
+          .isEqualTo(404);
+    }
   }
 
   @Test

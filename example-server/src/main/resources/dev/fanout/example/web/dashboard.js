@@ -19,10 +19,6 @@
   // check order and gaps, and how many in all.
   window.fanoutDebug = {ids: [], count: 0, resets: [], dropped: 0};
 
-  function token() {
-    return new URLSearchParams(window.location.search).get('token');
-  }
-
   function checkboxes(container, values, name) {
     container.textContent = '';
     values.forEach((v) => {
@@ -140,14 +136,71 @@
     }
   }
 
-  /** Asks the server who this page's token is; null when it is fine, else why not. */
-  async function session() {
-    const t = token();
-    const r = await fetch('/session' + (t ? '?token=' + encodeURIComponent(t) : ''));
+  /* Signing in (docs/jwt.md, "Where the token travels"): a link carries the token in its
+     fragment, #token=<jwt>, which the browser never sends to a server. The page takes it out of
+     the address bar and history at once, and hands it to POST /session, which answers with the
+     HttpOnly cookie that the WebSocket handshake then carries: no script reads the token again,
+     and no URL, log or Referer ever holds it. */
+
+  /** The token of a #token= link, or null; the link's fragment is gone from the address bar
+      and the history entry before anything else happens. */
+  function takeFragmentToken() {
+    const m = /^#(?:.*&)?token=([^&]*)/.exec(window.location.hash);
+    if (!m) {
+      return null;
+    }
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+    try {
+      return decodeURIComponent(m[1]);
+    } catch (e) {
+      return m[1]; // a JWT needs no decoding; the server says what is wrong with anything else
+    }
+  }
+
+  /** Exchanges a token for the session cookie. */
+  async function signIn(token) {
+    const r = await fetch('/session', {method: 'POST', headers: {Authorization: 'Bearer ' + token},
+      credentials: 'same-origin', cache: 'no-store'});
     return {ok: r.ok, body: await r.json()};
   }
 
+  /** Clears the session cookie and stops. */
+  async function signOut() {
+    client.stop();
+    await fetch('/session', {method: 'DELETE', credentials: 'same-origin'});
+    $('sign-out').hidden = true;
+    render('stopped', 'signed out');
+    notice('Signed out. Open the dashboard with a sign-in link to see payments again.', false);
+  }
+
+  /** Who this page is (its cookie, after signing in with a #token= link), or why it is not. */
+  async function session() {
+    const t = takeFragmentToken();
+    if (t !== null) {
+      const s = await signIn(t);
+      if (!s.ok) {
+        return s;
+      }
+    } else if (new URLSearchParams(window.location.search).has('token')) {
+      history.replaceState(null, '', window.location.pathname); // out of the history at least
+      return {ok: false, body: {error: 'a token in the address (?token=) is not accepted; ' +
+        'open the link with #token= instead'}};
+    }
+    const r = await fetch('/session', {credentials: 'same-origin', cache: 'no-store'});
+    return {ok: r.ok, body: await r.json()};
+  }
+
+  /** Offers signing out when the page is signed in (a token has an expiry; no token, none). */
+  function showSignOut(who) {
+    const b = $('sign-out');
+    b.hidden = who.expiresAt === null;
+    b.title = 'signed in as ' + who.principal;
+  }
+
   const client = new FanoutClient({
+    // this origin's /ws, and never the page's query: a token travels in the cookie only
+    url: (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host +
+      '/ws',
     onState: setState,
     onBus(up) {
       busUp = up;
@@ -193,6 +246,13 @@
   });
 
   checkboxes($('methods'), METHODS, 'method');
+  $('sign-out').addEventListener('click', signOut);
+  // a #token= link opened on this page changes only the fragment: sign in with it afresh
+  window.addEventListener('hashchange', () => {
+    if (/^#(?:.*&)?token=/.test(window.location.hash)) {
+      window.location.reload();
+    }
+  });
   window.fanoutClient = client;
   // The merchants offered are the ones this page's token may see.
   session().then((s) => {
@@ -205,6 +265,7 @@
       : MERCHANTS.filter((m) => s.body.merchants.includes(m)).concat(
         s.body.merchants.filter((m) => !MERCHANTS.includes(m)));
     checkboxes($('merchants'), mine, 'merchant');
+    showSignOut(s.body);
     client.start();
   }, () => {
     checkboxes($('merchants'), MERCHANTS, 'merchant');
