@@ -16,7 +16,9 @@ import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +38,7 @@ final class FeedServer implements AutoCloseable {
 
   /** Everything the command line can set. */
   static final class Config {
-    String host = "0.0.0.0";
+    String host = "127.0.0.1"; // this machine only: 0.0.0.0 is a choice (--host)
     int port = 8080;
     URI redis; // null = embedded
     String namespace = "fanout"; // the starter's and publish's too: one default
@@ -46,7 +48,7 @@ final class FeedServer implements AutoCloseable {
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
-    int maxConnections = 100_000;
+    int maxConnections = ExampleServer.REDIS_MAX_CONNECTIONS; // the command line's depends
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
     int replayPerSecond = 20_000;
     int replayBurst = 100_000;
@@ -62,7 +64,7 @@ final class FeedServer implements AutoCloseable {
     double rate = 20;
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
-    int warmupConnections; // 0: none (the command line's default is 2000; tests start cold)
+    int warmupConnections; // 0: none (the command line's default is 2000 with Redis, else 0)
     String transport = "jetty"; // or "netty"
     // How long a connection may take from accept to its whole first request, silent or
     // trickling (on Jetty also its idle timeout). Not a flag: tests shorten it.
@@ -81,8 +83,13 @@ final class FeedServer implements AutoCloseable {
     warnIfFileLimitIsBelow(c.maxConnections);
     Authenticator auth;
     if (c.authSecret == null) {
-      log.warn("authentication is OFF: every client sees every merchant "
-          + "(set --auth-secret to require signed tokens)");
+      if (loopback(c.host)) { // this machine only: a demo, not a leak
+        log.info("authentication is off: every client on this machine sees every merchant "
+            + "(set --auth-secret to require signed tokens)");
+      } else {
+        log.warn("authentication is OFF on {}: every client that reaches it sees every merchant "
+            + "(set --auth-secret to require signed tokens)", c.host);
+      }
       auth = Authenticator.allowAll();
     } else {
       auth = new HmacTokens(c.authSecret, Clock.systemUTC());
@@ -208,19 +215,32 @@ final class FeedServer implements AutoCloseable {
     shutdown();
   }
 
+  /** Files the process holds besides its clients' sockets: jars, Redis, the page's own... */
+  static final int FILES_OF_ITS_OWN = 100;
+
   /**
-   * Each connection is an open file: a process whose limit is below its connection cap refuses
-   * connections with "too many open files" long before the cap. Said once, at startup.
+   * Each connection is an open file: a process whose limit is below what its connection cap
+   * needs refuses connections with "too many open files" long before the cap. Said once, at
+   * startup, and only then: a limit that suffices is not worth a line.
    */
   private static void warnIfFileLimitIsBelow(int maxConnections) {
     if (ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.UnixOperatingSystemMXBean os) {
       long limit = os.getMaxFileDescriptorCount();
-      if (limit < maxConnections + 100L) {
-        log.warn("the open-file limit is {}, below --max-connections {} (plus files of its own): "
-            + "raise it (ulimit -n, LimitNOFILE=) or lower the cap; see docs/operations.md",
-            limit, maxConnections);
+      long needed = (long) maxConnections + FILES_OF_ITS_OWN;
+      if (limit < needed) {
+        log.warn("the open-file limit is {}, below the {} files --max-connections {} needs "
+            + "(plus {} of its own): raise it (ulimit -n, LimitNOFILE=) or lower the cap; see "
+            + "docs/operations.md", limit, needed, maxConnections, FILES_OF_ITS_OWN);
       }
+    }
+  }
+
+  private static boolean loopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false; // the bind fails next, and says why
     }
   }
 
