@@ -62,6 +62,7 @@ final class FeedServer implements AutoCloseable {
     int retention = RedisStream.DEFAULT_RETENTION; // the library's, and the redis-cli example's
     Integer partitions; // null: the default for the URI (ExampleServer.stream)
     double rate = 20;
+    Merchants merchants = Merchants.demo(); // the page's filters and the generator's merchants
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
     int warmupConnections; // 0: none (the command line's default is 2000 with Redis, else 0)
@@ -104,6 +105,7 @@ final class FeedServer implements AutoCloseable {
         () -> new Web.Answer(200, "{\"status\":\"UP\"}"));
     web.text("/health/ready", "application/json", this::readiness);
     web.text("/session", "application/json", request -> session(auth, request));
+    web.text("/merchants", "application/json", request -> merchants(auth, c.merchants, request));
     int port = web.listen();
     List<String> origins = ownOrigins(port); // the built-in page keeps working whatever is added
     origins.addAll(c.allowedOrigins);
@@ -140,7 +142,7 @@ final class FeedServer implements AutoCloseable {
     if (c.warmupConnections > 0) {
       warmUp(c.warmupConnections, origins.get(0), auth); // http://localhost:<port>
     }
-    generator = c.generator ? new PaymentGenerator(n, c.rate) : null;
+    generator = c.generator ? new PaymentGenerator(n, c.rate, c.merchants.ids()) : null;
     if (generator != null) {
       generator.start();
     }
@@ -325,6 +327,23 @@ final class FeedServer implements AutoCloseable {
     return new Web.Answer(200, "{\"principal\":" + jsonString(a.principal())
         + ",\"merchants\":" + merchants + ",\"expiresAt\":"
         + (a.expiresAt() == null ? "null" : a.expiresAt().toEpochMilli()) + "}");
+  }
+
+  /**
+   * The merchant directory as the page's viewer may see it (all of it with authentication off):
+   * the page's merchant filters. 401 {"error":..} as /session says, for a refused token.
+   */
+  private static Web.Answer merchants(Authenticator auth, Merchants directory, Handshake request) {
+    Authentication a;
+    try {
+      a = auth.authenticate(request);
+    } catch (RuntimeException e) {
+      a = Authentication.unauthorized("authentication failed");
+    }
+    if (!a.allowed()) {
+      return new Web.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
+    }
+    return new Web.Answer(200, directory.json(a));
   }
 
   private static String jsonString(String s) {

@@ -102,6 +102,48 @@ class ExampleServerIntegrationTest {
     assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
   }
 
+  /**
+   * The page's merchant filters come from the server's directory (not from the page), with the
+   * generator publishing for the same merchants; with authentication on, only what the token
+   * may see (issue 28), and a refused token is told why, as by /session.
+   */
+  @Test
+  void theMerchantListIsTheServersDirectoryScopedToTheViewersToken() throws Exception {
+    FeedServer open = server(c -> {
+      c.merchants = new Merchants(Map.of("mch_x", "Xylo Music"));
+      c.rate = 200;
+    });
+    HttpResponse<String> all = get(open, "/merchants");
+    assertThat(all.statusCode()).isEqualTo(200);
+    assertThat(all.headers().firstValue("Content-Type")).get().asString()
+        .startsWith("application/json");
+    assertThat(all.body())
+        .isEqualTo("{\"merchants\":[{\"id\":\"mch_x\",\"name\":\"Xylo Music\"}]}");
+    ProtocolClient c = client(open, "");
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.eventIds().size() >= 5);
+    assertThat(c.dataValues("merchantId")).containsOnly("mch_x");
+
+    FeedServer scoped = server(c2 -> {
+      c2.authSecret = SECRET;
+      c2.generator = false;
+    });
+    HmacTokens tokens = new HmacTokens(SECRET, Clock.systemUTC());
+    String two = tokens.mint("ops", List.of("mch_07", "mch_99", "mch_03"), Duration.ofMinutes(1));
+    assertThat(get(scoped, "/merchants?token=" + two).body()).isEqualTo("{\"merchants\":["
+        + "{\"id\":\"mch_03\",\"name\":\"Copperline Bikes\"},"
+        + "{\"id\":\"mch_07\",\"name\":\"Granite Tools\"},{\"id\":\"mch_99\"}]}");
+    String every = tokens.mint("ops", List.of(), Duration.ofMinutes(1));
+    assertThat(get(scoped, "/merchants?token=" + every).body())
+        .contains("\"mch_01\"", "\"mch_12\"", "Lumen Electronics");
+    HttpResponse<String> none = get(scoped, "/merchants");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).isEqualTo("{\"error\":\"token missing\"}");
+    String expired = tokens.mint("ops", List.of(), Duration.ofSeconds(-5));
+    assertThat(get(scoped, "/merchants?token=" + expired).body())
+        .isEqualTo("{\"error\":\"token expired\"}");
+  }
+
   @Test
   void aSilentSocketIsClosedButAnIdleWebSocketStays() throws Exception {
     Duration timeout = Duration.ofMillis(400);
