@@ -1,9 +1,8 @@
 /* The payment dashboard: a live table over FanoutClient (the fanout-client package, whose
-   browser file the build copies here). No build step, no framework. */
+   browser file the build copies here), the ops panels of ops.js, and the merchant filters from
+   the server's GET /merchants. No build step, no framework. */
 (function () {
   'use strict';
-  const MERCHANTS = ['mch_01', 'mch_02', 'mch_03', 'mch_04', 'mch_05', 'mch_06',
-    'mch_07', 'mch_08', 'mch_09', 'mch_10', 'mch_11', 'mch_12'];
   const METHODS = ['card', 'sepa', 'wallet', 'paypal'];
   const STATUSES = ['authorized', 'captured', 'failed', 'refunded'];
   const MAX_ROWS = 200;
@@ -14,6 +13,7 @@
   let eventCount = 0;
   let busUp = true;
   let connected = false;
+  const ops = window.FanoutOps.create();
 
   // Test hook: the newest ids the page received (at most DEBUG_IDS), so a browser test can
   // check order and gaps, and how many in all.
@@ -23,6 +23,7 @@
     return new URLSearchParams(window.location.search).get('token');
   }
 
+  /** values: strings, or {id, name} (the label then shows both). */
   function checkboxes(container, values, name) {
     container.textContent = '';
     values.forEach((v) => {
@@ -30,9 +31,16 @@
       const box = document.createElement('input');
       box.type = 'checkbox';
       box.name = name;
-      box.value = v;
+      box.value = v.id || v;
       box.addEventListener('change', applyFilters);
-      label.append(box, ' ' + v);
+      label.append(box, ' ' + (v.id || v));
+      if (v.name) {
+        label.title = v.name;
+        const n = document.createElement('span');
+        n.className = 'merchant-name';
+        n.textContent = ' ' + v.name;
+        label.append(n);
+      }
       container.append(label);
     });
   }
@@ -91,7 +99,7 @@
     const time = p.publishedAt ? new Date(p.publishedAt).toLocaleTimeString() : '';
     tr.append(cell(time), cell(p.paymentId), cell(p.merchantId), cell(p.method), statusCell,
       cell(Number(p.amount).toFixed(2) + ' ' + (p.currency || ''), 'num'));
-    tr.className = 'flash';
+    tr.className = 'flash' + (p.status === 'failed' ? ' failed' : '');
     $('rows').prepend(tr);
     rows.set(p.paymentId, {tr, status: p.status});
     while (rows.size > MAX_ROWS) {
@@ -110,6 +118,7 @@
 
   /** Live only while connected and the server's event bus is up; else say what is true. */
   function setState(state, detail) {
+    ops.state(state, detail);
     connected = state === 'open';
     if (state === 'open') {
       if (busUp) {
@@ -165,11 +174,13 @@
       }
       $('last-id').textContent = event.id;
       $('event-count').textContent = eventCount;
+      ops.event(event);
       show(event);
       updateCounters();
     },
     onReset(info) {
       window.fanoutDebug.resets.push(info.reason);
+      ops.reset(info.reason);
       clearTable();
       if (info.reason === 'not-recovered' || info.reason === 'server-resync') {
         notice('Some events could not be recovered after the connection was lost; ' +
@@ -177,6 +188,7 @@
       }
     },
     onSubscribed(info) {
+      ops.subscribed(info);
       if (info.resumed && info.recovered) {
         notice('Reconnected: ' + info.missed + ' missed event' + (info.missed === 1 ? '' : 's') +
           ' replayed, nothing lost.', false);
@@ -192,22 +204,35 @@
     },
   });
 
+  /** The server's merchant directory, as this page's token may see it: [{id, name}]. */
+  async function merchants() {
+    const t = token();
+    const r = await fetch('/merchants' + (t ? '?token=' + encodeURIComponent(t) : ''));
+    if (!r.ok) {
+      throw new Error('GET /merchants: ' + r.status);
+    }
+    return (await r.json()).merchants;
+  }
+
+  function offerMerchants() {
+    merchants().then((list) => checkboxes($('merchants'), list, 'merchant'), (e) => {
+      $('merchants').textContent = 'The merchant list did not load (' + e.message +
+        '): every merchant this page may see is shown.';
+    });
+  }
+
   checkboxes($('methods'), METHODS, 'method');
   window.fanoutClient = client;
-  // The merchants offered are the ones this page's token may see.
   session().then((s) => {
     if (!s.ok) {
       render('stopped', 'stopped');
       notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.', true);
       return;
     }
-    const mine = s.body.merchants === '*' ? MERCHANTS
-      : MERCHANTS.filter((m) => s.body.merchants.includes(m)).concat(
-        s.body.merchants.filter((m) => !MERCHANTS.includes(m)));
-    checkboxes($('merchants'), mine, 'merchant');
+    offerMerchants();
     client.start();
   }, () => {
-    checkboxes($('merchants'), MERCHANTS, 'merchant');
+    offerMerchants();
     client.start();
   });
 })();
