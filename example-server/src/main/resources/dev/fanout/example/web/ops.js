@@ -69,8 +69,8 @@
         STATUSES.forEach((s) => { out[s] = []; });
         for (let start = first; start <= now; start += BUCKET_MS) {
           const covered = Math.min(start + BUCKET_MS, now) - Math.max(start, since);
-          if (start + BUCKET_MS <= since || covered < 500) {
-            continue; // before the chart started, or too short to be a rate yet
+          if (start + BUCKET_MS <= since || covered < BUCKET_MS / 2) {
+            continue; // before the chart started, or too short to be a steady rate yet
           }
           const b = buckets.get(start);
           STATUSES.forEach((s) => {
