@@ -233,13 +233,12 @@ class BrowserIntegrationTest {
         .equals(Integer.toString(failures)));
     assertThat(driver.findElement(By.id("failures")).getAttribute("class")).contains("alert");
     assertThat(text("last-failure")).startsWith("last: pay_ops_1 · mch_77 · card");
-    assertThat(driver.findElement(By.cssSelector("#rows tr[data-id=pay_ops_1]"))
-        .getAttribute("class")).contains("failed");
+    assertThat(attribute("#rows tr[data-id=pay_ops_1]", "class")).contains("failed");
 
     driver.findElement(By.id("search")).sendKeys("ops_1");
     await().atMost(Duration.ofSeconds(5)).until(() -> driver.findElements(
         By.cssSelector("#search-results li")).size() == 1);
-    assertThat(driver.findElement(By.cssSelector("#search-results li")).getText())
+    assertThat(attribute("#search-results li", "textContent"))
         .startsWith("pay_ops_1 · mch_77 · card · 12.50 EUR").endsWith("failed");
     assertThat(text("search-summary")).matches("1 of the \\d+ payments this page holds matches\\.");
     screenshot("ops");
@@ -267,9 +266,16 @@ class BrowserIntegrationTest {
     return driver.findElement(By.id("recovery")).getAttribute("data-recovery");
   }
 
+  /**
+   * An attribute (or with "textContent", the text) of the first element matching {@code css},
+   * read in one script: the page redraws the chart and the search results every second, so an
+   * element found by one call may be gone by the next. "" when there is none.
+   */
   private String attribute(String css, String name) {
-    String v = driver.findElement(By.cssSelector(css)).getAttribute(name);
-    return v == null ? "" : v;
+    Object v = ((JavascriptExecutor) driver).executeScript("const e = document.querySelector("
+        + "arguments[0]); return e === null ? '' : arguments[1] === 'textContent'"
+        + " ? e.textContent : (e.getAttribute(arguments[1]) || '');", css, name);
+    return String.valueOf(v);
   }
 
   @Test
