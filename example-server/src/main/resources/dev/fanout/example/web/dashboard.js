@@ -214,11 +214,12 @@
     return (await r.json()).merchants;
   }
 
-  function offerMerchants() {
+  /** Offers the merchants, then connects: the filters are there once the page is live. */
+  function offerMerchantsAndStart() {
     merchants().then((list) => checkboxes($('merchants'), list, 'merchant'), (e) => {
       $('merchants').textContent = 'The merchant list did not load (' + e.message +
-        '): every merchant this page may see is shown.';
-    });
+        '); with no merchant chosen, every merchant this page may see is shown.';
+    }).then(() => client.start());
   }
 
   checkboxes($('methods'), METHODS, 'method');
@@ -229,10 +230,6 @@
       notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.', true);
       return;
     }
-    offerMerchants();
-    client.start();
-  }, () => {
-    offerMerchants();
-    client.start();
-  });
+    offerMerchantsAndStart();
+  }, offerMerchantsAndStart);
 })();
