@@ -32,13 +32,22 @@ import picocli.CommandLine.Option;
             + "generator."},
     subcommands = {ExampleServer.Publish.class, ExampleServer.Token.class})
 public final class ExampleServer implements Callable<Integer> {
+  /**
+   * The defaults that depend on the mode. A node in Redis mode is one of a fleet behind a load
+   * balancer: it takes many connections and warms up before it says ready. The embedded demo is
+   * one person's first run: it starts in seconds, and its cap needs no raised open-file limit.
+   */
+  static final int REDIS_MAX_CONNECTIONS = 100_000;
+  static final int EMBEDDED_MAX_CONNECTIONS = 10_000;
+  static final int REDIS_WARMUP_CONNECTIONS = 2000;
 
   @Option(names = "--port", defaultValue = "${env:FANOUT_PORT:-8080}",
       description = "HTTP and WebSocket port (env FANOUT_PORT; default ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--host", defaultValue = "${env:FANOUT_HOST:-0.0.0.0}",
-      description = "Address to bind (env FANOUT_HOST; default ${DEFAULT-VALUE}).")
+  @Option(names = "--host", defaultValue = "${env:FANOUT_HOST:-127.0.0.1}",
+      description = "Address to bind: 0.0.0.0 for every interface (env FANOUT_HOST; default "
+          + "${DEFAULT-VALUE}, this machine only).")
   String host;
 
   @Option(names = "--redis", defaultValue = "${env:FANOUT_REDIS}",
@@ -86,10 +95,11 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_HEARTBEAT_TIMEOUT; default ${DEFAULT-VALUE}).")
   Duration heartbeatTimeout;
 
-  @Option(names = "--max-connections", defaultValue = "${env:FANOUT_MAX_CONNECTIONS:-100000}",
+  @Option(names = "--max-connections", defaultValue = "${env:FANOUT_MAX_CONNECTIONS}",
       description = "WebSocket connections this node accepts; more get 503 "
-          + "(env FANOUT_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
-  int maxConnections;
+          + "(env FANOUT_MAX_CONNECTIONS; default " + REDIS_MAX_CONNECTIONS + " with --redis, "
+          + EMBEDDED_MAX_CONNECTIONS + " embedded).")
+  Integer maxConnections;
 
   @Option(names = "--max-connections-per-principal",
       defaultValue = "${env:FANOUT_MAX_CONNECTIONS_PER_PRINCIPAL:-0}",
@@ -178,13 +188,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_SHUTDOWN_SPREAD; default ${DEFAULT-VALUE}).")
   Duration shutdownSpread;
 
-  @Option(names = "--warmup-connections",
-      defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS:-2000}",
+  @Option(names = "--warmup-connections", defaultValue = "${env:FANOUT_WARMUP_CONNECTIONS}",
       description = "At startup, before /health/ready says ready, open this many loopback "
           + "connections (" + Warmup.ROUNDS + " rounds) that handshake and subscribe, so "
           + "the first real burst meets a warm JIT; 0 = off (env FANOUT_WARMUP_CONNECTIONS; "
-          + "default ${DEFAULT-VALUE}).")
-  int warmupConnections;
+          + "default " + REDIS_WARMUP_CONNECTIONS + " with --redis, 0 embedded).")
+  Integer warmupConnections;
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
@@ -217,7 +226,8 @@ public final class ExampleServer implements Callable<Integer> {
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
     c.queueSize = queueSize;
-    c.maxConnections = maxConnections;
+    c.maxConnections = maxConnections != null ? maxConnections
+        : redis != null ? REDIS_MAX_CONNECTIONS : EMBEDDED_MAX_CONNECTIONS;
     c.maxConnectionsPerPrincipal = maxConnectionsPerPrincipal == 0 ? Integer.MAX_VALUE
         : maxConnectionsPerPrincipal;
     c.replayPerSecond = replayPerSecond;
@@ -261,11 +271,12 @@ public final class ExampleServer implements Callable<Integer> {
             "--generator must be on, off or auto, got '" + generator + "'");
     }
     c.shutdownSpread = shutdownSpread;
-    if (warmupConnections < 0) {
+    c.warmupConnections = warmupConnections != null ? warmupConnections
+        : redis != null ? REDIS_WARMUP_CONNECTIONS : 0;
+    if (c.warmupConnections < 0) {
       throw new CommandLine.ParameterException(new CommandLine(this),
-          "--warmup-connections must not be negative, got " + warmupConnections);
+          "--warmup-connections must not be negative, got " + c.warmupConnections);
     }
-    c.warmupConnections = warmupConnections;
     return c;
   }
 

@@ -8,14 +8,18 @@ import dev.fanout.core.BusStatus;
 import dev.fanout.core.Hub;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.jwt.JwtAuthenticator;
+import dev.fanout.protocol.Authentication;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
+import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.HandshakeCheck;
 import dev.fanout.protocol.NodeStatus;
 import dev.fanout.redis.RedisBus;
 import dev.fanout.redis.RedisStream;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +39,7 @@ final class FeedServer implements AutoCloseable {
 
   /** Everything the command line can set. */
   static final class Config {
-    String host = "0.0.0.0";
+    String host = "127.0.0.1"; // this machine only: 0.0.0.0 is a choice (--host)
     int port = 8080;
     URI redis; // null = embedded
     String namespace = "fanout"; // the starter's and publish's too: one default
@@ -45,7 +49,7 @@ final class FeedServer implements AutoCloseable {
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
     int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
-    int maxConnections = 100_000;
+    int maxConnections = ExampleServer.REDIS_MAX_CONNECTIONS; // the command line's depends
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
     int replayPerSecond = 20_000;
     int replayBurst = 100_000;
@@ -59,9 +63,10 @@ final class FeedServer implements AutoCloseable {
     int retention = RedisStream.DEFAULT_RETENTION; // the library's, and the redis-cli example's
     Integer partitions; // null: the default for the URI (ExampleServer.stream)
     double rate = 20;
+    Merchants merchants = Merchants.demo(); // the page's filters and the generator's merchants
     boolean generator = true;
     Duration shutdownSpread = Duration.ofSeconds(2);
-    int warmupConnections; // 0: none (the command line's default is 2000; tests start cold)
+    int warmupConnections; // 0: none (the command line's default is 2000 with Redis, else 0)
     String transport = "jetty"; // or "netty"
     // How long a connection may take from accept to its whole first request, silent or
     // trickling (on Jetty also its idle timeout). Not a flag: tests shorten it.
@@ -80,8 +85,13 @@ final class FeedServer implements AutoCloseable {
     warnIfFileLimitIsBelow(c.maxConnections);
     Authenticator auth;
     if (c.jwt == null) {
-      log.warn("authentication is OFF: every client sees every merchant "
-          + "(set --jwt-secret, --jwt-public-key or --jwks-url to require JWTs)");
+      if (loopback(c.host)) { // this machine only: a demo, not a leak
+        log.info("authentication is off: every client on this machine sees every merchant "
+            + "(set --jwt-secret, --jwt-public-key or --jwks-url to require JWTs)");
+      } else {
+        log.warn("authentication is OFF on {}: every client that reaches it sees every merchant "
+            + "(set --jwt-secret, --jwt-public-key or --jwks-url to require JWTs)", c.host);
+      }
       auth = Authenticator.allowAll();
     } else {
       // the warm-up's connections come in by the node's own secret header, not by a token
@@ -96,6 +106,7 @@ final class FeedServer implements AutoCloseable {
     web.text("/health/live", "application/json",
         () -> new Web.Answer(200, "{\"status\":\"UP\"}"));
     web.text("/health/ready", "application/json", this::readiness);
+    web.text("/merchants", "application/json", request -> merchants(auth, c.merchants, request));
     int port = web.listen();
     List<String> origins = ownOrigins(port); // the built-in page keeps working whatever is added
     origins.addAll(c.allowedOrigins);
@@ -135,7 +146,7 @@ final class FeedServer implements AutoCloseable {
     if (c.warmupConnections > 0) {
       warmUp(c.warmupConnections, origins.get(0)); // http://localhost:<port>
     }
-    generator = c.generator ? new PaymentGenerator(n, c.rate) : null;
+    generator = c.generator ? new PaymentGenerator(n, c.rate, c.merchants.ids()) : null;
     if (generator != null) {
       generator.start();
     }
@@ -210,19 +221,32 @@ final class FeedServer implements AutoCloseable {
     shutdown();
   }
 
+  /** Files the process holds besides its clients' sockets: jars, Redis, the page's own... */
+  static final int FILES_OF_ITS_OWN = 100;
+
   /**
-   * Each connection is an open file: a process whose limit is below its connection cap refuses
-   * connections with "too many open files" long before the cap. Said once, at startup.
+   * Each connection is an open file: a process whose limit is below what its connection cap
+   * needs refuses connections with "too many open files" long before the cap. Said once, at
+   * startup, and only then: a limit that suffices is not worth a line.
    */
   private static void warnIfFileLimitIsBelow(int maxConnections) {
     if (ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.UnixOperatingSystemMXBean os) {
       long limit = os.getMaxFileDescriptorCount();
-      if (limit < maxConnections + 100L) {
-        log.warn("the open-file limit is {}, below --max-connections {} (plus files of its own): "
-            + "raise it (ulimit -n, LimitNOFILE=) or lower the cap; see docs/operations.md",
-            limit, maxConnections);
+      long needed = (long) maxConnections + FILES_OF_ITS_OWN;
+      if (limit < needed) {
+        log.warn("the open-file limit is {}, below the {} files --max-connections {} needs "
+            + "(plus {} of its own): raise it (ulimit -n, LimitNOFILE=) or lower the cap; see "
+            + "docs/operations.md", limit, needed, maxConnections, FILES_OF_ITS_OWN);
       }
+    }
+  }
+
+  private static boolean loopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false; // the bind fails next, and says why
     }
   }
 
@@ -288,6 +312,23 @@ final class FeedServer implements AutoCloseable {
         : !s.bus().link().isUp() ? "redis link " + s.bus().link().name().toLowerCase() : null;
     return why == null ? new Web.Answer(200, "{\"ready\":true}")
         : new Web.Answer(503, "{\"ready\":false,\"reason\":\"" + why + "\"}");
+  }
+
+  /**
+   * The merchant directory as the page's viewer may see it (all of it with authentication off):
+   * the page's merchant filters. 401 {"error":..} as /session says, for a refused token.
+   */
+  private static Web.Answer merchants(Authenticator auth, Merchants directory, Handshake request) {
+    Authentication a;
+    try {
+      a = auth.authenticate(request);
+    } catch (RuntimeException e) {
+      a = Authentication.unauthorized("authentication failed");
+    }
+    if (!a.allowed()) {
+      return new Web.Answer(a.status(), "{\"error\":" + jsonString(a.reason()) + "}");
+    }
+    return new Web.Answer(200, directory.json(a));
   }
 
   private static String jsonString(String s) {

@@ -14,14 +14,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Plays a payment service: a dozen merchants, several methods, payments moving authorized →
- * captured or failed, and sometimes captured → refunded. Each status change is one event:
+ * Plays a payment service: the server's merchants (by default {@link Merchants#demo()}'s
+ * dozen), several methods, payments moving authorized → captured or failed, and sometimes
+ * captured → refunded. Each status change is one event:
  * topic = merchant id, attributes method, status, paymentId, data = the payment as JSON.
  */
 final class PaymentGenerator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PaymentGenerator.class);
-  static final List<String> MERCHANTS = List.of("mch_01", "mch_02", "mch_03", "mch_04", "mch_05",
-      "mch_06", "mch_07", "mch_08", "mch_09", "mch_10", "mch_11", "mch_12");
   static final List<String> METHODS = List.of("card", "sepa", "wallet", "paypal");
   private static final long TICK_MILLIS = 10;
 
@@ -41,6 +40,7 @@ final class PaymentGenerator implements AutoCloseable {
   }
 
   private final Publisher sink;
+  private final List<String> merchants;
   private final double perSecond;
   private final Random random = new Random();
   private final List<Payment> open = new ArrayList<>();
@@ -51,10 +51,16 @@ final class PaymentGenerator implements AutoCloseable {
   private long failures;
 
   PaymentGenerator(Publisher sink, double perSecond) {
+    this(sink, perSecond, Merchants.demo().ids());
+  }
+
+  /** Publishes for {@code merchants}: the server's directory ({@link Merchants}). */
+  PaymentGenerator(Publisher sink, double perSecond, List<String> merchants) {
     if (!(perSecond > 0)) {
       throw new IllegalArgumentException("rate must be positive, got " + perSecond);
     }
     this.sink = sink;
+    this.merchants = List.copyOf(merchants);
     this.perSecond = perSecond;
     this.timer = Executors.newSingleThreadScheduledExecutor(
         DaemonThreads.named("payment-generator"));
@@ -89,7 +95,7 @@ final class PaymentGenerator implements AutoCloseable {
     Payment p;
     if (open.isEmpty() || (open.size() < 200 && random.nextInt(3) == 0)) {
       p = new Payment(String.format(Locale.ROOT, "pay_%06d", next++),
-          MERCHANTS.get(random.nextInt(MERCHANTS.size())),
+          merchants.get(random.nextInt(merchants.size())),
           METHODS.get(random.nextInt(METHODS.size())), 100 + random.nextInt(50_000));
       p.status = "authorized";
       open.add(p);

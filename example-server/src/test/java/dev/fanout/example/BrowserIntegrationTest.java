@@ -22,8 +22,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -178,6 +181,114 @@ class BrowserIntegrationTest {
     screenshot("filtered");
   }
 
+  /**
+   * The ops panels (issue 28) against a server whose merchant directory is not the demo's: the
+   * merchant filters are the server's; the rates chart draws and moves; every failure published
+   * since the page opened is counted once (also when a filter change's snapshot repeats it) and
+   * its row highlighted; the search finds a payment among those the page holds; and the
+   * recovery line says fresh, then, after a restart that lost the history, recovered: false.
+   */
+  @Test
+  void theOpsPageShowsRatesFailuresASearchTheServersMerchantsAndItsRecovery() throws Exception {
+    Map<String, String> directory = new LinkedHashMap<>();
+    directory.put("mch_01", "Atlas Books");
+    directory.put("mch_02", "Bluebird Coffee");
+    directory.put("mch_77", "Quay Ferries");
+    Consumer<FeedServer.Config> settings = c -> {
+      c.generator = false; // this test publishes, counting the failures
+      c.merchants = new Merchants(directory);
+    };
+    FeedServer s = server(settings);
+    open();
+    assertThat(driver.findElements(By.cssSelector("input[name=merchant]")).stream()
+        .map(b -> b.getAttribute("value")).toList())
+        .containsExactly("mch_01", "mch_02", "mch_77");
+    assertThat(driver.findElement(By.id("merchants")).getText()).contains("mch_77 Quay Ferries");
+    await().atMost(Duration.ofSeconds(10)).until(() -> "fresh".equals(recovery()));
+    assertThat(text("recovery")).startsWith("subscribed at").contains("fresh snapshot");
+
+    AtomicInteger failed = new AtomicInteger();
+    PaymentGenerator generator = new PaymentGenerator((topic, attributes, data) -> {
+      if ("failed".equals(attributes.get("status"))) {
+        failed.incrementAndGet();
+      }
+      return s.node().publish(topic, attributes, data);
+    }, 60, List.copyOf(directory.keySet()));
+    generator.start();
+    String captured = "#rates polyline[data-status=captured]";
+    String baseline = attribute("#rates line.grid", "y1"); // the first grid line: rate 0
+    try {
+      // a captured rate above zero, drawn (a point above the baseline) and in the legend
+      await().atMost(Duration.ofSeconds(15)).until(() -> Double.parseDouble(
+          text("rate-captured")) > 0 && chartPoints(captured).stream()
+          .anyMatch(y -> y < Double.parseDouble(baseline)));
+      int drawn = chartPoints(captured).size();
+      // the chart moves on: the next 5-second bucket is drawn
+      await().atMost(Duration.ofSeconds(15)).until(() -> chartPoints(captured).size() > drawn);
+    } finally {
+      generator.close();
+    }
+    s.node().publish("mch_77", Map.of("method", "card", "status", "failed", "paymentId",
+        "pay_ops_1"), "{\"paymentId\":\"pay_ops_1\",\"merchantId\":\"mch_77\",\"method\":"
+        + "\"card\",\"status\":\"failed\",\"amount\":12.50,\"currency\":\"EUR\","
+        + "\"publishedAt\":" + System.currentTimeMillis() + "}");
+    int failures = failed.get() + 1;
+    await().atMost(Duration.ofSeconds(10)).until(() -> text("failures-count")
+        .equals(Integer.toString(failures)));
+    assertThat(driver.findElement(By.id("failures")).getAttribute("class")).contains("alert");
+    assertThat(text("last-failure")).startsWith("last: pay_ops_1 · mch_77 · card");
+    assertThat(attribute("#rows tr[data-id=pay_ops_1]", "class")).contains("failed");
+
+    driver.findElement(By.id("search")).sendKeys("ops_1");
+    await().atMost(Duration.ofSeconds(5)).until(() -> driver.findElements(
+        By.cssSelector("#search-results li")).size() == 1);
+    assertThat(attribute("#search-results li", "textContent"))
+        .startsWith("pay_ops_1 · mch_77 · card · 12.50 EUR").endsWith("failed");
+    assertThat(text("search-summary")).matches("1 of the \\d+ payments this page holds matches\\.");
+    screenshot("ops");
+
+    // A filter change: its fresh snapshot brings pay_ops_1 again, which is not a new failure.
+    driver.findElement(By.cssSelector("input[name=merchant][value=mch_77]")).click();
+    await().atMost(Duration.ofSeconds(10)).until(() -> resets().size() == 2
+        && !driver.findElements(By.cssSelector("#rows tr[data-id=pay_ops_1]")).isEmpty());
+    assertThat(text("failures-count")).isEqualTo(Integer.toString(failures));
+    await().atMost(Duration.ofSeconds(5)).until(() -> text("search-summary").startsWith("1 of"));
+
+    stop(s); // the in-memory history goes with it
+    await().atMost(Duration.ofSeconds(10)).until(() -> text("state").startsWith("reconnecting"));
+    assertThat(text("state")).containsPattern("reconnecting in \\d+\\.\\d s \\((closed|refused) ");
+    server(settings);
+    await().atMost(Duration.ofSeconds(30)).until(() -> "not-recovered".equals(recovery()));
+    assertThat(text("recovery")).startsWith("recovered: false at").contains("fresh snapshot")
+        .endsWith("connection lost 1 time since the page opened");
+    await().atMost(Duration.ofSeconds(10)).until(this::live);
+    assertThat(text("state")).isEqualTo("live");
+    assertThat(text("failures-count")).isEqualTo(Integer.toString(failures));
+  }
+
+  /** The y of each point of a chart line (smaller is a higher rate). */
+  private List<Double> chartPoints(String css) {
+    String points = attribute(css, "points").trim();
+    return points.isEmpty() ? List.of() : Arrays.stream(points.split(" "))
+        .map(p -> Double.parseDouble(p.substring(p.indexOf(',') + 1))).toList();
+  }
+
+  private String recovery() {
+    return driver.findElement(By.id("recovery")).getAttribute("data-recovery");
+  }
+
+  /**
+   * An attribute (or with "textContent", the text) of the first element matching {@code css},
+   * read in one script: the page redraws the chart and the search results every second, so an
+   * element found by one call may be gone by the next. "" when there is none.
+   */
+  private String attribute(String css, String name) {
+    Object v = ((JavascriptExecutor) driver).executeScript("const e = document.querySelector("
+        + "arguments[0]); return e === null ? '' : arguments[1] === 'textContent'"
+        + " ? e.textContent : (e.getAttribute(arguments[1]) || '');", css, name);
+    return String.valueOf(v);
+  }
+
   @Test
   void thePageWorksUnderItsContentSecurityPolicy() throws Exception {
     server(c -> c.rate = 60);
@@ -269,6 +380,10 @@ class BrowserIntegrationTest {
       }
       assertThat(resets()).containsExactly("fresh"); // the first subscribe only; then resumed
       assertThat(driver.findElement(By.id("notice")).getText()).contains("nothing lost");
+      assertThat(recovery()).isEqualTo("resumed");
+      assertThat(text("recovery")).startsWith("resumed exactly at")
+          .contains("missed events replayed")
+          .endsWith("connection lost 1 time since the page opened");
       screenshot("resumed");
       System.out.printf("MEASURE browser_resume events_on_page=%d%n", got.size());
     }

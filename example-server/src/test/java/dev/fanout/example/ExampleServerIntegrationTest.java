@@ -72,6 +72,13 @@ class ExampleServerIntegrationTest {
         .build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A GET carrying {@code token} as a Bearer header. */
+  private static HttpResponse<String> get(FeedServer s, String path, String token)
+      throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path))
+        .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   @Test
   void embeddedModeServesPageMetricsHealthAndALiveFeed() throws Exception {
     FeedServer s = server(c -> c.rate = 200);
@@ -100,6 +107,46 @@ class ExampleServerIntegrationTest {
         "process_cpu_usage",
         "fanout_queue_depth", "fanout_resumes_total{recovered=\"true\"}");
     assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
+  }
+
+  /**
+   * The page's merchant filters come from the server's directory (not from the page), with the
+   * generator publishing for the same merchants; with authentication on, only what the token
+   * may see (issue 28), and a refused token is told why, as by /session.
+   */
+  @Test
+  void theMerchantListIsTheServersDirectoryScopedToTheViewersToken() throws Exception {
+    FeedServer open = server(c -> {
+      c.merchants = new Merchants(Map.of("mch_x", "Xylo Music"));
+      c.rate = 200;
+    });
+    HttpResponse<String> all = get(open, "/merchants");
+    assertThat(all.statusCode()).isEqualTo(200);
+    assertThat(all.headers().firstValue("Content-Type")).get().asString()
+        .startsWith("application/json");
+    assertThat(all.body())
+        .isEqualTo("{\"merchants\":[{\"id\":\"mch_x\",\"name\":\"Xylo Music\"}]}");
+    ProtocolClient c = client(open, "");
+    c.send("{\"type\":\"subscribe\"}");
+    await().until(() -> c.eventIds().size() >= 5);
+    assertThat(c.dataValues("merchantId")).containsOnly("mch_x");
+
+    FeedServer scoped = server(c2 -> {
+      c2.jwt = TestJwts.authenticator();
+      c2.generator = false;
+    });
+    String two = TestJwts.mint("ops", List.of("mch_07", "mch_99", "mch_03"), Duration.ofMinutes(1));
+    assertThat(get(scoped, "/merchants", two).body()).isEqualTo("{\"merchants\":["
+        + "{\"id\":\"mch_03\",\"name\":\"Copperline Bikes\"},"
+        + "{\"id\":\"mch_07\",\"name\":\"Granite Tools\"},{\"id\":\"mch_99\"}]}");
+    String every = TestJwts.mint("ops", List.of(), Duration.ofMinutes(1));
+    assertThat(get(scoped, "/merchants", every).body())
+        .contains("\"mch_01\"", "\"mch_12\"", "Lumen Electronics");
+    HttpResponse<String> none = get(scoped, "/merchants");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).isEqualTo("{\"error\":\"token missing\"}");
+    assertThat(get(scoped, "/merchants", TestJwts.expired("ops")).body())
+        .isEqualTo("{\"error\":\"token expired\"}");
   }
 
   @Test

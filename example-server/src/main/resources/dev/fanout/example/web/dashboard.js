@@ -1,9 +1,8 @@
 /* The payment dashboard: a live table over FanoutClient (the fanout-client package, whose
-   browser file the build copies here). No build step, no framework. */
+   browser file the build copies here), the ops panels of ops.js, and the merchant filters from
+   the server's GET /merchants. No build step, no framework. */
 (function () {
   'use strict';
-  const MERCHANTS = ['mch_01', 'mch_02', 'mch_03', 'mch_04', 'mch_05', 'mch_06',
-    'mch_07', 'mch_08', 'mch_09', 'mch_10', 'mch_11', 'mch_12'];
   const METHODS = ['card', 'sepa', 'wallet', 'paypal'];
   const STATUSES = ['authorized', 'captured', 'failed', 'refunded'];
   const MAX_ROWS = 200;
@@ -14,11 +13,13 @@
   let eventCount = 0;
   let busUp = true;
   let connected = false;
+  const ops = window.FanoutOps.create();
 
   // Test hook: the newest ids the page received (at most DEBUG_IDS), so a browser test can
   // check order and gaps, and how many in all.
   window.fanoutDebug = {ids: [], count: 0, resets: [], dropped: 0};
 
+  /** values: strings, or {id, name} (the label then shows both). */
   function checkboxes(container, values, name) {
     container.textContent = '';
     values.forEach((v) => {
@@ -26,9 +27,16 @@
       const box = document.createElement('input');
       box.type = 'checkbox';
       box.name = name;
-      box.value = v;
+      box.value = v.id || v;
       box.addEventListener('change', applyFilters);
-      label.append(box, ' ' + v);
+      label.append(box, ' ' + (v.id || v));
+      if (v.name) {
+        label.title = v.name;
+        const n = document.createElement('span');
+        n.className = 'merchant-name';
+        n.textContent = ' ' + v.name;
+        label.append(n);
+      }
       container.append(label);
     });
   }
@@ -87,7 +95,7 @@
     const time = p.publishedAt ? new Date(p.publishedAt).toLocaleTimeString() : '';
     tr.append(cell(time), cell(p.paymentId), cell(p.merchantId), cell(p.method), statusCell,
       cell(Number(p.amount).toFixed(2) + ' ' + (p.currency || ''), 'num'));
-    tr.className = 'flash';
+    tr.className = 'flash' + (p.status === 'failed' ? ' failed' : '');
     $('rows').prepend(tr);
     rows.set(p.paymentId, {tr, status: p.status});
     while (rows.size > MAX_ROWS) {
@@ -106,6 +114,7 @@
 
   /** Live only while connected and the server's event bus is up; else say what is true. */
   function setState(state, detail) {
+    ops.state(state, detail);
     connected = state === 'open';
     if (state === 'open') {
       if (busUp) {
@@ -218,11 +227,13 @@
       }
       $('last-id').textContent = event.id;
       $('event-count').textContent = eventCount;
+      ops.event(event);
       show(event);
       updateCounters();
     },
     onReset(info) {
       window.fanoutDebug.resets.push(info.reason);
+      ops.reset(info.reason);
       clearTable();
       if (info.reason === 'not-recovered' || info.reason === 'server-resync') {
         notice('Some events could not be recovered after the connection was lost; ' +
@@ -230,6 +241,7 @@
       }
     },
     onSubscribed(info) {
+      ops.subscribed(info);
       if (info.resumed && info.recovered) {
         notice('Reconnected: ' + info.missed + ' missed event' + (info.missed === 1 ? '' : 's') +
           ' replayed, nothing lost.', false);
@@ -245,6 +257,23 @@
     },
   });
 
+  /** The server's merchant directory, as this page's token may see it: [{id, name}]. */
+  async function merchants() {
+    const r = await fetch('/merchants'); // the session's cookie goes with it
+    if (!r.ok) {
+      throw new Error('GET /merchants: ' + r.status);
+    }
+    return (await r.json()).merchants;
+  }
+
+  /** Offers the merchants, then connects: the filters are there once the page is live. */
+  function offerMerchantsAndStart() {
+    merchants().then((list) => checkboxes($('merchants'), list, 'merchant'), (e) => {
+      $('merchants').textContent = 'The merchant list did not load (' + e.message +
+        '); with no merchant chosen, every merchant this page may see is shown.';
+    }).then(() => client.start());
+  }
+
   checkboxes($('methods'), METHODS, 'method');
   $('sign-out').addEventListener('click', signOut);
   // a #token= link opened on this page changes only the fragment: sign in with it afresh
@@ -254,21 +283,13 @@
     }
   });
   window.fanoutClient = client;
-  // The merchants offered are the ones this page's token may see.
   session().then((s) => {
     if (!s.ok) {
       render('stopped', 'stopped');
       notice('Not signed in: ' + s.body.error + '. Open the dashboard with a valid link.', true);
       return;
     }
-    const mine = s.body.merchants === '*' ? MERCHANTS
-      : MERCHANTS.filter((m) => s.body.merchants.includes(m)).concat(
-        s.body.merchants.filter((m) => !MERCHANTS.includes(m)));
-    checkboxes($('merchants'), mine, 'merchant');
     showSignOut(s.body);
-    client.start();
-  }, () => {
-    checkboxes($('merchants'), MERCHANTS, 'merchant');
-    client.start();
-  });
+    offerMerchantsAndStart();
+  }, offerMerchantsAndStart);
 })();
