@@ -1,0 +1,62 @@
+package dev.fanout.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** How protocol v1's frames become SSE events, and where the browser's resume point stands. */
+class SseSessionTest {
+  private final SseSession sse = new SseSession(null, null);
+
+  private static String event(String id) {
+    return "{\"type\":\"event\",\"id\":\"" + id + "\",\"data\":{\"a\":1}}";
+  }
+
+  @Test
+  void anEventCarriesItsIdAndTheFrameAsData() {
+    assertThat(sse.format(event("e1:7"))).isEqualTo("event: event\nid: e1:7\n"
+        + "data: {\"type\":\"event\",\"id\":\"e1:7\",\"data\":{\"a\":1}}\n\n");
+  }
+
+  @Test
+  void thePositionBecomesTheIdOnlyAfterTheReplay() {
+    String subscribed = sse.format("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,"
+        + "\"replay\":2,\"position\":\"e1:9\"}");
+    assertThat(subscribed).doesNotContain("id:");
+    assertThat(sse.format(event("e1:5"))).doesNotContain("e1:9");
+    assertThat(sse.format(event("e1:6"))).endsWith("\n\nid: e1:9\n\n");
+    assertThat(sse.format(event("e1:10"))).doesNotContain("e1:9"); // live: its own id only
+  }
+
+  @Test
+  void aDroppedNoticeCancelsThePosition() {
+    sse.format("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":2,\"replay\":2,"
+        + "\"position\":\"e1:9\"}");
+    sse.format(event("e1:5"));
+    sse.format("{\"type\":\"dropped\",\"count\":3}");
+    assertThat(sse.format(event("e1:6"))).doesNotContain("e1:9");
+  }
+
+  @Test
+  void aPositionNoNewerThanTheLastReplayedEventIsNotSent() {
+    sse.format("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":1,"
+        + "\"position\":\"e1:6\"}");
+    assertThat(sse.format(event("e1:6"))).doesNotContain("\n\nid:");
+  }
+
+  @Test
+  void aQuietSubscriptionGetsThePositionAtOnceAndAFreshStartForgetsTheOldId() {
+    assertThat(sse.format("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":0,"
+        + "\"replay\":0,\"position\":\"e1:9\"}")).contains("\nid: e1:9\n");
+    assertThat(sse.format("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,"
+        + "\"replay\":3}")).contains("\nid\n");
+  }
+
+  @Test
+  void lineBreaksInTheDataStartNewDataLines() {
+    String frame = "{\"type\":\"event\",\"id\":\"e1:1\",\"data\":{\r\n\"a\":\r1,\n\"b\":2}}";
+    assertThat(sse.format(frame)).isEqualTo("event: event\nid: e1:1\n"
+        + "data: {\"type\":\"event\",\"id\":\"e1:1\",\"data\":{\ndata: \"a\":\ndata: 1,\n"
+        + "data: \"b\":2}}\n\n");
+  }
+}
