@@ -6,10 +6,13 @@ import static org.awaitility.Awaitility.await;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.fanout.core.EventId;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -165,6 +168,11 @@ class SseIntegrationTest {
       assertThat(body.get("code").getAsString()).as(query).isEqualTo(c.getValue());
       assertThat(body.get("reason").getAsString()).isNotBlank();
     }
+    HttpResponse<String> huge = get(s, "?topics=mch_1", "Last-Event-ID", "a".repeat(5000) + ":1");
+    assertThat(huge.statusCode()).isEqualTo(400);
+    assertThat(huge.body()).contains("\"code\":\"bad_request\"", "larger than 4096 bytes");
+    HttpResponse<String> longer = get(s, "?topics=mch_1", "Last-Event-ID", "a".repeat(100) + ":1");
+    assertThat(longer.body()).contains("\"status\":400", "lastEventId: event id");
     assertThat(s.node().status().connections()).isZero();
   }
 
@@ -188,6 +196,30 @@ class SseIntegrationTest {
     int before = st.comments.size();
     await().atMost(WAIT).until(() -> st.comments.size() >= before + 3);
     assertThat(s.node().status().connections()).isEqualTo(1); // still open: written is alive
+  }
+
+  @Test
+  void aReaderThatStopsIsClosedAndTheOthersGetEverything() throws Exception {
+    FeedServer s = server();
+    Stream reader = open(s, "?topics=mch_1");
+    reader.first(1);
+    try (Socket stalled = new Socket()) {
+      stalled.setReceiveBufferSize(4096);
+      stalled.connect(new InetSocketAddress("127.0.0.1", s.port()));
+      stalled.getOutputStream().write(("GET /events?topics=mch_1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          + "\r\n").getBytes(StandardCharsets.US_ASCII)); // and never reads
+      await().atMost(WAIT).until(() -> s.node().status().connections() == 2);
+      String payload = "x".repeat(4000);
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 500; i++) { // 2 MB: far more than the kernel's buffers hold
+        ids.add(s.node().publish("mch_1", Map.of("method", "card"),
+            "{\"i\":" + i + ",\"pad\":\"" + payload + "\"}").toString());
+      }
+      // its writes wait past the heartbeat timeout (5 s here): closed, as on WebSocket
+      await().atMost(Duration.ofSeconds(20))
+          .until(() -> s.node().status().connections() == 1);
+      assertThat(reader.awaitEvents(500)).extracting(e -> e.id).containsExactlyElementsOf(ids);
+    }
   }
 
   private HttpResponse<String> get(FeedServer s, String query, String... headers)
