@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.fanout.core.EventId;
+import dev.fanout.jwt.TokenSources;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -222,6 +223,31 @@ class SseIntegrationTest {
     }
   }
 
+  @Test
+  void theTokenDecidesWhatAStreamSeesAndItsExpiryEndsIt() throws Exception {
+    FeedServer s = server(c -> c.jwt = TestJwts.authenticator());
+    HttpResponse<String> none = get(s, "?topics=mch_1");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).contains("\"reason\":\"token missing\"");
+    String token = TestJwts.mint("ops-1", List.of("mch_1"), Duration.ofMinutes(5));
+    HttpResponse<String> outside = get(s, "?topics=mch_2", "Authorization", "Bearer " + token);
+    assertThat(outside.statusCode()).isEqualTo(403);
+    assertThat(outside.body()).contains("\"code\":\"forbidden\"", "mch_2");
+    Stream byCookie = open(s, "", "Cookie", TokenSources.DEFAULT_COOKIE + "=" + token);
+    byCookie.first(1);
+    publish(s, "mch_2", "card"); // outside the token's scope
+    String mine = publish(s, "mch_1", "card");
+    assertThat(byCookie.awaitEvents(1)).extracting(e -> e.id).containsExactly(mine);
+
+    String shortLived = TestJwts.mint("ops-short", List.of("mch_1"), Duration.ofSeconds(2));
+    Stream expiring = open(s, "?topics=mch_1", "Authorization", "Bearer " + shortLived);
+    expiring.first(1);
+    await().atMost(WAIT).until(() -> expiring.ended); // closed at expiry, as with 4003
+    HttpResponse<String> again = get(s, "?topics=mch_1", "Authorization", "Bearer " + shortLived);
+    assertThat(again.statusCode()).isEqualTo(401);
+    assertThat(again.body()).contains("token expired");
+  }
+
   private HttpResponse<String> get(FeedServer s, String query, String... headers)
       throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(
@@ -245,6 +271,7 @@ class SseIntegrationTest {
     final List<Sse> events = new CopyOnWriteArrayList<>();
     final List<String> comments = new CopyOnWriteArrayList<>();
     final StringBuilder raw = new StringBuilder();
+    volatile boolean ended; // the server ended the response
 
     Stream(URI uri, String... headers) throws Exception {
       HttpRequest.Builder b = HttpRequest.newBuilder(uri);
@@ -293,6 +320,8 @@ class SseIntegrationTest {
         }
       } catch (RuntimeException closed) {
         // the test closed the stream
+      } finally {
+        ended = true;
       }
     }
 
