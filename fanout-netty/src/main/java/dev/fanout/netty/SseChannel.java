@@ -8,6 +8,7 @@ import dev.fanout.protocol.SseSession;
 import dev.fanout.protocol.SseSink;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -21,9 +22,12 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A Server-Sent Events stream on one connection ({@link SseRequest}): the response is written
@@ -32,16 +36,18 @@ import java.util.Map;
  */
 final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   private final ChannelHandlerContext upgrade; // the context of the handler this one replaces
+  private final Duration closeDeadline;
   private volatile SseSession session;
   private volatile boolean gone;
 
-  private SseChannel(ChannelHandlerContext upgrade) {
+  private SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline) {
     this.upgrade = upgrade;
+    this.closeDeadline = closeDeadline;
   }
 
   /** Serves the request on the connection of {@code ctx} (the {@link Upgrade} handler's). */
   static void serve(ChannelHandlerContext ctx, FanoutNode node, Handshake request) {
-    SseChannel channel = new SseChannel(ctx);
+    SseChannel channel = new SseChannel(ctx, node.settings().closeDeadline());
     SseSession s = SseRequest.serve(node, request, channel);
     if (s != null) {
       channel.session = s;
@@ -83,9 +89,17 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
         .addListener(f -> done.completed(f.isSuccess() ? null : f.cause()));
   }
 
+  /**
+   * Ends the chunked body, so the client sees a complete response, and closes; a client that
+   * does not read is cut off at the node's close deadline.
+   */
   @Override
   public void close() {
-    upgrade.channel().close();
+    Channel ch = upgrade.channel();
+    ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+    ch.eventLoop().schedule(() -> {
+      ch.close();
+    }, closeDeadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override
