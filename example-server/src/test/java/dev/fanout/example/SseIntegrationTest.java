@@ -169,6 +169,14 @@ class SseIntegrationTest {
       assertThat(body.get("code").getAsString()).as(query).isEqualTo(c.getValue());
       assertThat(body.get("reason").getAsString()).isNotBlank();
     }
+    for (String target : List.of("/events?topics=%zz", "/events?topics=a|b%")) {
+      try (Socket raw = new Socket("127.0.0.1", s.port())) {
+        raw.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        String answer = new String(raw.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(answer).as(target).startsWith("HTTP/1.1 400");
+      }
+    }
     HttpResponse<String> huge = get(s, "?topics=mch_1", "Last-Event-ID", "a".repeat(5000) + ":1");
     assertThat(huge.statusCode()).isEqualTo(400);
     assertThat(huge.body()).contains("\"code\":\"bad_request\"", "larger than 4096 bytes");

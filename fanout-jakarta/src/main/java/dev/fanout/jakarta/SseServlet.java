@@ -2,6 +2,7 @@ package dev.fanout.jakarta;
 
 import dev.fanout.core.Transport;
 import dev.fanout.protocol.FanoutNode;
+import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.HttpEdge;
 import dev.fanout.protocol.SseRequest;
 import dev.fanout.protocol.SseSession;
@@ -45,14 +46,31 @@ public final class SseServlet extends HttpServlet {
   protected void doGet(HttpServletRequest request, HttpServletResponse response)
       throws IOException {
     if (HttpEdge.isAmbiguousPath(request.getRequestURI())) {
-      response.sendError(400, "malformed or ambiguous request target");
+      badRequest(response, "malformed or ambiguous request target");
+      return;
+    }
+    Handshake handshake;
+    try {
+      handshake = HandshakeFilter.handshake(request);
+    } catch (IllegalArgumentException e) { // the container passed on what no URI can hold
+      badRequest(response, "malformed request target");
       return;
     }
     Sink sink = new Sink(request, response);
-    SseSession s = SseRequest.serve(node, HandshakeFilter.handshake(request), sink);
+    SseSession s = SseRequest.serve(node, handshake, sink);
     if (s != null) {
       sink.session(s);
     }
+  }
+
+  private static void badRequest(HttpServletResponse response, String reason)
+      throws IOException {
+    byte[] body = ("{\"accepted\":false,\"status\":400,\"reason\":\"" + reason
+        + "\",\"code\":\"bad_request\"}").getBytes(StandardCharsets.UTF_8);
+    response.setStatus(400);
+    response.setContentType("application/json");
+    response.setContentLength(body.length);
+    response.getOutputStream().write(body);
   }
 
   /** One response as a stream: non-blocking writes, each flushed, one at a time. */
