@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -103,6 +104,46 @@ class SseBrowserIntegrationTest {
 
   private long subscribes() {
     return (Long) js("return window.sse.subscribed.length");
+  }
+
+  private boolean pageLive() {
+    return "open".equals(driver.findElement(By.id("connection")).getAttribute("data-state"));
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<String> pageIds() {
+    return ((List<Object>) js("return window.fanoutDebug.ids.slice()")).stream()
+        .map(String::valueOf).collect(Collectors.toList());
+  }
+
+  /** The example page on fanout-client's 'sse' transport: a restart on Redis loses nothing. */
+  @Test
+  void thePageOnSseResumesARestartWithoutAGap() throws Exception {
+    FeedServer a = server();
+    try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
+        RedisStream.named("sse"))) {
+      driver.get("http://127.0.0.1:" + port + "/?transport=sse");
+      await().atMost(WAIT).until(this::pageLive);
+      assertThat(js("return window.fanoutDebug.transport")).isEqualTo("sse");
+      assertThat(a.node().status().connections()).isEqualTo(1); // the stream, no WebSocket
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        expected.add(publish(publisher, "mch_01", i));
+      }
+      await().atMost(WAIT).until(() -> pageIds().size() == 10);
+      a.close();
+      servers.remove(a);
+      await().atMost(WAIT).until(() -> !pageLive());
+      for (int i = 10; i < 20; i++) {
+        expected.add(publish(publisher, "mch_01", i));
+      }
+      server();
+      await().atMost(Duration.ofSeconds(40)).until(this::pageLive);
+      expected.add(publish(publisher, "mch_01", 20));
+      await().atMost(WAIT).until(() -> pageIds().size() >= 21);
+      assertThat(pageIds()).containsExactlyElementsOf(expected);
+      assertThat(js("return window.fanoutDebug.resets.slice()")).isEqualTo(List.of("fresh"));
+    }
   }
 
   @Test
