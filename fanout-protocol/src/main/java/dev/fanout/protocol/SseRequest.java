@@ -85,7 +85,12 @@ public final class SseRequest {
     headers.put("Content-Type", CONTENT_TYPE);
     headers.put("Cache-Control", "no-store");
     headers.put("X-Accel-Buffering", "no"); // nginx: pass each event on at once
-    sink.start(headers);
+    try {
+      sink.start(headers);
+    } catch (RuntimeException e) { // the transport could not stream: the slot is free again
+      session.closed();
+      throw e;
+    }
     session.stream(subscribe);
     return session;
   }
