@@ -2,6 +2,7 @@ package dev.fanout.protocol;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.fanout.core.Scope;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -91,7 +92,7 @@ public final class SseRequest {
       session.closed();
       throw e;
     }
-    session.stream(subscribe);
+    session.stream(subscribe, resumePoint(subscribe));
     return session;
   }
 
@@ -147,6 +148,12 @@ public final class SseRequest {
       msg.addProperty("lastEventId", resume);
     }
     return msg.toString();
+  }
+
+  /** The resume point a subscribe message carries, or null. */
+  private static String resumePoint(String subscribe) {
+    JsonObject msg = JsonParser.parseString(subscribe).getAsJsonObject();
+    return msg.has("lastEventId") ? msg.get("lastEventId").getAsString() : null;
   }
 
   private static String decode(String s) throws ClientMessage.ProtocolError {

@@ -2,6 +2,7 @@ package dev.fanout.protocol;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.fanout.core.Cursor;
 import dev.fanout.core.EventId;
 import dev.fanout.core.Transport;
 import java.net.InetSocketAddress;
@@ -9,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,11 +19,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One Server-Sent Events stream, from {@link SseRequest#serve}: a {@link ProtocolSession} whose
  * frames are written as SSE events. The transport calls {@link #closed} once the client is gone.
  *
- * <p>Resume points: an {@code event} carries its id; a {@code subscribed} that starts afresh
- * ({@code recovered:false}) clears the browser's id; and the {@code position} of a {@code
- * subscribed} becomes the id only once its {@code replay} events are written, and not after a
- * {@code dropped} (the position counts after its replay), so {@code Last-Event-ID} is always
- * where the client may resume exactly.
+ * <p>Resume points: every {@code id:} is where the client stands in each partition it follows
+ * (a {@link Cursor}: with one partition, the id of the last event). An {@code event} moves it in
+ * its partition; a {@code subscribed} that starts afresh ({@code recovered:false}) clears it; the
+ * {@code position} of a {@code subscribed} moves it only once its {@code replay} events are
+ * written, and not after a {@code dropped} (the position counts after its replay). So {@code
+ * Last-Event-ID} is always where the client may resume exactly.
  */
 public final class SseSession {
   /** Reconnect delays the stream asks for, spread so a drained node's clients do not all return
@@ -29,6 +32,12 @@ public final class SseSession {
   static final int RETRY_MIN_MILLIS = 1000;
   static final int RETRY_SPREAD_MILLIS = 2000;
   private static final String HEARTBEAT = ":\n\n";
+  /**
+   * Whether this server's subscribe takes a position over several partitions (ids joined by
+   * commas) as {@code lastEventId}; where it does not, an id over several partitions would be
+   * refused, so a partitioned stream's {@code id:} is then the event's own.
+   */
+  static final boolean POSITIONS = takesPositions();
 
   private static final int NEW = 0;
   private static final int STREAMING = 1;
@@ -44,8 +53,11 @@ public final class SseSession {
   private volatile ProtocolSession session;
   private volatile byte[] pingPayload; // any completed write after a ping proves the client reads
   // resume-point tracking: frames are formatted one send at a time
+  private final TreeMap<Integer, EventId> cursor = new TreeMap<>(); // by partition
+  private String resumedFrom; // what the stream subscribed with, until its first subscribed
   private long replayLeft;
   private String pendingPosition;
+  boolean positions = POSITIONS; // tests: either server
 
   private record Write(String text, Transport.SendCallback done) {}
 
@@ -66,7 +78,8 @@ public final class SseSession {
   }
 
   /** After the 200: the reconnect delay and a comment (flushing the headers), then subscribes. */
-  void stream(String subscribe) {
+  void stream(String subscribe, String resume) {
+    resumedFrom = resume;
     int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
     enqueue(new Write("retry: " + retry + "\n:\n\n", null), false);
     session.textReceived(subscribe);
@@ -126,7 +139,7 @@ public final class SseSession {
     }
   }
 
-  /** One frame as one SSE event (or none, for a frame with nothing to say here). */
+  /** One frame as one SSE event. */
   String format(String frame) {
     String type = type(frame);
     StringBuilder sb = new StringBuilder(frame.length() + 48).append("event: ").append(type)
@@ -134,11 +147,10 @@ public final class SseSession {
     String idAfter = null;
     if (type.equals("event")) {
       String id = eventId(frame);
-      sb.append("id: ").append(id).append('\n');
+      String now = advance(id);
+      sb.append("id: ").append(now == null ? id : now).append('\n');
       if (replayLeft > 0 && --replayLeft == 0 && pendingPosition != null) {
-        if (newer(pendingPosition, id)) {
-          idAfter = pendingPosition;
-        }
+        idAfter = adopt(pendingPosition, now);
         pendingPosition = null;
       }
     } else if (type.equals("subscribed")) {
@@ -146,11 +158,23 @@ public final class SseSession {
       boolean recovered = o.has("recovered") && o.get("recovered").getAsBoolean();
       replayLeft = o.has("replay") ? o.get("replay").getAsLong() : 0;
       pendingPosition = o.has("position") ? o.get("position").getAsString() : null;
-      if (replayLeft == 0 && pendingPosition != null && safe(pendingPosition)) {
-        sb.append("id: ").append(pendingPosition).append('\n');
+      String from = resumedFrom;
+      resumedFrom = null;
+      String before = current();
+      if (!recovered) {
+        cursor.clear(); // starts afresh: the old resume point is forgotten
+      } else if (from != null) {
+        seed(from); // resumed exactly where the client stood
+      }
+      String id = null;
+      if (replayLeft == 0 && pendingPosition != null) {
+        id = adopt(pendingPosition, before);
         pendingPosition = null;
+      }
+      if (id != null) {
+        sb.append("id: ").append(id).append('\n');
       } else if (!recovered) {
-        sb.append("id\n"); // starts afresh: the old resume point is forgotten
+        sb.append("id\n");
       }
     } else if (type.equals("dropped")) {
       pendingPosition = null;
@@ -158,10 +182,78 @@ public final class SseSession {
     sb.append("data: ");
     appendData(sb, frame);
     sb.append("\n\n");
-    if (idAfter != null && safe(idAfter)) {
+    if (idAfter != null) {
       sb.append("id: ").append(idAfter).append("\n\n"); // no data: moves Last-Event-ID only
     }
     return sb.toString();
+  }
+
+  /** The cursor with the event {@code id} in its partition, or null when it is no event id. */
+  private String advance(String id) {
+    EventId e;
+    try {
+      e = EventId.parse(id);
+    } catch (RuntimeException notAnId) {
+      return null;
+    }
+    if (!cursor.isEmpty() && cursor.firstEntry().getValue().isPartitioned() != e.isPartitioned()) {
+      cursor.clear(); // the stream changed shape: this event is where the client stands now
+    }
+    cursor.put(e.partition(), e);
+    return current();
+  }
+
+  private void seed(String resume) {
+    try {
+      cursor.clear();
+      for (EventId e : Cursor.parse(resume).ids()) {
+        cursor.put(e.partition(), e);
+      }
+    } catch (RuntimeException notACursor) {
+      cursor.clear();
+    }
+  }
+
+  /**
+   * Moves the cursor to the position where that is ahead (newer in the same epoch, or a partition
+   * the client has no event of); returns the new cursor when it changed from {@code before},
+   * else null.
+   */
+  private String adopt(String position, String before) {
+    Cursor p;
+    try {
+      p = Cursor.parse(position);
+    } catch (RuntimeException notACursor) {
+      return null;
+    }
+    for (EventId e : p.ids()) {
+      if (!cursor.isEmpty()
+          && cursor.firstEntry().getValue().isPartitioned() != e.isPartitioned()) {
+        return null;
+      }
+      EventId mine = cursor.get(e.partition());
+      if (mine == null || (mine.epoch().equals(e.epoch()) && e.compareTo(mine) > 0)) {
+        cursor.put(e.partition(), e);
+      }
+    }
+    String now = current();
+    return now == null || now.equals(before) || !safe(now) ? null : now;
+  }
+
+  /** The cursor's wire form, or null when empty (or over partitions this server cannot take). */
+  private String current() {
+    return cursor.isEmpty() || (cursor.size() > 1 && !positions) ? null
+        : Cursor.of(cursor.values()).toString();
+  }
+
+  private static boolean takesPositions() {
+    try {
+      ClientMessage.parse("{\"type\":\"subscribe\",\"lastEventId\":\"0.a:1,1.a:1\"}",
+          new ClientMessage.Limits(1, 1, 1), Vocabulary.GENERIC);
+      return true;
+    } catch (ClientMessage.ProtocolError e) {
+      return false;
+    }
   }
 
   /** A frame's type: every frame starts {@code {"type":"...",}. */
@@ -191,17 +283,6 @@ public final class SseSession {
       }
     }
     return true;
-  }
-
-  /** Whether the position is after the last replayed event, in the same epoch. */
-  private static boolean newer(String position, String lastEvent) {
-    try {
-      EventId p = EventId.parse(position);
-      EventId e = EventId.parse(lastEvent);
-      return p.epoch().equals(e.epoch()) && p.compareTo(e) > 0;
-    } catch (RuntimeException notOneId) {
-      return false;
-    }
   }
 
   /** The frame as data lines: a line break in it (JSON whitespace) starts another data line. */

@@ -53,6 +53,27 @@ class SseSessionTest {
   }
 
   @Test
+  void withPartitionsEveryIdIsWhereTheClientStandsInEach() {
+    sse.positions = true; // a server whose subscribe takes a position over partitions
+    sse.format("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":2,"
+        + "\"position\":\"0.a:9,1.b:4\"}");
+    assertThat(sse.format(event("0.a:8"))).contains("\nid: 0.a:8\n");
+    assertThat(sse.format(event("1.b:4")))
+        .contains("\nid: 0.a:8,1.b:4\n").endsWith("\n\nid: 0.a:9,1.b:4\n\n");
+    assertThat(sse.format(event("1.b:5"))).contains("\nid: 0.a:9,1.b:5\n");
+    assertThat(sse.format(event("0.c:1"))).contains("\nid: 0.c:1,1.b:5\n"); // a new epoch
+  }
+
+  @Test
+  void aServerThatTakesOneIdOnlyGetsTheEventsOwn() {
+    sse.positions = false;
+    sse.format("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":1,"
+        + "\"position\":\"0.a:9,1.b:4\"}");
+    assertThat(sse.format(event("0.a:8"))).contains("\nid: 0.a:8\n");
+    assertThat(sse.format(event("1.b:5"))).contains("\nid: 1.b:5\n").doesNotContain("id: 0.a");
+  }
+
+  @Test
   void lineBreaksInTheDataStartNewDataLines() {
     String frame = "{\"type\":\"event\",\"id\":\"e1:1\",\"data\":{\r\n\"a\":\r1,\n\"b\":2}}";
     assertThat(sse.format(frame)).isEqualTo("event: event\nid: e1:1\n"
