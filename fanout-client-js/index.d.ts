@@ -114,7 +114,8 @@ export interface FanoutClientOptions<T = unknown> extends Subscription {
   backoff?: { initialMs?: number; maxMs?: number };
   /**
    * Where to ask why a handshake failed: by default `url` over http(s) with `/check` appended to
-   * its path (query kept, cookies sent). `false`: never ask, retry every failure.
+   * its path (query kept, cookies sent); with `'sse'`, the stream's own URL. `false`: never ask,
+   * retry every failure.
    */
   checkUrl?: string | false;
   /** The WebSocket constructor; default the global one (in Node 20, pass `require('ws')`). */
