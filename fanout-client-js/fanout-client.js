@@ -57,7 +57,9 @@
   const CALLBACKS = ['onEvent', 'onReset', 'onSubscribed', 'onDropped', 'onError', 'onBus',
     'onState'];
   const OPTIONS = ['url', 'transport', 'topics', 'filters', 'aliases', 'backoff', 'checkUrl',
-    'WebSocket', 'fetch'].concat(CALLBACKS);
+    'WebSocket', 'EventSource', 'fetch'].concat(CALLBACKS);
+  /** The SSE event types that carry protocol v1 frames (docs/protocol.md). */
+  const SSE_TYPES = ['subscribed', 'event', 'dropped', 'bus'];
   const RENAMED = {
     merchants: "use topics: [...] (to send the server's word 'merchants' instead, add " +
       "aliases: {topics: 'merchants'})",
@@ -157,6 +159,15 @@
       (token ? '?token=' + encodeURIComponent(token) : '');
   }
 
+  /** In a page: its origin + /events (a token travels in a cookie, never in this URL). */
+  function defaultStreamUrl() {
+    const l = root.location;
+    if (!l || !l.host) {
+      fail('url is required outside a browser page');
+    }
+    return l.protocol + '//' + l.host + '/events';
+  }
+
   /** ws://host/ws?token=x -> http://host/ws/check?token=x (query and cookies as the handshake). */
   function defaultCheckUrl(url) {
     const u = new URL(url, root.location ? root.location.href : undefined);
@@ -189,7 +200,14 @@
       init.signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
     }
     try {
-      const answer = await (await fetchImpl(checkUrl, init)).json();
+      const response = await fetchImpl(checkUrl, init);
+      if (response.status === 200) { // accepted (a stream that opened: not read, let go)
+        if (response.body && typeof response.body.cancel === 'function') {
+          response.body.cancel();
+        }
+        return null;
+      }
+      const answer = await response.json();
       if (answer && answer.accepted === false && Number.isInteger(answer.status) &&
           typeof answer.reason === 'string') {
         return {status: answer.status, reason: answer.reason};
@@ -207,27 +225,35 @@
         fail('options must be an object');
       }
       checkKeys(o, OPTIONS, 'option');
-      if (o.transport !== undefined && o.transport !== 'websocket') {
-        fail("transport '" + o.transport + "' is not supported: 'websocket' is the only one " +
-          '(server-sent events come later)');
+      if (o.transport !== undefined && o.transport !== 'websocket' && o.transport !== 'sse') {
+        fail("transport '" + o.transport + "' is not supported: 'websocket' or 'sse'");
       }
-      this.transport = 'websocket';
-      this.url = o.url === undefined ? defaultUrl() : String(o.url);
+      this.transport = o.transport || 'websocket';
+      const sse = this.transport === 'sse';
+      this.url = o.url === undefined ? (sse ? defaultStreamUrl() : defaultUrl()) : String(o.url);
       let parsed;
       try {
         parsed = new URL(this.url, root.location ? root.location.href : undefined);
       } catch (e) {
         parsed = null;
       }
+      if (sse && (parsed === null || !['http:', 'https:'].includes(parsed.protocol))) {
+        fail("url must be an http:// or https:// URL for 'sse', got '" + this.url + "'");
+      }
       if (parsed === null || !['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
         fail("url must be a ws:// or wss:// URL, got '" + this.url + "'");
       }
       this.subscription = subscription({topics: o.topics, filters: o.filters});
       this.aliases = aliasesOf(o.aliases);
-      this.checkUrl = o.checkUrl === false ? null
-        : o.checkUrl === undefined ? defaultCheckUrl(this.url) : String(o.checkUrl);
+      // 'sse' asks the stream's own URL: a refused stream answers why, with its status
+      this.checkUrl = o.checkUrl === false ? null : o.checkUrl !== undefined ? String(o.checkUrl)
+        : sse ? undefined : defaultCheckUrl(this.url);
       this.WebSocket = o.WebSocket || root.WebSocket;
-      if (typeof this.WebSocket !== 'function') {
+      this.EventSource = o.EventSource || root.EventSource;
+      if (sse && typeof this.EventSource !== 'function') {
+        fail('no EventSource here: pass one with {EventSource}');
+      }
+      if (!sse && typeof this.WebSocket !== 'function') {
         fail("no WebSocket here: pass one, e.g. {WebSocket: require('ws')}");
       }
       this.fetch = o.fetch || (typeof root.fetch === 'function' ? root.fetch.bind(root) : null);
@@ -264,6 +290,9 @@
       clearTimeout(this.timer);
       if (this.socket) {
         this.socket.close(1000, 'bye');
+        if (this.transport === 'sse') {
+          this.socket = null; // an EventSource says nothing once closed
+        }
       }
       this.on.state('stopped');
     }
@@ -276,6 +305,14 @@
     subscribe(filters) {
       this.subscription = subscription(filters);
       this.forgetResumePoint();
+      if (this.transport === 'sse') { // a stream's subscription is its URL: open another
+        if (this.socket) {
+          this.socket.close();
+          this.socket = null;
+          this.connect();
+        }
+        return;
+      }
       this.send(false);
     }
 
@@ -286,6 +323,10 @@
     }
 
     connect() {
+      if (this.transport === 'sse') {
+        this.connectStream();
+        return;
+      }
       this.on.state('connecting');
       const ws = new this.WebSocket(this.url);
       let opened = false;
@@ -315,10 +356,76 @@
       };
     }
 
+    /**
+     * Server-Sent Events: the subscription and the resume point go in the URL, each frame comes
+     * as an SSE event of its type. The EventSource's own reconnect is not used: on an error the
+     * stream is closed, and reconnected with this client's backoff and resume point, as a
+     * WebSocket is.
+     */
+    connectStream() {
+      this.on.state('connecting');
+      const resume = this.resumeFrom();
+      const url = this.streamUrl(resume);
+      const es = new this.EventSource(url, {withCredentials: true});
+      let opened = false;
+      this.socket = es;
+      this.pending = [resume !== null]; // the URL is this stream's one subscribe
+      es.onopen = () => {
+        if (this.socket === es) {
+          opened = true;
+          this.on.state('open');
+        }
+      };
+      const frame = (m) => {
+        if (this.socket === es) {
+          this.receive(JSON.parse(m.data));
+        }
+      };
+      SSE_TYPES.forEach((type) => es.addEventListener(type, frame));
+      es.addEventListener('error', (e) => {
+        if (e && typeof e.data === 'string') {
+          frame(e); // the server's own 'error' frame
+          return;
+        }
+        if (this.socket !== es) {
+          return;
+        }
+        es.close();
+        this.socket = null;
+        this.pending = [];
+        if (this.stopped) {
+          return;
+        }
+        if (!opened && this.checkUrl !== null && this.fetch !== null) {
+          this.explain(null, null, this.checkUrl || url);
+        } else {
+          this.reconnect(null, null, null);
+        }
+      });
+    }
+
+    /** The stream's URL: the subscription (in the server's words where given) and resume point. */
+    streamUrl(resume) {
+      const u = new URL(this.url, root.location ? root.location.href : undefined);
+      const m = this.message();
+      Object.keys(m).forEach((field) => {
+        if (field === 'filters') {
+          Object.keys(m.filters).forEach((attribute) =>
+            u.searchParams.set('filter.' + attribute, m.filters[attribute].join(',')));
+        } else if (field !== 'type' && m[field].length > 0) {
+          u.searchParams.set(field, m[field].join(','));
+        }
+      });
+      if (resume !== null) {
+        u.searchParams.set('lastEventId', resume);
+      }
+      return u.toString();
+    }
+
     /** The handshake failed: stop on a refusal that cannot heal, else retry (with its reason). */
-    explain(code, reason) {
+    explain(code, reason, checkUrl) {
       const run = this.run;
-      askWhy(this.fetch, this.checkUrl).then((refusal) => {
+      askWhy(this.fetch, checkUrl || this.checkUrl).then((refusal) => {
         if (this.stopped || this.run !== run) {
           return; // stopped, or started afresh, meanwhile
         }

@@ -103,19 +103,25 @@ export interface FanoutClientOptions<T = unknown> extends Subscription {
    * `?token=` passed on. Required outside a browser.
    */
   url?: string;
-  /** `'websocket'`, the only transport today (server-sent events come later). */
-  transport?: 'websocket';
+  /**
+   * `'websocket'` (the default) or `'sse'`: Server-Sent Events at an `http(s)://…/events` URL
+   * with an `EventSource`, the same callbacks and resume rule.
+   */
+  transport?: 'websocket' | 'sse';
   /** Send the server's own words instead of `topics` and `filters` (see {@link Aliases}). */
   aliases?: Aliases;
   /** Reconnect delays: equal jitter over `initialMs` doubling to `maxMs` (500 and 30000). */
   backoff?: { initialMs?: number; maxMs?: number };
   /**
    * Where to ask why a handshake failed: by default `url` over http(s) with `/check` appended to
-   * its path (query kept, cookies sent). `false`: never ask, retry every failure.
+   * its path (query kept, cookies sent); with `'sse'`, the stream's own URL. `false`: never ask,
+   * retry every failure.
    */
   checkUrl?: string | false;
   /** The WebSocket constructor; default the global one (in Node 20, pass `require('ws')`). */
   WebSocket?: WebSocketConstructor;
+  /** The EventSource constructor for `'sse'`; default the global one. */
+  EventSource?: new (url: string, init?: { withCredentials?: boolean }) => any;
   /** The fetch function for the check; default the global one. */
   fetch?: FetchLike;
   onEvent?(event: FanoutEvent<T>): void;
@@ -133,12 +139,12 @@ export interface FanoutClientOptions<T = unknown> extends Subscription {
 export declare class FanoutClient<T = unknown> {
   /**
    * Checks the options at once: an unknown option (such as the old `merchants` or `methods`), a
-   * wrong type or a transport other than `'websocket'` throws a `TypeError` that says what to
+   * wrong type or a transport other than `'websocket'` or `'sse'` throws a `TypeError` that says what to
    * write instead.
    */
   constructor(options?: FanoutClientOptions<T>);
   readonly url: string;
-  readonly transport: 'websocket';
+  readonly transport: 'websocket' | 'sse';
   /** Where the client asks why a handshake failed, or null when it does not. */
   readonly checkUrl: string | null;
   /** Connects, and reconnects until `stop()` or a refusal that waiting will not heal. */

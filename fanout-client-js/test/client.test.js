@@ -109,11 +109,11 @@ test('options of the wrong type are refused', () => {
   assert.throws(() => new FanoutClient({url: 'ws://x/ws'}), /no WebSocket here: pass one/);
 });
 
-test("the transport is 'websocket', the only one today", () => {
-  const c = new FanoutClient({url: 'ws://x/ws', WebSocket: FakeSocket, transport: 'websocket'});
+test("the transport is 'websocket' by default, or 'sse'", () => {
+  const c = new FanoutClient({url: 'ws://x/ws', WebSocket: FakeSocket});
   assert.strictEqual(c.transport, 'websocket');
   assert.throws(() => new FanoutClient({url: 'ws://x/ws', WebSocket: FakeSocket,
-    transport: 'sse'}), {name: 'TypeError', message: /transport 'sse' is not supported/});
+    transport: 'pigeon'}), {name: 'TypeError', message: /transport 'pigeon' is not supported/});
 });
 
 test('credentials that expired (4003) stop the client instead of retrying them', () => {

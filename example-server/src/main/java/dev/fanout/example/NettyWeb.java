@@ -4,6 +4,7 @@ import dev.fanout.netty.FanoutNettyServer;
 import dev.fanout.netty.HttpService;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
+import dev.fanout.protocol.SseRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -77,7 +78,8 @@ final class NettyWeb implements Web {
   public void deploy(FanoutNode node, String path, boolean compression)
       throws InterruptedException {
     server = FanoutNettyServer.builder(node).host(host).port(port).path(path)
-        .compression(compression).requestTimeout(requestTimeout).http(new HttpService() {
+        .compression(compression).requestTimeout(requestTimeout).sse(SseRequest.DEFAULT_PATH)
+        .http(new HttpService() {
           @Override
           public HttpService.Answer answer(Handshake request) {
             return NettyWeb.this.answer("GET", request);

@@ -2,10 +2,13 @@ package dev.fanout.example;
 
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.jakarta.SseServlet;
 import dev.fanout.netty.FanoutNettyServer;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.HttpEdge;
+import dev.fanout.protocol.SseRequest;
+import jakarta.servlet.ServletException;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -25,6 +28,7 @@ import org.eclipse.jetty.ee10.servlet.DefaultServlet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.FilterMapping;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -96,7 +100,7 @@ final class WebServer implements Web {
     // Jetty normalises it (/health/../metrics) gets 400, as on Netty (HttpEdge; the endpoint's
     // own path is HandshakeFilter's, which runs before Jetty's upgrade). Every answer carries
     // the security headers.
-    context.addFilter(new FilterHolder((req, res, chain) -> {
+    FilterHolder edge = new FilterHolder((req, res, chain) -> {
       HttpServletRequest request = (HttpServletRequest) req;
       HttpServletResponse response = (HttpServletResponse) res;
       SECURITY_HEADERS.forEach(response::setHeader);
@@ -110,7 +114,9 @@ final class WebServer implements Web {
         response.setHeader("Allow", allow(routed));
         plain(response, 405, "method not allowed: " + method);
       }
-    }), "/*", EnumSet.of(DispatcherType.REQUEST));
+    });
+    edge.setAsyncSupported(true); // the event stream answers asynchronously
+    context.addFilter(edge, "/*", EnumSet.of(DispatcherType.REQUEST));
   }
 
   @Override
@@ -172,6 +178,26 @@ final class WebServer implements Web {
   public void deploy(FanoutNode node, String path, boolean compression) throws Exception {
     FanoutWebSocket ws = FanoutWebSocket.builder(node).path(path).compression(compression)
         .build();
+    // Server-Sent Events at /events: an idle stream still gets a heartbeat comment every
+    // interval, so its connection's idle timeout is the heartbeat timeout, not the request's.
+    SseServlet sse = new SseServlet(node);
+    long idle = node.settings().heartbeatTimeout().toMillis();
+    ServletHolder events = new ServletHolder("events", new HttpServlet() {
+      @Override
+      protected void service(HttpServletRequest request, HttpServletResponse response)
+          throws IOException, ServletException {
+        if (!request.getMethod().equals("GET")) { // a HEAD would open a stream without a body
+          response.setHeader("Allow", "GET");
+          plain(response, 405, "method not allowed: " + request.getMethod());
+          return;
+        }
+        ServletContextRequest.getServletContextRequest(request).getConnectionMetaData()
+            .getConnection().getEndPoint().setIdleTimeout(idle);
+        sse.service(request, response);
+      }
+    });
+    events.setAsyncSupported(true);
+    context.addServlet(events, SseRequest.DEFAULT_PATH);
     JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) -> {
       container.setDefaultMaxSessionIdleTimeout(0); // fanout's heartbeat decides
       container.addEndpoint(ws.endpointConfig());

@@ -80,7 +80,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
-        new SharedFrames(), b.requestTimeout, new ThrottledLog(log));
+        new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath);
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)
@@ -153,6 +153,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     private int sendBufferBytes = DEFAULT_SEND_BUFFER;
     private HttpService http;
     private Duration requestTimeout = Duration.ofSeconds(30);
+    private String ssePath;
 
     private Builder(FanoutNode node) {
       this.node = Objects.requireNonNull(node, "node");
@@ -186,6 +187,18 @@ public final class FanoutNettyServer implements AutoCloseable {
      */
     public Builder http(HttpService service) {
       this.http = Objects.requireNonNull(service, "service");
+      return this;
+    }
+
+    /**
+     * Also serves protocol v1 as Server-Sent Events for GET at {@code path} ({@link
+     * dev.fanout.protocol.SseRequest#DEFAULT_PATH} is {@code /events}); default off. Other
+     * methods on it go to the {@link #http} service.
+     */
+    public Builder sse(String path) {
+      Objects.requireNonNull(path, "path");
+      Require.argument(path.startsWith("/"), "path must start with /, got %s", path);
+      this.ssePath = path;
       return this;
     }
 

@@ -64,7 +64,7 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       "(([A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+|\\[[0-9A-Fa-f:.]+])(:[0-9]{0,5})?");
 
   record Settings(FanoutNode node, String path, boolean compression, HttpService http,
-      SharedFrames frames, Duration requestTimeout, ThrottledLog log) {}
+      SharedFrames frames, Duration requestTimeout, ThrottledLog log, String ssePath) {}
 
   private final Settings settings;
   private ScheduledFuture<?> deadline;
@@ -129,6 +129,14 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       return;
     }
     InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+    if (uri.getRawPath().equals(settings.ssePath) && HttpMethod.GET.equals(req.method())) {
+      if (!HttpVersion.HTTP_1_1.equals(version)) {
+        respond(ctx, 400, "a stream needs HTTP/1.1");
+        return;
+      }
+      SseChannel.serve(ctx, settings.node, Handshake.of(uri, headers(req), null, remote));
+      return;
+    }
     if (!settings.path.equals(uri.getRawPath())) {
       serve(ctx, req, Handshake.of(uri, headers(req), null, remote));
       return;

@@ -158,6 +158,11 @@ public final class ProtocolSession {
         node.replays.end(replayKey, c.replayedEvents() - before, now()));
   }
 
+  /** Whether the node has not closed this session (one refused at open is closed at once). */
+  boolean isOpen() {
+    return state.get() == OPEN;
+  }
+
   /** A binary frame arrived: protocol v1 has none, so the connection is closed with 1003. */
   public void binaryReceived() {
     close(1003, "binary messages are not supported");

@@ -8,6 +8,7 @@ import dev.fanout.core.FanoutMetrics;
 import dev.fanout.core.InMemoryStream;
 import dev.fanout.jakarta.FanoutWebSocket;
 import dev.fanout.jakarta.HandshakeFilter;
+import dev.fanout.jakarta.SseServlet;
 import dev.fanout.micrometer.FanoutMeters;
 import dev.fanout.protocol.Authenticator;
 import dev.fanout.protocol.FanoutNode;
@@ -32,6 +33,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -170,6 +172,23 @@ public class FanoutAutoConfiguration {
         new FilterRegistrationBean<>(new HandshakeFilter(node));
     r.addUrlPatterns(props.getPath());
     r.setOrder(Ordered.LOWEST_PRECEDENCE - 100);
+    return r;
+  }
+
+  /**
+   * Protocol v1 as Server-Sent Events at {@code fanout.sse-path} ({@code /events}; empty for
+   * none), through the Servlet async API: the same node, checks and limits as the WebSocket.
+   */
+  @Bean
+  public ServletRegistrationBean<SseServlet> fanoutSse(FanoutNode node, FanoutProperties props) {
+    ServletRegistrationBean<SseServlet> r = new ServletRegistrationBean<>(new SseServlet(node));
+    if (props.getSsePath().isEmpty()) {
+      r.setEnabled(false);
+    } else {
+      r.addUrlMappings(props.getSsePath());
+    }
+    r.setName("fanoutSse");
+    r.setAsyncSupported(true);
     return r;
   }
 

@@ -56,6 +56,12 @@ public class FanoutProperties {
   /** The WebSocket endpoint's path. */
   private String path = "/ws";
 
+  /**
+   * The Server-Sent Events endpoint's path (protocol v1 over text/event-stream, docs/protocol.md);
+   * empty for none.
+   */
+  private String ssePath = "/events";
+
   /** Browser origins allowed to connect (scheme://host[:port]), or * for any. */
   private List<String> allowedOrigins = new ArrayList<>();
 
@@ -240,6 +246,18 @@ public class FanoutProperties {
       throw new IllegalArgumentException("fanout.path must start with '/', got '" + path + "'");
     }
     this.path = path;
+  }
+
+  public String getSsePath() {
+    return ssePath;
+  }
+
+  public void setSsePath(String ssePath) {
+    if (ssePath == null || (!ssePath.isEmpty() && !ssePath.startsWith("/"))) {
+      throw new IllegalArgumentException(
+          "fanout.sse-path must start with '/' (or be empty: no SSE), got '" + ssePath + "'");
+    }
+    this.ssePath = ssePath;
   }
 
   public List<String> getAllowedOrigins() {

@@ -17,7 +17,7 @@
 
   // Test hook: the newest ids the page received (at most DEBUG_IDS), so a browser test can
   // check order and gaps, and how many in all.
-  window.fanoutDebug = {ids: [], count: 0, resets: [], dropped: 0};
+  window.fanoutDebug = {ids: [], count: 0, resets: [], dropped: 0, transport: null};
 
   /** values: strings, or {id, name} (the label then shows both). */
   function checkboxes(container, values, name) {
@@ -206,10 +206,14 @@
     b.title = 'signed in as ' + who.principal;
   }
 
+  // ?transport=sse: the same feed as Server-Sent Events at /events (docs/protocol.md)
+  const sse = new URLSearchParams(window.location.search).get('transport') === 'sse';
   const client = new FanoutClient({
-    // this origin's /ws, and never the page's query: a token travels in the cookie only
-    url: (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host +
-      '/ws',
+    // this origin's /ws (or /events), and never the page's query: a token travels in the cookie
+    transport: sse ? 'sse' : 'websocket',
+    url: sse ? window.location.origin + '/events'
+      : (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host +
+        '/ws',
     onState: setState,
     onBus(up) {
       busUp = up;
@@ -271,7 +275,10 @@
     merchants().then((list) => checkboxes($('merchants'), list, 'merchant'), (e) => {
       $('merchants').textContent = 'The merchant list did not load (' + e.message +
         '); with no merchant chosen, every merchant this page may see is shown.';
-    }).then(() => client.start());
+    }).then(() => {
+      window.fanoutDebug.transport = client.transport;
+      client.start();
+    });
   }
 
   checkboxes($('methods'), METHODS, 'method');
