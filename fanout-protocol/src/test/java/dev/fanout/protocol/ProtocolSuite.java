@@ -793,10 +793,10 @@ public abstract class ProtocolSuite {
     // ... and their sockets gone on the server's side within the deadline (plus 2 s), though
     // the peers read nothing and answered nothing
     await().atMost(deadline.plusSeconds(2)).until(() -> node.status().closingSockets() == 0);
-    for (ProtocolClient c : silent) { // the client sees EOF or a reset
-      await().atMost(Duration.ofSeconds(2)).until(c::serverClosed);
-      c.close();
-    }
+    // every client sees EOF or a reset (once it reads again: what the server had sent first)
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> silent.stream().allMatch(ProtocolClient::serverClosed));
+    silent.forEach(ProtocolClient::close);
     // the files of both ends return to their level before (a few of the JVM's own may come)
     await().atMost(Duration.ofSeconds(5)).until(() -> openFiles() <= filesBefore + 5);
     await().atMost(Duration.ofSeconds(20)).until(() -> honest.eventIds().size() == ids.size());
