@@ -134,7 +134,14 @@ final class WebServer implements Web {
           plain(response, 405, "method not allowed: " + request.getMethod());
           return;
         }
-        Answer a = answer.apply(HandshakeFilter.handshake(request));
+        Handshake handshake;
+        try {
+          handshake = HandshakeFilter.handshake(request);
+        } catch (IllegalArgumentException e) { // no URI can hold it (?q=%zz)
+          plain(response, 400, "malformed request target");
+          return;
+        }
+        Answer a = answer.apply(handshake);
         byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
         response.setStatus(a.status());
         a.headers().forEach(response::setHeader);

@@ -106,6 +106,10 @@ class EdgeIntegrationTest {
     }
     requests.put("two keys", upgradeWithKey("/ws", KEY,
         auth + "Sec-WebSocket-Key: " + KEY + "\r\n"));
+    // a query no URI can hold: 400, not a 500 from parsing it
+    requests.put("upgrade with ?topics=%zz", upgrade("/ws?topics=%zz", auth));
+    requests.put("/merchants?x=%zz", get("/merchants?x=%zz", auth));
+    requests.put("/events?topics=%zz", get("/events?topics=%zz", auth));
     for (Map.Entry<String, String> r : requests.entrySet()) {
       assertThat(status(r.getValue())).as(r.getKey()).isEqualTo(400);
     }

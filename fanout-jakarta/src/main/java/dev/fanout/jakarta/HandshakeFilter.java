@@ -81,7 +81,14 @@ public final class HandshakeFilter implements Filter {
       refuse(response, 400, "a WebSocket upgrade needs one Sec-WebSocket-Key: 16 bytes in base64");
       return;
     }
-    Authentication auth = node.check(handshake(request));
+    Handshake handshake;
+    try {
+      handshake = handshake(request);
+    } catch (IllegalArgumentException e) { // the container passed on what no URI can hold
+      refuse(response, 400, "malformed request target");
+      return;
+    }
+    Authentication auth = node.check(handshake);
     if (!auth.allowed()) {
       refuse(response, auth.status(), auth.reason());
       return;
@@ -93,6 +100,9 @@ public final class HandshakeFilter implements Filter {
    * What an {@link Authenticator} sees of an HTTP request: its URI, headers, query parameters,
    * authenticated user and peer. For a page that asks the server who its token is before it
    * connects, and for this filter.
+   *
+   * @throws IllegalArgumentException when the request target is no URI (a malformed escape such
+   *     as {@code ?topics=%zz}, which some containers pass on): answer it 400
    */
   public static Handshake handshake(HttpServletRequest request) {
     Map<String, List<String>> headers = new LinkedHashMap<>();
