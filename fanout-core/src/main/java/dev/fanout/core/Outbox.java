@@ -111,8 +111,8 @@ final class Outbox {
   private int heldDrops; // live events dropped while held: told after the answer that ends it
   private long droppedTotal;
   private long lastOfferNanos = Long.MIN_VALUE / 2;
-  private EventId lastAccepted;
-  private EventId lastSent; // the newest event handed to the transport
+  private PartitionIds lastAccepted = new PartitionIds();
+  private final PartitionIds lastSent = new PartitionIds(); // per partition: handed to transport
 
   Outbox(Owner owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
@@ -144,10 +144,10 @@ final class Outbox {
         return Pump.NONE;
       }
       EventId id = event.id();
-      if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
+      if (!lastAccepted.admits(id)) {
         return Pump.NONE;
       }
-      lastAccepted = id;
+      lastAccepted.put(id);
       hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
       lastOfferNanos = receivedNanos;
       Entry entry = new Entry(event, frame, receivedNanos);
@@ -249,16 +249,16 @@ final class Outbox {
    * history); answers not yet sent are superseded. Earlier answers keep going out. Holding a held
    * outbox changes nothing: what queued since the hold stays, for the release to merge.
    *
-   * @return the newest event the client will have been sent before the next answer: where its
-   *     view ends, the resume point of a resync; null when it was sent none
+   * @return per partition, the newest event the client will have been sent before the next
+   *     answer: where its view ends, the resume point of a resync; null when it was sent none
    */
-  synchronized EventId hold() {
+  synchronized Cursor hold() {
     if (!held) {
       held = true;
       events.clear();
       unreportedDrops = 0;
       heldDrops = 0;
-      lastAccepted = null;
+      lastAccepted = new PartitionIds();
       for (Answer a : answers) {
         if (!a.sent) {
           a.frame = SUPERSEDED;
@@ -271,7 +271,14 @@ final class Outbox {
       }
     }
     Answer head = answers.peekFirst();
-    return head != null && head.sent ? head.replay.peekLast().event().id() : lastSent;
+    if (head == null || !head.sent) {
+      return lastSent.cursor();
+    }
+    PartitionIds view = lastSent.copy(); // and the rest of the replay under way
+    for (Entry e : head.replay) {
+      view.put(e.event().id());
+    }
+    return view.cursor();
   }
 
   /**
@@ -402,7 +409,9 @@ final class Outbox {
     if (sending.isEmpty()) {
       return false;
     }
-    lastSent = sending.get(sending.size() - 1).event.id();
+    for (Entry e : sending) {
+      lastSent.put(e.event.id());
+    }
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
       aboveHigh = false;
       metrics.outboxWatermark(false);
