@@ -71,12 +71,14 @@ final class Outbox {
     String frame;
     final ArrayDeque<Entry> replay;
     final int dropsAfter; // live events dropped while held: told right after this answer
+    PartitionIds covers; // where the client's view stands once its replay is processed
     boolean sent;
 
-    Answer(String frame, List<Entry> replay, int dropsAfter) {
+    Answer(String frame, List<Entry> replay, int dropsAfter, PartitionIds covers) {
       this.frame = frame;
       this.replay = new ArrayDeque<>(replay);
       this.dropsAfter = dropsAfter;
+      this.covers = covers;
     }
   }
 
@@ -112,7 +114,11 @@ final class Outbox {
   private long droppedTotal;
   private long lastOfferNanos = Long.MIN_VALUE / 2;
   private PartitionIds lastAccepted = new PartitionIds();
-  private final PartitionIds lastSent = new PartitionIds(); // per partition: handed to transport
+  /**
+   * Per partition, the newest event handed to the transport, or what the latest answer sent
+   * covers (its replay, and the position the client adopts after it) when that is newer.
+   */
+  private PartitionIds lastSent = new PartitionIds();
 
   Outbox(Owner owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
@@ -263,6 +269,7 @@ final class Outbox {
         if (!a.sent) {
           a.frame = SUPERSEDED;
           a.replay.clear();
+          a.covers = new PartitionIds(); // it says nothing: the client keeps no view from it
         }
       }
       if (aboveHigh) {
@@ -270,15 +277,7 @@ final class Outbox {
         metrics.outboxWatermark(false);
       }
     }
-    Answer head = answers.peekFirst();
-    if (head == null || !head.sent) {
-      return lastSent.cursor();
-    }
-    PartitionIds view = lastSent.copy(); // and the rest of the replay under way
-    for (Entry e : head.replay) {
-      view.put(e.event().id());
-    }
-    return view.cursor();
+    return lastSent.cursor(); // an answer under way: what it covers, the rest of its replay too
   }
 
   /**
@@ -297,7 +296,7 @@ final class Outbox {
       events.addAll(merged.live());
       String frame = Frames.subscribed(answer.recovered(), answer.missed(), replay.size(),
           answer.position());
-      answers.addLast(new Answer(frame, replay, heldDrops));
+      answers.addLast(new Answer(frame, replay, heldDrops, answer.floor()));
       answersQueued++;
       heldDrops = 0;
       lastAccepted = merged.lastAccepted();
@@ -410,7 +409,7 @@ final class Outbox {
       return false;
     }
     for (Entry e : sending) {
-      lastSent.put(e.event.id());
+      lastSent.advance(e.event.id());
     }
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
       aboveHigh = false;
@@ -435,6 +434,7 @@ final class Outbox {
       return false;
     }
     a.sent = true;
+    lastSent = a.covers.copy(); // the client's view: its replay and position, as protocol.md says
     answersSent++;
     unreportedDrops += a.dropsAfter;
     if (a.replay.isEmpty()) {
