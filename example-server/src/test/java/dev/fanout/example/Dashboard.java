@@ -4,11 +4,13 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.fanout.client.ProtocolClient;
 import dev.fanout.client.ResumePoint;
+import dev.fanout.core.EventId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,6 +53,7 @@ final class Dashboard {
   private final List<List<Received>> segments = new ArrayList<>(); // guarded by lock
   private final List<String> resets = new ArrayList<>(); // guarded by lock
   private final List<Long> latencies = new ArrayList<>(); // guarded by lock
+  private final Map<Integer, String> lastByPartition = new HashMap<>(); // guarded by lock
   private ProtocolClient client; // guarded by lock: the current connection, or null
   private int generation; // guarded by lock: which connection's frames and close still count
   private int attempt; // guarded by lock
@@ -239,6 +242,7 @@ final class Dashboard {
     if (published != 0) {
       latencies.add(nowMicros - published);
     }
+    lastByPartition.put(EventId.parse(id).partition(), id);
     resume.event(id);
   }
 
@@ -283,6 +287,13 @@ final class Dashboard {
 
   String lastEventId() {
     return resume.lastEventId();
+  }
+
+  /** The last event received of {@code partition} (0 for ids that name none), or null. */
+  String lastEventIdIn(int partition) {
+    synchronized (lock) {
+      return lastByPartition.get(partition);
+    }
   }
 
   boolean wants(String merchant) {
