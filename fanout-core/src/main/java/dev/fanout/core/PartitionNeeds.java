@@ -2,11 +2,11 @@ package dev.fanout.core;
 
 import dev.fanout.core.internal.Scheduler;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.IntConsumer;
 import org.slf4j.Logger;
@@ -32,9 +32,14 @@ final class PartitionNeeds {
   private final Scheduler scheduler;
   private final long dropDelayNanos;
   private final IntConsumer dropped; // told, under the lock, of each partition let go
+  /**
+   * What each key is counted for: written under this object's lock, read without it ({@link
+   * #of}), because the bus reports a loss with its own locks held, and this lock is held while
+   * the bus is told what to receive.
+   */
+  private final Map<Object, int[]> counted = new ConcurrentHashMap<>();
   // Guarded by this:
   private final int[] refs;
-  private final Map<Object, int[]> counted = new HashMap<>();
   private final Set<Integer> asked = new TreeSet<>();
   private CompletableFuture<Void> live = CompletableFuture.completedFuture(null);
   private boolean dropScheduled;
@@ -100,8 +105,8 @@ final class PartitionNeeds {
     }
   }
 
-  /** The partitions {@code key} is counted for, or null when none. */
-  synchronized int[] of(Object key) {
+  /** The partitions {@code key} is counted for, or null when none. Takes no lock. */
+  int[] of(Object key) {
     return counted.get(key);
   }
 
