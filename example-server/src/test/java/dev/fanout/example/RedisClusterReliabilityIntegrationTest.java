@@ -75,6 +75,50 @@ class RedisClusterReliabilityIntegrationTest {
     assertThat(v.delivered).as(v.toString()).isGreaterThan(EVENTS);
   }
 
+  /**
+   * A primary is SIGKILLed after its replica stopped replicating (a second of events lost with
+   * it), and the replica is promoted under load: its partitions start new epochs; the clients
+   * that follow one of them are told (a reset) before anything else, and the clients that follow
+   * only other partitions see nothing at all: no reset, nothing lost.
+   */
+  @Test
+  void aPrimaryLostWithItsTailResetsOnlyTheClientsOfItsPartitions() throws Exception {
+    redis = RedisCluster.start(3, 1);
+    cluster = new Cluster(redis, PARTITIONS);
+    cluster.startScenario(CLIENTS, RATE, EVENTS);
+    int victim = redis.primaryOf(cluster.stream.partition(0).slot());
+    Set<Integer> lost = new TreeSet<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      if (redis.primaryOf(cluster.stream.partition(p).slot()) == victim) {
+        lost.add(p);
+      }
+    }
+    redis.killPrimaryLosingTail(victim,
+        () -> cluster.awaitPublished(cluster.published.get() + RATE)); // a second of events
+    await().atMost(Duration.ofSeconds(30)).until(() -> cluster.redisUp());
+    Verdict v = cluster.finishScenario("cluster_failover_losing_tail",
+        cluster.published.get() + EVENTS / 3);
+
+    assertThat(v.exactOrAnnounced()).as(v.toString()).isTrue();
+    int told = 0;
+    int untouched = 0;
+    for (Dashboard d : cluster.clients) {
+      boolean followsLost = d.merchants.isEmpty()
+          || d.merchants.stream().anyMatch(m -> lost.contains(cluster.stream.partitionOf(m)));
+      if (followsLost) {
+        told += d.resets().isEmpty() ? 0 : 1;
+      } else {
+        assertThat(d.resets()).as("a client of %s only, the lost partitions %s", d.merchants,
+            lost).isEmpty();
+        untouched++;
+      }
+    }
+    System.out.printf("MEASURE cluster_failover lost_partitions=%s told=%d untouched=%d%n", lost,
+        told, untouched);
+    assertThat(told).as("clients of the lost partitions were told").isPositive();
+    assertThat(untouched).as("clients of other partitions only").isPositive();
+  }
+
   /** Per partition with subscribers: how many, summed over the primaries. */
   private Map<Integer, Long> shardSubscribers() {
     Map<Integer, Long> out = new TreeMap<>();
