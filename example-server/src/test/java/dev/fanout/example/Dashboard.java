@@ -61,6 +61,9 @@ final class Dashboard {
   private volatile boolean reading = true;
   final Map<Integer, AtomicInteger> closes = new ConcurrentHashMap<>();
   final AtomicInteger connects = new AtomicInteger();
+  /** {@code subscribed} frames the client did not ask for: the server's own resyncs. */
+  final AtomicInteger serverAnswers = new AtomicInteger();
+  private int answersHere; // guarded by lock: subscribed frames on the current connection
 
   Dashboard(ScheduledExecutorService timer, Executor connecting, List<URI> nodes, long seed,
       Set<String> merchants) {
@@ -155,6 +158,7 @@ final class Dashboard {
         return;
       }
       client = c;
+      answersHere = 0;
       connects.incrementAndGet();
       attempt = 0;
       String from = resume.subscribing();
@@ -212,6 +216,9 @@ final class Dashboard {
           }
           break;
         case "subscribed": {
+          if (++answersHere > 1) { // one subscribe per connection: the rest are the server's
+            serverAnswers.incrementAndGet();
+          }
           ResumePoint.Reset reset = resume.receive(frame);
           boolean nothingYet = segments.isEmpty() || segments.get(segments.size() - 1).isEmpty();
           if (reset == ResumePoint.Reset.FRESH && nothingYet) {
