@@ -115,8 +115,10 @@ final class Outbox {
   private long lastOfferNanos = Long.MIN_VALUE / 2;
   private PartitionIds lastAccepted = new PartitionIds();
   /**
-   * Per partition, the newest event handed to the transport, or what the latest answer sent
-   * covers (its replay, and the position the client adopts after it) when that is newer.
+   * Per partition, the newest event handed to the transport; on a partitioned stream, from what
+   * the latest answer sent covers (its replay, and the position the client adopts after it), so
+   * a resync never resumes a partition the client has a position in from that partition's start.
+   * One partition: the events sent only, as always.
    */
   private PartitionIds lastSent = new PartitionIds();
 
@@ -277,7 +279,15 @@ final class Outbox {
         metrics.outboxWatermark(false);
       }
     }
-    return lastSent.cursor(); // an answer under way: what it covers, the rest of its replay too
+    Answer head = answers.peekFirst();
+    if (head == null || !head.sent || head.replay.isEmpty()) {
+      return lastSent.cursor();
+    }
+    PartitionIds view = lastSent.copy(); // and the rest of the replay under way
+    for (Entry e : head.replay) {
+      view.advance(e.event().id());
+    }
+    return view.cursor();
   }
 
   /**
@@ -434,7 +444,9 @@ final class Outbox {
       return false;
     }
     a.sent = true;
-    lastSent = a.covers.copy(); // the client's view: its replay and position, as protocol.md says
+    if (a.covers.isPartitioned()) { // the client's view: its replay and position (protocol.md)
+      lastSent = a.covers.copy();
+    }
     answersSent++;
     unreportedDrops += a.dropsAfter;
     if (a.replay.isEmpty()) {

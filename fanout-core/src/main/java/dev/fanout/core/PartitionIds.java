@@ -68,6 +68,16 @@ final class PartitionIds {
     }
   }
 
+  /** Whether an id held names its partition (a partitioned stream). */
+  boolean isPartitioned() {
+    for (EventId id : ids) {
+      if (id != null && id.isPartitioned()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   boolean isEmpty() {
     for (EventId id : ids) {
       if (id != null) {
