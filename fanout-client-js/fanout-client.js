@@ -268,6 +268,8 @@
       this.initialDelayMs = backoff.initialMs;
       this.maxDelayMs = backoff.maxMs;
       this.lastEventId = null;
+      this.lastByPartition = new Map(); // partition -> the last id processed there
+      this.opaque = false; // an id outside the protocol was processed: only the last one counts
       this.position = null; // from the latest 'subscribed', once its replay is done; resumeFrom()
       this.pendingPosition = null; // {id, remaining}: replay events still to deliver before it counts
       this.attempt = 0;
@@ -317,7 +319,7 @@
     }
 
     forgetResumePoint() {
-      this.lastEventId = null;
+      this.forgetLast();
       this.position = null;
       this.pendingPosition = null;
     }
@@ -505,7 +507,7 @@
             reset = 'not-recovered';
           }
           if (reset !== null) {
-            this.lastEventId = null; // what follows rebuilds the view, and the resume point
+            this.forgetLast(); // what follows rebuilds the view, and the resume point
             this.on.reset({reason: reset});
           }
           this.position = null;
@@ -539,23 +541,52 @@
      * node that lagged behind, in a newer epoch, could be older than what was processed (resuming
      * from it would replay events twice); the server answers the last event exactly, or says it
      * cannot.
+     *
+     * On a partitioned stream (ids '<partition>.<epoch>:<seq>', positions their ids joined by
+     * commas) the rule holds per partition, and the resume point is one id per partition, joined
+     * by commas in partition order. With one partition that is the one id, as it always was.
      */
     resumeFrom() {
       const last = this.lastEventId;
       const pos = this.position;
-      if (last === null || pos === null) {
+      if (last === null || this.opaque) {
         return last === null ? pos : last;
       }
-      const [lastEpoch, lastSeq] = last.split(':');
-      const [posEpoch, posSeq] = pos.split(':');
-      if (lastEpoch !== posEpoch) {
-        return last;
+      const from = new Map(this.lastByPartition);
+      if (pos !== null) {
+        const ids = pos.split(',').map(parseId);
+        if (ids.some((id) => id === null)) {
+          return last; // not ids of this protocol: only the one processed means anything
+        }
+        for (const p of ids) {
+          const l = from.get(p.partition);
+          if (l === undefined || (l.epoch === p.epoch && l.named === p.named
+              && seqBelow(l.seq, p.seq))) {
+            from.set(p.partition, p);
+          }
+        }
       }
-      return Number(lastSeq) >= Number(posSeq) ? last : pos;
+      const ids = [...from.values()];
+      if (ids.length > 1 && ids.some((id) => !id.named)) {
+        return last; // one id names no partition: not a position of this protocol
+      }
+      return ids.sort((a, b) => a.partition - b.partition).map((id) => id.text).join(',');
+    }
+
+    forgetLast() {
+      this.lastEventId = null;
+      this.lastByPartition = new Map();
+      this.opaque = false;
     }
 
     deliver(e) {
       this.lastEventId = e.id;
+      const id = parseId(e.id);
+      if (id === null) {
+        this.opaque = true;
+      } else {
+        this.lastByPartition.set(id.partition, id);
+      }
       if (this.pendingPosition !== null) {
         this.pendingPosition.remaining--;
         this.adoptPositionIfReplayed();
@@ -569,6 +600,24 @@
         this.pendingPosition = null;
       }
     }
+  }
+
+  /**
+   * An event id of the protocol: '<epoch>:<seq>', or '<partition>.<epoch>:<seq>' on a stream of
+   * several partitions; null for anything else.
+   */
+  function parseId(text) {
+    const m = /^(?:(0|[1-9][0-9]{0,3})\.)?([A-Za-z0-9]{1,32}):([1-9][0-9]{0,18})$/.exec(text);
+    if (m === null) {
+      return null;
+    }
+    return {text, named: m[1] !== undefined, partition: m[1] === undefined ? 0 : Number(m[1]),
+      epoch: m[2], seq: m[3]};
+  }
+
+  /** Whether decimal sequence a is below b (exact, however long: no leading zeros). */
+  function seqBelow(a, b) {
+    return a.length !== b.length ? a.length < b.length : a < b;
   }
 
   return {FanoutClient};

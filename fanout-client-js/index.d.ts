@@ -19,7 +19,7 @@ export interface Aliases {
   filters?: Readonly<Record<string, string>>;
 }
 
-/** One event, delivered in order and once. */
+/** One event, delivered once, in order within its partition (per topic; protocol.md). */
 export interface FanoutEvent<T = unknown> {
   /** `<epoch>:<seq>`; treat as opaque. */
   id: string;

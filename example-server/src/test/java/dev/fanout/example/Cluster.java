@@ -4,6 +4,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fanout.core.EventId;
 import dev.fanout.core.internal.DaemonThreads;
+import dev.fanout.redis.RedisCluster;
+import dev.fanout.redis.RedisPartition;
 import dev.fanout.redis.RedisPublisher;
 import dev.fanout.redis.RedisServer;
 import dev.fanout.redis.RedisStream;
@@ -14,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +36,9 @@ import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
 /**
- * Two example-server nodes on one real redis-server, a publisher, and many resuming clients: the
- * rig of the reliability suite. Everything on 127.0.0.1, bounded, and stopped by close().
+ * Two example-server nodes on one real redis-server (or a Redis Cluster, its stream in
+ * partitions), a publisher, and many resuming clients: the rig of the reliability suite.
+ * Everything on 127.0.0.1, bounded, and stopped by close().
  */
 final class Cluster implements AutoCloseable {
   static final String NAMESPACE = "rel";
@@ -42,6 +46,8 @@ final class Cluster implements AutoCloseable {
 
   final URI redisUri; // what the nodes and the publisher are given
   private final IntSupplier truthPort; // the server whose stream is the truth, plain port
+  private final RedisCluster redisCluster; // or null: one primary
+  final RedisStream stream; // as the nodes and the publisher name it
   final int[] ports = new int[2];
   final FeedServer[] nodes = new FeedServer[2];
   final List<Dashboard> clients = new ArrayList<>();
@@ -76,8 +82,25 @@ final class Cluster implements AutoCloseable {
    */
   Cluster(URI redisUri, IntSupplier truthPort, Consumer<FeedServer.Config> tweak)
       throws Exception {
+    this(redisUri, truthPort, null, 1, tweak);
+  }
+
+  /**
+   * A rig on a Redis Cluster whose stream has {@code partitions} partitions: the oracle reads
+   * each partition's stream from the primary that serves it now.
+   */
+  Cluster(RedisCluster redis, int partitions) throws Exception {
+    this(redis.uri(), null, redis, partitions, c -> c.partitions = partitions);
+  }
+
+  private Cluster(URI redisUri, IntSupplier truthPort, RedisCluster redisCluster,
+      int partitions, Consumer<FeedServer.Config> tweak) throws Exception {
     this.redisUri = redisUri;
     this.truthPort = truthPort;
+    this.redisCluster = redisCluster;
+    RedisStream named = RedisStream.named(NAMESPACE).withRetention(200_000)
+        .withPartitions(partitions);
+    this.stream = redisCluster != null ? named.tagged() : named;
     this.tweak = tweak;
     for (int i = 0; i < 2; i++) {
       try (ServerSocket s = new ServerSocket(0)) {
@@ -117,13 +140,21 @@ final class Cluster implements AutoCloseable {
 
   /** {@code n} clients; one in {@code allEvery} takes all merchants, the rest 1 to 3. */
   List<Dashboard> addClients(int n, int allEvery) {
+    return addClients(n, allEvery, MERCHANTS);
+  }
+
+  /**
+   * {@code n} clients; one in {@code allEvery} takes all merchants (none for 0), the rest 1 to 3
+   * of the first {@code pool}.
+   */
+  List<Dashboard> addClients(int n, int allEvery, int pool) {
     List<Dashboard> added = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       Set<String> mine = new HashSet<>();
-      if (i % allEvery != 0) {
+      if (allEvery == 0 || i % allEvery != 0) {
         int k = 1 + random.nextInt(3);
         while (mine.size() < k) {
-          mine.add(merchant(random.nextInt(MERCHANTS)));
+          mine.add(merchant(random.nextInt(pool)));
         }
       }
       Dashboard c = new Dashboard(timer, connecting, uris(), random.nextLong(), mine);
@@ -149,7 +180,7 @@ final class Cluster implements AutoCloseable {
   void startPublishing(int perSecond, int padding) {
     String pad = "x".repeat(padding);
     publisher = RedisPublisher.create(redisUri, RedisStream.named(NAMESPACE)
-        .withRetention(200_000));
+        .withRetention(200_000).withPartitions(stream.partitions()));
     long period = TimeUnit.SECONDS.toNanos(1) / perSecond;
     publishing = new Thread(() -> {
       long next = System.nanoTime();
@@ -209,23 +240,41 @@ final class Cluster implements AutoCloseable {
     await().atMost(Duration.ofSeconds(120)).until(() -> published.get() >= atLeast);
   }
 
-  /** Every event in the stream, in order: the reference the clients are judged against. */
+  /**
+   * Every event in the stream, in order (partition by partition, each in its order): the
+   * reference the clients are judged against.
+   */
   List<Dashboard.Received> reference() {
     List<Dashboard.Received> all = new ArrayList<>();
-    try (Jedis jedis = new Jedis("127.0.0.1", truthPort.getAsInt())) {
+    if (redisCluster == null) {
+      read(truthPort.getAsInt(), "{" + NAMESPACE + "}:stream", -1, all);
+      return all;
+    }
+    for (int p = 0; p < stream.partitions(); p++) {
+      RedisPartition part = stream.partition(p);
+      read(redisCluster.primaryOf(part.slot()), part.streamKey(),
+          stream.partitions() == 1 ? -1 : p, all);
+    }
+    return all;
+  }
+
+  /** The entries of one stream, as ids of {@code partition} (-1: ids that name none). */
+  private static void read(int port, String key, int partition,
+      List<Dashboard.Received> into) {
+    try (Jedis jedis = new Jedis("127.0.0.1", port)) {
       StreamEntryID from = StreamEntryID.MINIMUM_ID;
       while (true) {
-        List<StreamEntry> batch = jedis.xrange("{" + NAMESPACE + "}:stream", from,
-            StreamEntryID.MAXIMUM_ID, 5000);
+        List<StreamEntry> batch = jedis.xrange(key, from, StreamEntryID.MAXIMUM_ID, 5000);
         for (StreamEntry e : batch) {
-          all.add(new Dashboard.Received(
-              // each entry's own epoch: a restart bridges to a new one, and older entries keep
-              // the ids they were delivered under
-              EventId.of(e.getFields().get("e"), e.getID().getTime()).toString(),
-              e.getFields().get("t"), 0));
+          // each entry's own epoch: a restart bridges to a new one, and older entries keep the
+          // ids they were delivered under
+          String epoch = e.getFields().get("e");
+          long seq = e.getID().getTime();
+          into.add(new Dashboard.Received((partition < 0 ? EventId.of(epoch, seq)
+              : EventId.of(partition, epoch, seq)).toString(), e.getFields().get("t"), 0));
         }
         if (batch.size() < 5000) {
-          return all;
+          return;
         }
         from = new StreamEntryID(batch.get(batch.size() - 1).getID().getTime() + 1, 0);
       }
@@ -245,10 +294,17 @@ final class Cluster implements AutoCloseable {
     }
   }
 
+  /** Whether the client holds the last event meant for it of every partition. */
   private static boolean caughtUp(Dashboard c, List<Dashboard.Received> reference) {
-    for (int i = reference.size() - 1; i >= 0; i--) {
-      if (c.wants(reference.get(i).merchant())) {
-        return reference.get(i).id().equals(c.lastEventId());
+    Map<Integer, String> lastWanted = new HashMap<>();
+    for (Dashboard.Received r : reference) {
+      if (c.wants(r.merchant())) {
+        lastWanted.put(EventId.parse(r.id()).partition(), r.id());
+      }
+    }
+    for (Map.Entry<Integer, String> e : lastWanted.entrySet()) {
+      if (!e.getValue().equals(c.lastEventIdIn(e.getKey()))) {
+        return false;
       }
     }
     return true;

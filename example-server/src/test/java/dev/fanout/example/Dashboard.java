@@ -4,11 +4,13 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.fanout.client.ProtocolClient;
 import dev.fanout.client.ResumePoint;
+import dev.fanout.core.EventId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,6 +53,7 @@ final class Dashboard {
   private final List<List<Received>> segments = new ArrayList<>(); // guarded by lock
   private final List<String> resets = new ArrayList<>(); // guarded by lock
   private final List<Long> latencies = new ArrayList<>(); // guarded by lock
+  private final Map<Integer, String> lastByPartition = new HashMap<>(); // guarded by lock
   private ProtocolClient client; // guarded by lock: the current connection, or null
   private int generation; // guarded by lock: which connection's frames and close still count
   private int attempt; // guarded by lock
@@ -58,6 +61,9 @@ final class Dashboard {
   private volatile boolean reading = true;
   final Map<Integer, AtomicInteger> closes = new ConcurrentHashMap<>();
   final AtomicInteger connects = new AtomicInteger();
+  /** {@code subscribed} frames the client did not ask for: the server's own resyncs. */
+  final AtomicInteger serverAnswers = new AtomicInteger();
+  private int answersHere; // guarded by lock: subscribed frames on the current connection
 
   Dashboard(ScheduledExecutorService timer, Executor connecting, List<URI> nodes, long seed,
       Set<String> merchants) {
@@ -152,6 +158,7 @@ final class Dashboard {
         return;
       }
       client = c;
+      answersHere = 0;
       connects.incrementAndGet();
       attempt = 0;
       String from = resume.subscribing();
@@ -209,6 +216,9 @@ final class Dashboard {
           }
           break;
         case "subscribed": {
+          if (++answersHere > 1) { // one subscribe per connection: the rest are the server's
+            serverAnswers.incrementAndGet();
+          }
           ResumePoint.Reset reset = resume.receive(frame);
           boolean nothingYet = segments.isEmpty() || segments.get(segments.size() - 1).isEmpty();
           if (reset == ResumePoint.Reset.FRESH && nothingYet) {
@@ -239,6 +249,7 @@ final class Dashboard {
     if (published != 0) {
       latencies.add(nowMicros - published);
     }
+    lastByPartition.put(EventId.parse(id).partition(), id);
     resume.event(id);
   }
 
@@ -283,6 +294,13 @@ final class Dashboard {
 
   String lastEventId() {
     return resume.lastEventId();
+  }
+
+  /** The last event received of {@code partition} (0 for ids that name none), or null. */
+  String lastEventIdIn(int partition) {
+    synchronized (lock) {
+      return lastByPartition.get(partition);
+    }
   }
 
   boolean wants(String merchant) {

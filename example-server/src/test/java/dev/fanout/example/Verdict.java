@@ -1,13 +1,19 @@
 package dev.fanout.example;
 
+import dev.fanout.core.EventId;
+import dev.fanout.core.MalformedEventIdException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Judges what the clients received against the stream: every event a client's merchants call
- * for, exactly once, in order, from where its current state began to the end. A client's state
+ * for, exactly once, in order (per partition: a partitioned stream promises no order across
+ * them), from where its current state began to the end. A client's state
  * begins again only at a reset (a fresh subscribe, or the server saying recovery failed), and
  * such resets are counted so a test can demand they be explained.
  */
@@ -33,19 +39,45 @@ final class Verdict {
 
   private void add(List<Dashboard.Received> reference, Dashboard c) {
     clients++;
-    List<String> mine = reference.stream().filter(r -> c.wants(r.merchant()))
-        .map(Dashboard.Received::id).toList();
-    Map<String, Integer> position = new HashMap<>();
-    for (int i = 0; i < mine.size(); i++) {
-      position.put(mine.get(i), i);
-    }
     for (String reason : c.resets()) {
       unexplainedResets++;
       resetReasons.merge(reason, 1, Integer::sum);
     }
+    // Order is per partition (protocol.md): each is judged on its own, against its own events.
+    Map<Integer, List<String>> mine = new TreeMap<>();
+    for (Dashboard.Received r : reference) {
+      if (c.wants(r.merchant())) {
+        mine.computeIfAbsent(partition(r.id()), k -> new ArrayList<>()).add(r.id());
+      }
+    }
+    List<List<Dashboard.Received>> segments = c.segments();
+    Set<Integer> partitions = new TreeSet<>(mine.keySet());
+    segments.forEach(s -> s.forEach(r -> partitions.add(partition(r.id()))));
+    for (int q : partitions) {
+      List<List<Dashboard.Received>> ofQ = new ArrayList<>();
+      for (List<Dashboard.Received> s : segments) {
+        ofQ.add(s.stream().filter(r -> partition(r.id()) == q).toList());
+      }
+      add(mine.getOrDefault(q, List.of()), ofQ);
+    }
+  }
+
+  private static int partition(String id) {
+    try {
+      return EventId.parse(id).partition();
+    } catch (MalformedEventIdException e) {
+      return -1;
+    }
+  }
+
+  /** One stream (a partition): {@code mine}, the client's events of it, in order. */
+  private void add(List<String> mine, List<List<Dashboard.Received>> segments) {
+    Map<String, Integer> position = new HashMap<>();
+    for (int i = 0; i < mine.size(); i++) {
+      position.put(mine.get(i), i);
+    }
     int last = -1;
     int firstOfState = -1;
-    List<List<Dashboard.Received>> segments = c.segments();
     for (int s = 0; s < segments.size(); s++) {
       int previous = -1;
       int unknownHere = 0; // since the last known event of this segment

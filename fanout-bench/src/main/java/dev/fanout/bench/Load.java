@@ -36,6 +36,10 @@ class Load implements Callable<Integer> {
   @Option(names = "--namespace", defaultValue = "payments")
   String namespace;
 
+  @Option(names = "--partitions", description = "the namespace's partitions, as the server's "
+      + "--partitions (default: 16 on redis-cluster://, else 1)")
+  Integer partitions;
+
   @Option(names = {"-c", "--clients"}, defaultValue = "2000")
   int clients;
 
@@ -122,7 +126,7 @@ class Load implements Callable<Integer> {
    */
   Clients openClients() throws Exception {
     if (publishChannel == null) {
-      try (RedisPublisher seed = RedisPublisher.create(redis, RedisStream.named(namespace))) {
+      try (RedisPublisher seed = RedisPublisher.create(redis, stream())) {
         seed.publish("bench_seed", Map.of(), "{}");
       }
     }
@@ -140,6 +144,12 @@ class Load implements Callable<Integer> {
         : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads, mode);
   }
 
+  /** The stream the server reads: the same partitions, by the same default rule. */
+  RedisStream stream() {
+    return RedisStream.named(namespace).withPartitions(partitions != null ? partitions
+        : RedisStream.defaultPartitions(redis));
+  }
+
   int processes() {
     return workers > 0 ? workers : (clients + CLIENTS_PER_WORKER - 1) / CLIENTS_PER_WORKER;
   }
@@ -155,7 +165,7 @@ class Load implements Callable<Integer> {
     Publisher p;
     AutoCloseable closing;
     if (publishChannel == null) {
-      RedisPublisher fanout = RedisPublisher.create(redis, RedisStream.named(namespace));
+      RedisPublisher fanout = RedisPublisher.create(redis, stream());
       p = fanout;
       closing = fanout;
     } else { // the seed's way: the JSON on a channel, nothing kept

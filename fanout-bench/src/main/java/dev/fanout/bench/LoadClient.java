@@ -50,7 +50,13 @@ final class LoadClient {
   private ByteBuffer out; // bytes not yet written, or null
   private CompletableFuture<Void> opened;
 
+  /** The newest sequence received in the partition of the latest event. */
   volatile long lastSeq;
+  /**
+   * Per partition, the newest sequence received (one, for a stream of one partition): order
+   * and duplicates are counted per partition, as the protocol promises them. On the io thread.
+   */
+  private long[] lastSeqs = new long[1];
   volatile CompletableFuture<Boolean> subscribed = new CompletableFuture<>(); // recovered?
   /** Called when the server or the network ends a subscribed connection (not on {@link #drop}). */
   volatile Runnable onLost = () -> { };
@@ -266,13 +272,20 @@ final class LoadClient {
       int idStart = at + ID.length;
       int idEnd = idStart;
       int colon = -1;
+      int dot = -1;
       while (idEnd < to && b[idEnd] != '"') {
         if (b[idEnd] == ':') {
           colon = idEnd;
+        } else if (b[idEnd] == '.' && colon < 0) {
+          dot = idEnd;
         }
         idEnd++;
       }
       long seq = number(b, colon < 0 ? idStart : colon + 1, idEnd); // plain ids: a number
+      int partition = dot < 0 ? 0 : (int) number(b, idStart, dot); // <partition>.<epoch>:<seq>
+      if (partition >= lastSeqs.length) {
+        lastSeqs = Arrays.copyOf(lastSeqs, partition + 1);
+      }
       int p = indexOf(b, idEnd, to, PUBLISHED);
       long published = 0;
       if (p >= 0) {
@@ -283,10 +296,11 @@ final class LoadClient {
         }
         published = number(b, v, e);
       }
-      tally.received(seq, lastSeq, published, now);
-      if (seq > lastSeq) {
-        lastSeq = seq;
+      tally.received(seq, lastSeqs[partition], published, now);
+      if (seq > lastSeqs[partition]) {
+        lastSeqs[partition] = seq;
       }
+      lastSeq = lastSeqs[partition];
       resume.event(new String(b, idStart, idEnd - idStart, StandardCharsets.US_ASCII));
       at = idEnd;
     }

@@ -110,6 +110,38 @@ class LoadClientTest {
     assertThat(client.lastSeq).isEqualTo(7);
   }
 
+  @Test
+  void onAPartitionedStreamOrderAndDuplicatesCountPerPartitionAndItResumesFromEach()
+      throws Exception {
+    Tally tally = new Tally();
+    tally.windowStartMicros = 0;
+    client.drop();
+    client = new LoadClient(io, server.uri(), "mch_1", tally, false);
+    ScriptedServer.Peer[] peer = new ScriptedServer.Peer[1];
+    connect(peer);
+    peer[0].sendText("{\"type\":\"subscribed\",\"recovered\":false,\"missed\":0,\"replay\":0,"
+        + "\"position\":\"0.a:4,3.d:1\"}");
+    for (String id : new String[] {"0.a:5", "3.d:2", "0.a:6", "3.d:3"}) {
+      peer[0].sendText(stamped(id));
+    }
+    awaitResumeFrom("0.a:6,3.d:3");
+    peer[0].close();
+
+    assertThat(connect(peer).get("lastEventId").getAsString()).isEqualTo("0.a:6,3.d:3");
+    peer[0].sendText("{\"type\":\"subscribed\",\"recovered\":true,\"missed\":0,\"replay\":0}")
+        .sendText(stamped("3.d:3")).sendText(stamped("0.a:4"));
+    await().atMost(WAIT).until(() -> tally.received.sum() + tally.duplicates.sum()
+        + tally.orderViolations.sum() == 6);
+    assertThat(tally.received.sum()).as("interleaved partitions are in order").isEqualTo(4);
+    assertThat(tally.duplicates.sum()).isEqualTo(1);
+    assertThat(tally.orderViolations.sum()).isEqualTo(1);
+  }
+
+  private static String stamped(String id) {
+    return "{\"type\":\"event\",\"id\":\"" + id + "\",\"data\":{\"merchantId\":\"mch_1\","
+        + "\"publishedAtMicros\":1}}";
+  }
+
   private void awaitResumeFrom(String id) {
     await().atMost(WAIT).until(() -> id.equals(client.resumeFrom()));
   }

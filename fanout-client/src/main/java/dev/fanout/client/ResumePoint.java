@@ -2,9 +2,14 @@ package dev.fanout.client;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.fanout.core.Cursor;
 import dev.fanout.core.EventId;
 import dev.fanout.core.MalformedEventIdException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What a client resumes from after a reconnect: the rule of docs/protocol.md ("Snapshot and
@@ -20,6 +25,11 @@ import java.util.ArrayDeque;
  * been processed, and not at all if a {@code dropped} comes first: resuming from it earlier would
  * skip the rest of them. A {@code subscribed} that makes the client rebuild its state (a fresh
  * subscribe, {@code recovered:false}) forgets the last event, and so does a change of filters.
+ *
+ * <p>On a partitioned stream (Redis Cluster: ids {@code <partition>.<epoch>:<seq>}, positions
+ * their ids joined by commas) the rule holds per partition: the last event processed of each
+ * partition, or the position's id of it when newer, joined in partition order. With one
+ * partition that is the one id, as before.
  *
  * <p>Tell it what the client sends and receives, in order: {@link #subscribing()} when a
  * subscribe goes out, {@link #receive} (or {@link #subscribed}, {@link #event}, {@link #dropped})
@@ -50,6 +60,8 @@ public final class ResumePoint {
   }
 
   private String lastEventId;
+  private final Map<Integer, EventId> lastByPartition = new TreeMap<>();
+  private boolean opaque; // an id outside the protocol was processed: only the last one counts
   private String position;
   private String pendingPosition;
   private long pendingReplay;
@@ -67,7 +79,7 @@ public final class ResumePoint {
 
   /** The filters change: the next subscribe is a fresh one (an old resume point would be wrong). */
   public synchronized void forget() {
-    lastEventId = null;
+    forgetLast();
     position = null;
     pendingPosition = null;
   }
@@ -126,7 +138,7 @@ public final class ResumePoint {
       reset = Reset.NOT_RECOVERED;
     }
     if (reset != null) {
-      lastEventId = null; // what follows rebuilds the state, and the resume point
+      forgetLast(); // what follows rebuilds the state, and the resume point
     }
     this.position = null;
     this.pendingPosition = position == null || position.isEmpty() ? null : position;
@@ -138,6 +150,12 @@ public final class ResumePoint {
   /** An event was processed. */
   public synchronized void event(String id) {
     lastEventId = id;
+    try {
+      EventId parsed = EventId.parse(id);
+      lastByPartition.put(parsed.partition(), parsed);
+    } catch (MalformedEventIdException e) {
+      opaque = true;
+    }
     if (pendingPosition != null) {
       pendingReplay--;
       adoptPositionIfReplayed();
@@ -147,6 +165,12 @@ public final class ResumePoint {
   /** A {@code dropped} arrived: events are missing, the position of the replay never counts. */
   public synchronized void dropped() {
     pendingPosition = null;
+  }
+
+  private void forgetLast() {
+    lastEventId = null;
+    lastByPartition.clear();
+    opaque = false;
   }
 
   private void adoptPositionIfReplayed() {
@@ -161,14 +185,35 @@ public final class ResumePoint {
     String last = lastEventId;
     String pos = position;
     if (last == null || pos == null) {
-      return last == null ? pos : last;
+      return last == null ? pos : last(last);
+    }
+    if (opaque) {
+      return last; // not ids of this protocol: only the one processed means anything
     }
     try {
-      EventId l = EventId.parse(last);
-      EventId p = EventId.parse(pos);
-      return !l.sameEpoch(p) || l.seq() >= p.seq() ? last : pos;
+      Map<Integer, EventId> from = new TreeMap<>(lastByPartition);
+      for (EventId p : Cursor.parse(pos).ids()) {
+        EventId l = from.get(p.partition());
+        if (l == null || l.sameEpoch(p) && l.seq() < p.seq()) {
+          from.put(p.partition(), p);
+        }
+      }
+      return Cursor.of(from.values()).toString();
     } catch (MalformedEventIdException e) {
       return last; // not ids of this protocol: only the one processed means anything
+    }
+  }
+
+  /** The last event of each partition, joined; the last one as it came for other ids. */
+  private String last(String last) {
+    if (opaque || lastByPartition.size() <= 1) {
+      return last;
+    }
+    List<EventId> ids = new ArrayList<>(lastByPartition.values());
+    try {
+      return Cursor.of(ids).toString();
+    } catch (MalformedEventIdException e) {
+      return last;
     }
   }
 

@@ -23,15 +23,19 @@ import java.util.function.Predicate;
  *   <li><b>Replay</b>: history's events (the missed ones when it recovered, else the snapshot),
  *       minus those whose data is not one JSON value (framed, they would corrupt the frame; the
  *       caller reports them). Nothing is ever sent from history that history did not return.
- *   <li><b>Floor</b>: the newest id the answer covers. History's last event (valid or not), or,
- *       when it recovered nothing, the resume point; and the position instead when that is newer
- *       in the same epoch: every event up to it is the store's, and the history's answer already
- *       chose what of them the client gets.
+ *   <li><b>Floor</b>, per partition: the newest id the answer covers. History's last event of
+ *       the partition (valid or not), or, when it recovered nothing there, the resume point's id
+ *       of it; and the position's id instead when that is newer in the same epoch: every event
+ *       up to it is the store's, and the history's answer already chose what of them the client
+ *       gets.
  *   <li><b>Live</b>: the queued events that the subscription matches (not those routed under the
- *       previous one while this one was installed), each after the floor and after the one kept
- *       before it when of the same epoch: no duplicate of history, nothing the client already has,
- *       ids rising.
+ *       previous one while this one was installed), each after the floor of its partition and
+ *       after the one kept before it in its partition when of the same epoch: no duplicate of
+ *       history, nothing the client already has, ids rising within each partition.
  * </ol>
+ *
+ * <p>Partitions are independent streams: nothing here compares ids of two partitions. A stream
+ * of one partition has one id everywhere, and the rule is the one it always was.
  *
  * <p>Exact when no discontinuity falls inside the hold (the hub resyncs the connection after
  * one, which answers afresh). {@code CatchUpPropertyTest} compares it with a brute-force oracle
@@ -43,12 +47,22 @@ final class CatchUp {
   /**
    * What a catch-up read.
    *
-   * @param resumeFrom the client's last event id, or null for a snapshot
+   * @param resumeFrom the client's position (its last event id in each partition), or null for
+   *     a snapshot
    * @param recovered whether history answered the resume exactly
-   * @param history the missed events when recovered, else the snapshot; oldest first
-   * @param position the node's position, read after the connection was indexed; or null
+   * @param history the missed events when recovered, else the snapshot; oldest first within
+   *     each partition
+   * @param position the node's position in the partitions the subscription follows, read after
+   *     the connection was indexed; or null
    */
-  record Read(EventId resumeFrom, boolean recovered, List<Event> history, EventId position) {}
+  record Read(Cursor resumeFrom, boolean recovered, List<Event> history, Cursor position) {
+
+    /** A read of a stream of one partition. */
+    Read(EventId resumeFrom, boolean recovered, List<Event> history, EventId position) {
+      this(resumeFrom == null ? null : Cursor.of(resumeFrom), recovered, history,
+          position == null ? null : Cursor.of(position));
+    }
+  }
 
   /**
    * The history half of the answer, which needs nothing of the live queue (so the caller can
@@ -56,10 +70,12 @@ final class CatchUp {
    *
    * @param replay the history events the client gets, oldest first
    * @param invalid history events left out because their data is not one JSON value
-   * @param floor the newest id the answer covers; live events up to it are not sent
+   * @param floor the newest id the answer covers, per partition; live events up to it are not
+   *     sent. Its owner must not change it: {@link #merge} copies it
+   * @param position the node's position, for the {@code subscribed} frame; or null
    */
-  record Answer(boolean recovered, List<Event> replay, List<Event> invalid, EventId floor,
-      EventId position) {
+  record Answer(boolean recovered, List<Event> replay, List<Event> invalid, PartitionIds floor,
+      Cursor position) {
 
     /** How many missed events were replayed: the {@code missed} of {@code subscribed}. */
     int missed() {
@@ -71,18 +87,18 @@ final class CatchUp {
    * The whole answer.
    *
    * @param live the queued events the client gets after the replay, in order
-   * @param lastAccepted the newest id the client is sent or covered by this answer (a later live
-   *     event at or before it, in its epoch, is a duplicate); null when none
+   * @param lastAccepted per partition, the newest id the client is sent or covered by this answer
+   *     (a later live event at or before it, in its epoch, is a duplicate); empty when none
    */
-  record Merged<L>(Answer answer, List<L> live, EventId lastAccepted) {}
+  record Merged<L>(Answer answer, List<L> live, PartitionIds lastAccepted) {}
 
   /** The history half: the replay, the floor and the numbers of {@code subscribed}. */
   static Answer answer(Read read) {
     List<Event> replay = new ArrayList<>(read.history().size());
     List<Event> invalid = List.of();
-    EventId floor = read.recovered() ? read.resumeFrom() : null;
+    PartitionIds floor = PartitionIds.of(read.recovered() ? read.resumeFrom() : null);
     for (Event e : read.history()) {
-      floor = e.id();
+      floor.advance(e.id());
       if (JsonText.isOneValue(e.data())) {
         replay.add(e);
       } else {
@@ -90,10 +106,11 @@ final class CatchUp {
         invalid.add(e);
       }
     }
-    EventId position = read.position();
-    if (position != null && (floor == null
-        || floor.sameEpoch(position) && position.isAfter(floor))) {
-      floor = position;
+    Cursor position = read.position();
+    if (position != null) {
+      for (EventId id : position.ids()) {
+        floor.raise(id);
+      }
     }
     return new Answer(read.recovered(), replay, invalid, floor, position);
   }
@@ -108,13 +125,13 @@ final class CatchUp {
   static <L> Merged<L> merge(Answer answer, Collection<L> held, Function<L, Event> event,
       Predicate<Event> wanted) {
     List<L> live = new ArrayList<>(held.size());
-    EventId last = answer.floor();
+    PartitionIds last = answer.floor().copy();
     for (L item : held) {
       Event e = event.apply(item);
       EventId id = e.id();
-      if ((last == null || !id.sameEpoch(last) || id.isAfter(last)) && wanted.test(e)) {
+      if (last.admits(id) && wanted.test(e)) {
         live.add(item);
-        last = id;
+        last.put(id);
       }
     }
     return new Merged<>(answer, live, last);

@@ -87,6 +87,15 @@ public final class Connection {
   }
 
   /**
+   * {@link #subscribe(Subscription, EventId)} from a position in every partition the client
+   * follows (its {@code lastEventId} on the wire; null: a snapshot): recovered only when history
+   * answers exactly in all of them. Waits, as {@link #resumeAsync} does not.
+   */
+  public boolean resume(Subscription subscription, Cursor lastEventId) {
+    return resumeAsync(subscription, lastEventId).join();
+  }
+
+  /**
    * {@link #subscribe(Subscription, EventId)} without waiting: the subscribe runs on the hub's
    * history threads, never the caller's, so a transport's threads never wait on the store. A
    * connection's subscribes run one after the other, in the order they were asked, each answered
@@ -97,11 +106,25 @@ public final class Connection {
    * closes the connection with 1013 "history busy, try again" (clients retry with backoff)
    * instead of reading.
    *
+   * <p>With partitions (a bus on Redis Cluster), {@code lastEventId} holds the client's last id in
+   * each partition it follows, and the answer is exact in all of them or recovered in none. The
+   * subscribe first waits until the bus receives every partition the subscription follows
+   * ({@link Bus#need}), within the history deadline, else closes the connection with 1013.
+   *
    * @return completes with whether a resume was asked for and recovered exactly, once the
    *     answer is queued to the client
    */
   public CompletableFuture<Boolean> subscribeAsync(Subscription subscription,
       EventId lastEventId) {
+    return resumeAsync(subscription, lastEventId == null ? null : Cursor.of(lastEventId));
+  }
+
+  /**
+   * {@link #subscribeAsync(Subscription, EventId)} from a position in every partition the client
+   * follows (its {@code lastEventId} on the wire; null: a snapshot): recovered only when history
+   * answers exactly in all of them.
+   */
+  public CompletableFuture<Boolean> resumeAsync(Subscription subscription, Cursor lastEventId) {
     Subscription effective = effective(subscription);
     long queued = host.clock().nanoTime();
     CompletableFuture<Boolean> done = new CompletableFuture<>();
@@ -165,7 +188,7 @@ public final class Connection {
         : s.withFilter(new GuardedFilter(s.filter(), host.metrics()));
   }
 
-  private boolean subscribeNow(Subscription effective, EventId lastEventId) {
+  private boolean subscribeNow(Subscription effective, Cursor lastEventId) {
     if (!open.get()) {
       return false;
     }
@@ -221,7 +244,7 @@ public final class Connection {
     if (!resyncDue.getAndSet(false) || !open.get() || current == null) {
       return;
     }
-    EventId from = outbox.hold(); // still held since resync(), unless a subscribe answered since
+    Cursor from = outbox.hold(); // still held since resync(), unless a subscribe answered since
     catchUp(current, from);
   }
 
@@ -229,11 +252,19 @@ public final class Connection {
    * Reads history for {@code effective} (the connection is held and indexed) and hands the
    * answer to the outbox: the {@link CatchUp} rule.
    */
-  private boolean catchUp(Subscription effective, EventId resumeFrom) {
+  private boolean catchUp(Subscription effective, Cursor resumeFrom) {
+    // The bus receives every partition the connection follows before its position is read: from
+    // then on nothing falls between the history read below and what arrives live.
+    if (!host.awaitPartitions()) {
+      log.warn("connection {}: the bus did not receive its partitions in time; closing with "
+          + "1013 so it retries", id);
+      close(1013, "bus busy, try again");
+      return false;
+    }
     // Read after the connection is indexed: every event after this position reaches it live,
     // every event up to it is in the history read below. A client that receives nothing newer
     // resumes from here, so even a quiet subscription loses nothing across a reconnect.
-    EventId position = host.position();
+    Cursor position = host.position(effective);
     CatchUp.Read read;
     try {
       read = read(effective, resumeFrom, position);
@@ -260,7 +291,7 @@ public final class Connection {
     return answer.recovered();
   }
 
-  private CatchUp.Read read(Subscription effective, EventId resumeFrom, EventId position) {
+  private CatchUp.Read read(Subscription effective, Cursor resumeFrom, Cursor position) {
     History history = host.history();
     if (resumeFrom != null) {
       Recovery recovery = history.since(resumeFrom, effective);

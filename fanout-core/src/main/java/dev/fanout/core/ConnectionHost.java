@@ -16,10 +16,17 @@ interface ConnectionHost {
   void remove(Connection c, Subscription last);
 
   /**
-   * The newest event id the hub has routed (or, before its first, where its bus started); null
-   * when unknown, as after a discontinuity until the next event.
+   * In each partition {@code s} follows, the newest event id the hub has routed (or, before its
+   * first, where its bus started there); null when none is known, as after a discontinuity until
+   * the next event.
    */
-  EventId position();
+  Cursor position(Subscription s);
+
+  /**
+   * Waits until the bus receives every partition the connections indexed so far need (at once
+   * when it already does), within the history deadline: false when it does not.
+   */
+  boolean awaitPartitions();
 
   /** Whether the bus's link is up, as it last said. */
   boolean busUp();

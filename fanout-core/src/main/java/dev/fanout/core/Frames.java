@@ -52,10 +52,11 @@ final class Frames {
 
   /**
    * {@code replay}: how many events from history (the missed ones, or the snapshot) follow before
-   * live ones. {@code position} (may be null): the newest event id the node had routed, a resume
+   * live ones. {@code position} (may be null): the newest event id the node had routed in each
+   * partition the subscription follows (its wire form: one id with one partition), a resume
    * point once those {@code replay} events are processed; see protocol.md.
    */
-  static String subscribed(boolean recovered, int missed, int replay, EventId position) {
+  static String subscribed(boolean recovered, int missed, int replay, Cursor position) {
     return "{\"type\":\"subscribed\",\"recovered\":" + recovered + ",\"missed\":" + missed
         + ",\"replay\":" + replay
         + (position == null ? "" : ",\"position\":\"" + position + "\"") + "}";

@@ -2,12 +2,14 @@ package dev.fanout.core;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import dev.fanout.core.internal.DaemonThreads;
 import dev.fanout.core.internal.Require;
 import dev.fanout.core.internal.Scheduler;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -15,7 +17,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,8 +65,10 @@ public final class Hub implements AutoCloseable {
   private final ExecutorService ownHistoryReads; // made here, so shut down here; or null
   private final BoundedExecutor resyncs; // resyncs' reads, a few at once on historyReads
   private final long historyDeadlineNanos;
+  private final PartitionNeeds needs; // what the bus is told to receive
+  /** Per partition: the newest id routed (or where the bus started); null when unknown. */
+  private final AtomicReferenceArray<EventId> lastRouted;
   private volatile boolean closed;
-  private volatile EventId lastRouted;
   private volatile long lastInvalidLog;
   private volatile long newestPublishedAt; // of the events routed here; 0 before the first
   private volatile boolean busUp = true;
@@ -87,14 +95,22 @@ public final class Hub implements AutoCloseable {
   /** History reads of a resync at once: bounded, so a resync of thousands cannot swamp Redis. */
   static final int RESYNC_READS = 2;
 
+  /**
+   * How long a partition no connection needs any more stays received: a client that reconnects
+   * within it finds its partitions live, and closes within it cost the bus one call.
+   */
+  static final long PARTITION_DROP_DELAY_NANOS = TimeUnit.SECONDS.toNanos(2);
+
   /** History threads the hub makes when it is not given an executor. */
   public static final int DEFAULT_HISTORY_THREADS = 8;
 
   private Hub(Builder b) {
     this.metrics = SafeMetrics.wrap(b.metrics);
+    Partitioning partitioning = b.bus == null ? Partitioning.single() : b.bus.partitioning();
     this.recent = b.history == History.none() || b.recentEvents == 0 ? null
-        : new RecentHistory(b.history, b.recentEvents, metrics);
+        : new RecentHistory(b.history, b.recentEvents, metrics, partitioning);
     this.history = recent == null ? b.history : recent;
+    this.lastRouted = new AtomicReferenceArray<>(partitioning.count());
     this.backpressure = b.backpressure;
     if (b.scheduler != null) {
       this.ownTimer = null;
@@ -112,6 +128,7 @@ public final class Hub implements AutoCloseable {
     this.historyReads = ownHistoryReads != null ? ownHistoryReads : b.historyExecutor;
     this.historyDeadlineNanos = b.historyDeadline.toNanos();
     this.resyncs = new BoundedExecutor(historyReads, RESYNC_READS);
+    this.needs = new PartitionNeeds(b.bus, scheduler, PARTITION_DROP_DELAY_NANOS, this::dropped);
     this.busRegistration = b.bus == null ? null : b.bus.subscribe(new BusListener() {
       @Override
       public void onEvent(Event event) {
@@ -124,14 +141,20 @@ public final class Hub implements AutoCloseable {
       }
 
       @Override
+      public void onDiscontinuity(int partition, String reason) {
+        resync(partition, reason);
+      }
+
+      @Override
       public void onBusState(boolean up) {
         busState(up);
       }
 
       @Override
       public void onPosition(EventId position) {
-        if (lastRouted == null) { // an event routed meanwhile is newer
-          lastRouted = position;
+        int p = position.partition();
+        if (p < lastRouted.length()) { // an event routed meanwhile is newer
+          lastRouted.compareAndSet(p, null, position);
         }
       }
     });
@@ -172,7 +195,10 @@ public final class Hub implements AutoCloseable {
     }
     // Before routing: a subscribe that reads this after indexing its connection is offered the
     // event, or has it in the history it reads (see Connection#subscribeAsync).
-    lastRouted = event.id();
+    int partition = event.id().partition();
+    if (partition < lastRouted.length()) {
+      lastRouted.set(partition, event.id());
+    }
     if (event.publishedAtMillis() > newestPublishedAt) {
       newestPublishedAt = event.publishedAtMillis();
     }
@@ -360,7 +386,9 @@ public final class Hub implements AutoCloseable {
   void resyncAll(String reason) {
     log.warn("bus reported lost events ({}); resynchronizing {} connections", reason,
         connections.size());
-    lastRouted = null; // the stream may be a new epoch: no position to offer until the next event
+    for (int p = 0; p < lastRouted.length(); p++) {
+      lastRouted.set(p, null); // maybe a new epoch: no position to offer until the next event
+    }
     if (recent != null) {
       recent.clear(); // what it holds may no longer be the stream's
     }
@@ -373,6 +401,49 @@ public final class Hub implements AutoCloseable {
     metrics.discontinuity(resynced);
   }
 
+  /**
+   * {@link #resyncAll} for a loss on one partition: only connections that follow it (or are
+   * still subscribing) are resynchronized; the others lose nothing and are told nothing.
+   */
+  void resync(int partition, String reason) {
+    log.warn("bus reported lost events on partition {} ({}); resynchronizing the connections "
+        + "that follow it", partition, reason);
+    if (partition < lastRouted.length()) {
+      lastRouted.set(partition, null);
+    }
+    if (recent != null) {
+      recent.clear(partition);
+    }
+    int resynced = 0;
+    for (Connection c : connections) {
+      int[] followed = needs.of(c);
+      if ((followed == null || contains(followed, partition)) && c.resync()) {
+        resynced++;
+      }
+    }
+    metrics.discontinuity(resynced);
+  }
+
+  private static boolean contains(int[] sorted, int p) {
+    return Arrays.binarySearch(sorted, p) >= 0;
+  }
+
+  /**
+   * A partition no connection needs any more was let go of: the bus no longer receives it, so
+   * what the hub knew of it goes stale. When it is needed again the bus tells where it starts.
+   */
+  private void dropped(int partition) {
+    lastRouted.set(partition, null);
+    if (recent != null) {
+      recent.clear(partition);
+    }
+  }
+
+  /** The partitions the bus was last told this hub needs (for tests). */
+  Set<Integer> neededPartitions() {
+    return needs.asked();
+  }
+
   /** The hub's history: its recent events in front of the store's (for tests). */
   History history() {
     return history;
@@ -383,19 +454,54 @@ public final class Hub implements AutoCloseable {
     @Override
     public void index(Connection c, Subscription previous, Subscription now) {
       index.move(c, previous, now);
+      needs.set(c, now);
     }
 
     @Override
     public void remove(Connection c, Subscription last) {
       index.remove(c, last);
+      needs.set(c, null);
       if (connections.remove(c)) {
         metrics.connectionClosed();
       }
     }
 
     @Override
-    public EventId position() {
-      return lastRouted;
+    public Cursor position(Subscription s) {
+      if (lastRouted.length() == 1) {
+        EventId only = lastRouted.get(0);
+        return only == null ? null : Cursor.of(only);
+      }
+      List<EventId> ids = new ArrayList<>();
+      for (int p : needs.partitionsOf(s)) {
+        EventId id = lastRouted.get(p);
+        if (id != null) {
+          ids.add(id);
+        }
+      }
+      return ids.isEmpty() ? null : Cursor.of(ids);
+    }
+
+    @Override
+    public boolean awaitPartitions() {
+      long deadline = System.nanoTime() + historyDeadlineNanos;
+      while (true) {
+        CompletableFuture<Void> live = needs.live();
+        try {
+          live.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+          return true;
+        } catch (ExecutionException failed) {
+          if (needs.live() == live) { // not superseded by a newer ask (which a drop cancels)
+            log.warn("the bus failed to receive the needed partitions", failed.getCause());
+            return false;
+          }
+        } catch (TimeoutException late) {
+          return false;
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
     }
 
     @Override

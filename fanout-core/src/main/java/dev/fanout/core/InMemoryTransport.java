@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  */
 public final class InMemoryTransport implements Transport {
   private static final Pattern EVENT_ID =
-      Pattern.compile("\\{\"type\":\"event\",\"id\":\"([A-Za-z0-9]+:[0-9]+)\"");
+      Pattern.compile("\\{\"type\":\"event\",\"id\":\"((?:[0-9]+\\.)?[A-Za-z0-9]+:[0-9]+)\"");
 
   private final List<String> frames = new ArrayList<>();
   private final ArrayDeque<SendCallback> pending = new ArrayDeque<>();

@@ -71,12 +71,14 @@ final class Outbox {
     String frame;
     final ArrayDeque<Entry> replay;
     final int dropsAfter; // live events dropped while held: told right after this answer
+    PartitionIds covers; // where the client's view stands once its replay is processed
     boolean sent;
 
-    Answer(String frame, List<Entry> replay, int dropsAfter) {
+    Answer(String frame, List<Entry> replay, int dropsAfter, PartitionIds covers) {
       this.frame = frame;
       this.replay = new ArrayDeque<>(replay);
       this.dropsAfter = dropsAfter;
+      this.covers = covers;
     }
   }
 
@@ -111,8 +113,14 @@ final class Outbox {
   private int heldDrops; // live events dropped while held: told after the answer that ends it
   private long droppedTotal;
   private long lastOfferNanos = Long.MIN_VALUE / 2;
-  private EventId lastAccepted;
-  private EventId lastSent; // the newest event handed to the transport
+  private PartitionIds lastAccepted = new PartitionIds();
+  /**
+   * Per partition, the newest event handed to the transport; on a partitioned stream, from what
+   * the latest answer sent covers (its replay, and the position the client adopts after it), so
+   * a resync never resumes a partition the client has a position in from that partition's start.
+   * One partition: the events sent only, as always.
+   */
+  private PartitionIds lastSent = new PartitionIds();
 
   Outbox(Owner owner, Transport transport, Backpressure policy, OutboxSettings settings,
       FanoutMetrics metrics) {
@@ -144,10 +152,10 @@ final class Outbox {
         return Pump.NONE;
       }
       EventId id = event.id();
-      if (lastAccepted != null && lastAccepted.sameEpoch(id) && !id.isAfter(lastAccepted)) {
+      if (!lastAccepted.admits(id)) {
         return Pump.NONE;
       }
-      lastAccepted = id;
+      lastAccepted.put(id);
       hot = receivedNanos - lastOfferNanos < settings.lingerNanos();
       lastOfferNanos = receivedNanos;
       Entry entry = new Entry(event, frame, receivedNanos);
@@ -249,20 +257,21 @@ final class Outbox {
    * history); answers not yet sent are superseded. Earlier answers keep going out. Holding a held
    * outbox changes nothing: what queued since the hold stays, for the release to merge.
    *
-   * @return the newest event the client will have been sent before the next answer: where its
-   *     view ends, the resume point of a resync; null when it was sent none
+   * @return per partition, the newest event the client will have been sent before the next
+   *     answer: where its view ends, the resume point of a resync; null when it was sent none
    */
-  synchronized EventId hold() {
+  synchronized Cursor hold() {
     if (!held) {
       held = true;
       events.clear();
       unreportedDrops = 0;
       heldDrops = 0;
-      lastAccepted = null;
+      lastAccepted = new PartitionIds();
       for (Answer a : answers) {
         if (!a.sent) {
           a.frame = SUPERSEDED;
           a.replay.clear();
+          a.covers = new PartitionIds(); // it says nothing: the client keeps no view from it
         }
       }
       if (aboveHigh) {
@@ -271,7 +280,14 @@ final class Outbox {
       }
     }
     Answer head = answers.peekFirst();
-    return head != null && head.sent ? head.replay.peekLast().event().id() : lastSent;
+    if (head == null || !head.sent || head.replay.isEmpty()) {
+      return lastSent.cursor();
+    }
+    PartitionIds view = lastSent.copy(); // and the rest of the replay under way
+    for (Entry e : head.replay) {
+      view.advance(e.event().id());
+    }
+    return view.cursor();
   }
 
   /**
@@ -290,7 +306,7 @@ final class Outbox {
       events.addAll(merged.live());
       String frame = Frames.subscribed(answer.recovered(), answer.missed(), replay.size(),
           answer.position());
-      answers.addLast(new Answer(frame, replay, heldDrops));
+      answers.addLast(new Answer(frame, replay, heldDrops, answer.floor()));
       answersQueued++;
       heldDrops = 0;
       lastAccepted = merged.lastAccepted();
@@ -402,7 +418,9 @@ final class Outbox {
     if (sending.isEmpty()) {
       return false;
     }
-    lastSent = sending.get(sending.size() - 1).event.id();
+    for (Entry e : sending) {
+      lastSent.advance(e.event.id());
+    }
     if (aboveHigh && events.size() <= settings.lowWatermark()) {
       aboveHigh = false;
       metrics.outboxWatermark(false);
@@ -426,6 +444,9 @@ final class Outbox {
       return false;
     }
     a.sent = true;
+    if (a.covers.isPartitioned()) { // the client's view: its replay and position (protocol.md)
+      lastSent = a.covers.copy();
+    }
     answersSent++;
     unreportedDrops += a.dropsAfter;
     if (a.replay.isEmpty()) {

@@ -1,6 +1,7 @@
 package dev.fanout.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -21,58 +22,73 @@ import java.util.Objects;
  * reach the client live, behind the answer, as they would behind the store's. A discontinuity,
  * a gap or an epoch change empties the window. {@code RecentHistoryTest} compares the answers
  * with the store's over random histories.
+ *
+ * <p>A partitioned stream has one window per partition (the capacity shared among them), each
+ * the rule above for its partition. A resume from a {@link Cursor} is answered here only when
+ * the cursor names every partition the subscription follows, each window holds everything after
+ * its id, and at most {@link History#recoveryLimit()} events were missed over all of them; else
+ * the store answers, all or nothing. The events come partition by partition, as the store's do.
  */
 final class RecentHistory implements History {
   private final History store;
-  private final Event[] ring;
+  private final Partitioning partitioning;
+  private final Window[] windows;
   private final long limit; // the most missed events a resume from memory may replay
   private final FanoutMetrics metrics;
-  private String epoch; // of the window; null when empty. Guarded by this
-  private long first; // the oldest seq held
-  private long last; // the newest seq held
 
   RecentHistory(History store, int capacity, FanoutMetrics metrics) {
+    this(store, capacity, metrics, Partitioning.single());
+  }
+
+  RecentHistory(History store, int capacity, FanoutMetrics metrics, Partitioning partitioning) {
     this.store = Objects.requireNonNull(store, "store");
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
     }
-    this.ring = new Event[capacity];
+    this.partitioning = partitioning;
+    this.windows = new Window[partitioning.count()];
+    int each = Math.max(1, capacity / windows.length);
+    for (int i = 0; i < windows.length; i++) {
+      windows[i] = new Window(each);
+    }
     this.limit = Math.min(capacity, store.recoveryLimit());
     this.metrics = metrics;
   }
 
-  /** Every event the hub routes, in order; a gap or another epoch starts the window afresh. */
-  synchronized void add(Event event) {
-    EventId id = event.id();
-    if (epoch == null || !id.epoch().equals(epoch) || id.seq() != last + 1) {
-      clearLocked();
-      epoch = id.epoch();
-      first = id.seq();
-    }
-    last = id.seq();
-    ring[slot(last)] = event;
-    if (last - first + 1 > ring.length) {
-      first = last - ring.length + 1;
+  /** Every event the hub routes, in order; a gap or another epoch starts its window afresh. */
+  void add(Event event) {
+    Window w = window(event.id().partition());
+    if (w != null) {
+      w.add(event);
     }
   }
 
-  /** The bus lost events: what the window holds may no longer be the store's. */
-  synchronized void clear() {
-    clearLocked();
+  /** The bus lost events: what the windows hold may no longer be the store's. */
+  void clear() {
+    for (Window w : windows) {
+      w.clear();
+    }
   }
 
-  private void clearLocked() {
-    if (epoch != null) {
-      for (long s = first; s <= last; s++) {
-        ring[slot(s)] = null;
-      }
+  /** The bus lost events of one partition, or stopped receiving it. */
+  void clear(int partition) {
+    Window w = window(partition);
+    if (w != null) {
+      w.clear();
     }
-    epoch = null;
   }
 
   /** Events held now (for metrics and tests). */
-  synchronized int size() {
-    return epoch == null ? 0 : (int) (last - first + 1);
+  int size() {
+    int n = 0;
+    for (Window w : windows) {
+      n += w.size();
+    }
+    return n;
+  }
+
+  private Window window(int partition) {
+    return partition < windows.length ? windows[partition] : null;
   }
 
   @Override
@@ -82,31 +98,63 @@ final class RecentHistory implements History {
 
   @Override
   public Recovery since(EventId after, Subscription subscription) {
-    Event[] missed = missedAfter(after);
+    Window w = window(after.partition());
+    Event[] missed = w == null ? null : w.missedAfter(after, limit);
     metrics.resumeRead(missed != null);
     if (missed == null) {
       return store.since(after, subscription);
     }
     List<Event> out = new ArrayList<>();
-    for (Event e : missed) { // outside the lock: a consumer's filter may be slow
-      if (subscription.matches(e)) {
-        out.add(e);
+    matching(missed, subscription, out);
+    return Recovery.recovered(out);
+  }
+
+  @Override
+  public Recovery since(Cursor after, Subscription subscription) {
+    if (windows.length == 1 && after.size() == 1) {
+      return since(after.single(), subscription);
+    }
+    List<Event[]> parts = new ArrayList<>();
+    long missedTotal = 0;
+    for (int p : followed(subscription)) {
+      EventId id = after.get(p);
+      Window w = window(p);
+      Event[] missed = id == null || w == null ? null : w.missedAfter(id, limit);
+      if (missed == null) {
+        parts = null;
+        break;
       }
+      missedTotal += missed.length;
+      parts.add(missed);
+    }
+    boolean hit = parts != null && missedTotal <= limit;
+    metrics.resumeRead(hit);
+    if (!hit) {
+      return store.since(after, subscription);
+    }
+    List<Event> out = new ArrayList<>();
+    for (Event[] missed : parts) {
+      matching(missed, subscription, out);
     }
     return Recovery.recovered(out);
   }
 
-  /** Every event after {@code after}, when the window holds them all; else null. */
-  private synchronized Event[] missedAfter(EventId after) {
-    if (epoch == null || !after.epoch().equals(epoch) || after.seq() < first - 1
-        || after.seq() > last || last - after.seq() > limit) {
-      return null;
+  private int[] followed(Subscription s) {
+    if (s.allTopics()) {
+      int[] all = new int[windows.length];
+      Arrays.setAll(all, i -> i);
+      return all;
     }
-    Event[] out = new Event[(int) (last - after.seq())];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = ring[slot(after.seq() + 1 + i)];
+    return s.topics().stream().mapToInt(partitioning::partitionOf).distinct().sorted()
+        .toArray();
+  }
+
+  private static void matching(Event[] events, Subscription subscription, List<Event> out) {
+    for (Event e : events) { // outside the lock: a consumer's filter may be slow
+      if (subscription.matches(e)) {
+        out.add(e);
+      }
     }
-    return out;
   }
 
   @Override
@@ -114,7 +162,63 @@ final class RecentHistory implements History {
     return store.recoveryLimit();
   }
 
-  private int slot(long seq) {
-    return (int) (seq % ring.length);
+  /** The recent past of one partition: a contiguous run of one epoch. */
+  private static final class Window {
+    private final Event[] ring;
+    private String epoch; // of the window; null when empty. Guarded by this
+    private long first; // the oldest seq held
+    private long last; // the newest seq held
+
+    Window(int capacity) {
+      this.ring = new Event[capacity];
+    }
+
+    synchronized void add(Event event) {
+      EventId id = event.id();
+      if (epoch == null || !id.epoch().equals(epoch) || id.seq() != last + 1) {
+        clearLocked();
+        epoch = id.epoch();
+        first = id.seq();
+      }
+      last = id.seq();
+      ring[slot(last)] = event;
+      if (last - first + 1 > ring.length) {
+        first = last - ring.length + 1;
+      }
+    }
+
+    synchronized void clear() {
+      clearLocked();
+    }
+
+    private void clearLocked() {
+      if (epoch != null) {
+        for (long s = first; s <= last; s++) {
+          ring[slot(s)] = null;
+        }
+      }
+      epoch = null;
+    }
+
+    synchronized int size() {
+      return epoch == null ? 0 : (int) (last - first + 1);
+    }
+
+    /** Every event after {@code after}, when the window holds them all; else null. */
+    synchronized Event[] missedAfter(EventId after, long limit) {
+      if (epoch == null || !after.epoch().equals(epoch) || after.seq() < first - 1
+          || after.seq() > last || last - after.seq() > limit) {
+        return null;
+      }
+      Event[] out = new Event[(int) (last - after.seq())];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = ring[slot(after.seq() + 1 + i)];
+      }
+      return out;
+    }
+
+    private int slot(long seq) {
+      return (int) (seq % ring.length);
+    }
   }
 }

@@ -4,6 +4,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
+import dev.fanout.core.Cursor;
 import dev.fanout.core.EventId;
 import dev.fanout.core.MalformedEventIdException;
 import java.io.IOException;
@@ -27,10 +28,10 @@ final class ClientMessage {
 
   final List<String> topics; // empty = all allowed
   final Map<String, List<String>> filters; // attribute -> allowed values; none = unconstrained
-  final EventId lastEventId; // nullable
+  final Cursor lastEventId; // nullable; one id, or one per partition followed
 
   private ClientMessage(List<String> topics, Map<String, List<String>> filters,
-      EventId lastEventId) {
+      Cursor lastEventId) {
     this.topics = topics;
     this.filters = filters;
     this.lastEventId = lastEventId;
@@ -97,10 +98,11 @@ final class ClientMessage {
         throw new ProtocolError(ErrorCode.UNKNOWN_TYPE,
             "unknown message type '" + abbreviate(type) + "'; this server understands: subscribe");
       }
-      EventId id = null;
+      Cursor id = null;
       if (lastEventId != null) {
-        try {
-          id = EventId.parse(lastEventId);
+        try { // one id is parsed (and refused) as it always was; a position joins several
+          id = lastEventId.indexOf(',') < 0 ? Cursor.of(EventId.parse(lastEventId))
+              : Cursor.parse(lastEventId);
         } catch (MalformedEventIdException e) {
           throw new ProtocolError(ErrorCode.BAD_REQUEST, "lastEventId: " + e.getMessage());
         }

@@ -154,7 +154,7 @@ public final class ProtocolSession {
     }
     long before = c.replayedEvents();
     // History is read on the hub's threads; the replay counts once it is queued to the client.
-    c.subscribeAsync(sub.build(), msg.lastEventId).whenComplete((recovered, failure) ->
+    c.resumeAsync(sub.build(), msg.lastEventId).whenComplete((recovered, failure) ->
         node.replays.end(replayKey, c.replayedEvents() - before, now()));
   }
 

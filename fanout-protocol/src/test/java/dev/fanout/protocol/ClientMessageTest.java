@@ -88,6 +88,21 @@ class ClientMessageTest {
   }
 
   @Test
+  void lastEventIdTakesAPositionOverPartitionsAndRefusesAMalformedOne() throws Exception {
+    ClientMessage m = ClientMessage.parse("{\"type\":\"subscribe\",\"lastEventId\":"
+        + "\"0.k7Qm2x:12,3.Pq81Zr:40\"}", LIMITS, Vocabulary.GENERIC);
+    assertThat(m.lastEventId.ids()).hasSize(2);
+    assertThat(m.lastEventId.get(3).toString()).isEqualTo("3.Pq81Zr:40");
+    for (String bad : new String[] {"0.a:1,0.b:2", "0.a:1,b:2", "0.a:1,", ",0.a:1", "01.a:1"}) {
+      ClientMessage.ProtocolError e = catchThrowableOfType(ClientMessage.ProtocolError.class,
+          () -> parse("{\"type\":\"subscribe\",\"lastEventId\":\"" + bad + "\"}"));
+      assertThat(e).as(bad).isNotNull();
+      assertThat(e.code).as(bad).isEqualTo(ErrorCode.BAD_REQUEST);
+      assertThat(e.getMessage()).as(bad).startsWith("lastEventId: ");
+    }
+  }
+
+  @Test
   void malformedInputIsABadRequestWithAMessage() {
     for (String bad : new String[] {"", "{", "nul", "{\"type\":\"subscribe\",}", "\"subscribe\"",
         "{\"type\":\"subscribe\"}{}", "{\"type\":\"subscribe\",\"lastEventId\":\"1:1:1\"}"}) {

@@ -39,6 +39,10 @@ public final class BusListeners {
     each(l -> l.onDiscontinuity(reason), "a discontinuity");
   }
 
+  public void discontinuity(int partition, String reason) {
+    each(l -> l.onDiscontinuity(partition, reason), "a discontinuity of partition " + partition);
+  }
+
   public void position(EventId position) {
     each(l -> l.onPosition(position), "the start position");
   }
