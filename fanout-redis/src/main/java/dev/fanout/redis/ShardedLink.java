@@ -151,14 +151,6 @@ final class ShardedLink implements AutoCloseable {
     return health.downReason();
   }
 
-  long downs() {
-    return health.downs();
-  }
-
-  Duration downtime() {
-    return health.downtime();
-  }
-
   /** The partitions this link carries (subscribed or on their way). */
   synchronized SortedSet<Integer> carried() {
     return new TreeSet<>(carried);
