@@ -76,10 +76,12 @@ final class LoadClient {
   /** Opens a new connection; completes when the upgrade is answered with 101. */
   CompletableFuture<Void> connect() {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    subscribed = new CompletableFuture<>();
     io.execute(() -> {
       try {
         reset();
+        // the new connection's, made on the I/O thread: the old connection's close, if the I/O
+        // thread reads it before this task, fails the old one, not this (it did, now and then)
+        subscribed = new CompletableFuture<>();
         opened = done;
         channel = SocketChannel.open();
         channel.configureBlocking(false);

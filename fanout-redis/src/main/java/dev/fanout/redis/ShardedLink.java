@@ -3,7 +3,6 @@ package dev.fanout.redis;
 import dev.fanout.core.LinkState;
 import dev.fanout.core.internal.DaemonThreads;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
