@@ -2,6 +2,7 @@ package dev.fanout.redis;
 
 import dev.fanout.core.LinkState;
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -88,6 +89,24 @@ final class LinkHealth {
       log.warn("Redis link to {} still down after {} attempts ({} ms): {}", where,
           failedAttempts, (now - downSince) / 1_000_000, downReason);
     }
+  }
+
+  /**
+   * After a failed attempt: counts and logs it ({@link #retried}), then sleeps {@code backoff}
+   * with jitter (from the minimum again when the link was up) and returns the next backoff,
+   * doubled up to the maximum. An interrupt ends the sleep; the caller checks whether it closed.
+   */
+  long pauseAfterFailure(long backoff, RedisLink.Liveness liveness) {
+    if (state == LinkState.UP) {
+      backoff = liveness.backoffMin().toMillis();
+    }
+    retried();
+    try {
+      Thread.sleep(ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1));
+    } catch (InterruptedException e) {
+      // woken to close, or to try again at once
+    }
+    return Math.min(liveness.backoffMax().toMillis(), backoff * 2);
   }
 
   void set(LinkState next) {

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -168,19 +167,7 @@ final class RedisLink implements AutoCloseable {
       if (closed) {
         break;
       }
-      if (health.state() == LinkState.UP) {
-        backoff = liveness.backoffMin().toMillis();
-      }
-      health.retried();
-      long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
-      try {
-        Thread.sleep(sleep);
-      } catch (InterruptedException e) {
-        if (closed) {
-          break;
-        }
-      }
-      backoff = Math.min(liveness.backoffMax().toMillis(), backoff * 2);
+      backoff = health.pauseAfterFailure(backoff, liveness);
     }
   }
 

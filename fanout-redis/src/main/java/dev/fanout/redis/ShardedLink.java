@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -318,19 +317,7 @@ final class ShardedLink implements AutoCloseable {
         break;
       }
       handler.onDown(this, had, health.downReason());
-      if (health.state() == LinkState.UP) {
-        backoff = liveness.backoffMin().toMillis();
-      }
-      health.retried();
-      long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
-      try {
-        Thread.sleep(sleep);
-      } catch (InterruptedException e) {
-        if (closed) {
-          break;
-        }
-      }
-      backoff = Math.min(liveness.backoffMax().toMillis(), backoff * 2);
+      backoff = health.pauseAfterFailure(backoff, liveness);
     }
   }
 
