@@ -263,8 +263,12 @@ public final class SseClient implements AutoCloseable {
   /** The {@code id} of each {@code event} event so far: the ids of the events delivered. */
   public List<String> eventIds() {
     List<String> out = new ArrayList<>();
+    String prefix = "{\"type\":\"event\",\"id\":\"";
     for (Event e : events("event")) {
-      out.add(e.json().get("id").getAsString());
+      String d = e.data();
+      int end = d.startsWith(prefix) ? d.indexOf('"', prefix.length()) : -1;
+      out.add(end > 0 ? d.substring(prefix.length(), end) // the frame's own order: no parsing
+          : e.json().get("id").getAsString());
     }
     return out;
   }
