@@ -125,7 +125,14 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
     }
     URI uri = target(req);
     if (uri == null) {
-      respond(ctx, 400, "malformed or ambiguous request target");
+      if (isStream(req)) { // the stream's refusals are JSON (SseRequest), as SseServlet's
+        ctx.writeAndFlush(response(400, "application/json", ("{\"accepted\":false,"
+            + "\"status\":400,\"reason\":\"malformed or ambiguous request target\","
+            + "\"code\":\"bad_request\"}").getBytes(StandardCharsets.UTF_8)))
+            .addListener(ChannelFutureListener.CLOSE);
+      } else {
+        respond(ctx, 400, "malformed or ambiguous request target");
+      }
       return;
     }
     InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
@@ -192,6 +199,14 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       return "a request needs one valid Host header";
     }
     return null;
+  }
+
+  /** Whether {@code req} asks for the SSE stream, going by its target's path as sent. */
+  private boolean isStream(HttpRequest req) {
+    String target = req.uri();
+    int q = target.indexOf('?');
+    return settings.ssePath != null && HttpMethod.GET.equals(req.method())
+        && (q < 0 ? target : target.substring(0, q)).equals(settings.ssePath);
   }
 
   /**
