@@ -272,7 +272,8 @@ final class FeedServer implements AutoCloseable {
   }
 
   /**
-   * {"status":"UP"|"DEGRADED"|"DRAINING","mode":...,"connections":N,"redis":"UP"|"DOWN"|...},
+   * {"status":"UP"|"DEGRADED"|"DRAINING","mode":...,"connections":N,"connectionsByTransport":
+   * {"websocket":N,"sse":N},"redis":"UP"|"DOWN"|...},
    * and while the link is not up "redisError": why it went down last. 503 while draining, so a
    * load balancer stops sending reconnecting dashboards here from the first moment.
    */
@@ -289,7 +290,9 @@ final class FeedServer implements AutoCloseable {
         : up && bus.writesRefused() == null ? "UP" : "DEGRADED";
     return new Web.Answer(s.draining() ? 503 : 200, "{\"status\":\"" + status
         + "\",\"mode\":\"" + (config.redis == null ? "embedded" : "redis")
-        + "\",\"connections\":" + s.connections() + ",\"closingSockets\":" + s.closingSockets()
+        + "\",\"connections\":" + s.connections() + ",\"connectionsByTransport\":{\"websocket\":"
+        + s.connectionsByTransport().get("websocket") + ",\"sse\":"
+        + s.connectionsByTransport().get("sse") + "},\"closingSockets\":" + s.closingSockets()
         + ",\"newestEventAgeMs\":" + s.newestEventAgeMillis()
         + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name()
             + "\",\"namespace\":" + jsonString(config.namespace))
