@@ -48,6 +48,7 @@ final class FeedServer implements AutoCloseable {
     JwtAuthenticator jwt; // null = no authentication (JwtOptions builds it from the flags)
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
+    Duration sseHeartbeat = Duration.ofSeconds(15);
     int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
     int maxConnections = ExampleServer.REDIS_MAX_CONNECTIONS; // the command line's depends
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
@@ -122,7 +123,7 @@ final class FeedServer implements AutoCloseable {
         .filterAlias("methods", "method")
         .allowedOrigins(origins)
         .allowMissingOrigin(c.allowMissingOrigin)
-        .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
+        .heartbeat(c.heartbeatInterval, c.heartbeatTimeout).sseHeartbeat(c.sseHeartbeat)
         .maxConnections(c.maxConnections)
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
