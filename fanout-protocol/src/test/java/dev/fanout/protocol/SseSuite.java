@@ -713,14 +713,12 @@ public abstract class SseSuite {
     start();
     SseClient before = subscribed("?topics=mch_1");
     for (String id : List.of("x", "k:", ":1", "k:-1", "k:1:2", "k:99999999999999999999999",
-        "k:1,,", "k:1,k:2", "-1.k:1", "\u00e9t\u00e9:1", "k:1\u0001", "k 1")) {
-      RawRequest r = raw("/events?topics=mch_1", "Last-Event-ID: " + id);
-      int status = r.status(WAIT);
-      assertThat(status).as(id + ": " + r.text()).isBetween(400, 499);
-      if (status == 400 && r.ends(WAIT) && r.body().startsWith("{")) {
-        assertThat(refusal(r.body(), 400).get("code").getAsString()).isEqualTo("bad_request");
-      }
+        "k:1,,", "k:1,k:2", "-1.k:1", "\u00e9t\u00e9:1", "k 1", "k".repeat(200) + ":1")) {
+      assertRefused(raw("/events?topics=mch_1", "Last-Event-ID: " + id), 400, "bad_request");
     }
+    // a control character: the container may refuse the header itself, with a body of its own
+    RawRequest ctl = raw("/events?topics=mch_1", "Last-Event-ID: k:1\u0001");
+    assertThat(ctl.status(WAIT)).as(ctl.text()).isEqualTo(400);
     assertStillServes(1, before);
   }
 
