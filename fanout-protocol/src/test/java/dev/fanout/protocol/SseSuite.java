@@ -705,6 +705,12 @@ public abstract class SseSuite {
     // the same in the parameter, within what the request line may hold
     RawRequest param = raw("/events?topics=mch_1&lastEventId=" + "k".repeat(2000) + ":1");
     assertRefused(param, 400, "bad_request");
+    assertThat(param.body().length()).as("the reason quotes no 2 KB id").isLessThan(400);
+    RawRequest header = raw("/events?topics=mch_1", "Last-Event-ID: " + "k".repeat(6000) + ":1");
+    assertRefused(header, 400, "bad_request");
+    assertThat(header.body().length()).as("the reason quotes no 6 KB id").isLessThan(400);
+    RawRequest two = raw("/events?topics=mch_1", "Last-Event-ID: k:1", "Last-Event-ID: k:2");
+    assertRefused(two, 400, "bad_request");
     assertStillServes(1, before);
   }
 
