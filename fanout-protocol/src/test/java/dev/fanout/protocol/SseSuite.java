@@ -55,7 +55,12 @@ public abstract class SseSuite {
 
   /** {@link #start(Consumer)} on a stream that retains {@code retention} events. */
   void start(int retention, Consumer<FanoutNode.Builder> settings) throws Exception {
-    stream = InMemoryStream.create(retention);
+    start(InMemoryStream.create(retention), settings);
+  }
+
+  /** {@link #start(Consumer)} on {@code bus}. */
+  void start(InMemoryStream bus, Consumer<FanoutNode.Builder> settings) throws Exception {
+    stream = bus;
     FanoutNode.Builder b = FanoutNode.builder().stream(stream).snapshotSize(0)
         .allowedOrigins(ORIGIN).heartbeat(Duration.ofMillis(500), Duration.ofSeconds(5))
         .sseHeartbeat(Duration.ofMillis(500));
@@ -226,6 +231,19 @@ public abstract class SseSuite {
     await().atMost(WAIT).until(() -> c.eventIds().contains(last));
     assertThat(c.eventIds()).containsExactly(card, sepa, last);
     assertThat(both.eventIds()).containsExactly(sepa, ideal);
+  }
+
+  @Test
+  void theDeploymentsAliasesMeanTopicsAndFilters() throws Exception {
+    start(b -> b.topicAlias("merchants").filterAlias("methods", "method"));
+    SseClient c = subscribed("?merchants=mch_1,mch_2&methods=card");
+    pay("mch_1", "sepa");
+    String card = pay("mch_2", "card");
+    pay("mch_3", "card");
+    c.awaitEvents("event", 1, WAIT);
+    String last = pay("mch_1", "card");
+    await().atMost(WAIT).until(() -> c.eventIds().contains(last));
+    assertThat(c.eventIds()).containsExactly(card, last);
   }
 
   @Test
@@ -417,6 +435,43 @@ public abstract class SseSuite {
     String next = pay("mch_1", "card");
     again.awaitEvents("event", 1, WAIT);
     assertThat(again.eventIds()).containsExactly(next);
+  }
+
+  /**
+   * On a partitioned stream every {@code id:} is where the client stands in each partition it
+   * follows, so {@code Last-Event-ID} resumes exactly in all of them.
+   */
+  @Test
+  void onAPartitionedStreamLastEventIdResumesEveryPartitionExactly() throws Exception {
+    start(InMemoryStream.partitioned(4, 1000, 1000), b -> { });
+    List<String> topics = List.of("mch_1", "mch_2", "mch_3", "mch_4", "mch_5", "mch_6");
+    SseClient first = subscribed("?topics=" + String.join(",", topics));
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      seen.add(pay(topics.get(i % topics.size()), "card"));
+    }
+    first.awaitEvents("event", 12, WAIT);
+    assertThat(first.eventIds()).containsExactlyElementsOf(seen);
+    assertThat(first.lastEventId()).as("a position over partitions").contains(",");
+    first.close();
+    List<String> missed = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      missed.add(pay(topics.get((i * 5) % topics.size()), "card"));
+    }
+    SseClient back = first.reconnect();
+    clients.add(back);
+    JsonObject subscribed = back.awaitEvent("subscribed", WAIT).json();
+    assertThat(subscribed.get("recovered").getAsBoolean()).isTrue();
+    String live = pay("mch_1", "card");
+    back.awaitEvents("event", 13, WAIT);
+    assertThat(back.eventIds()).as("no gap, no duplicate, in every partition")
+        .containsExactlyInAnyOrderElementsOf(concatIds(missed, live)).endsWith(live);
+  }
+
+  private static List<String> concatIds(List<String> ids, String one) {
+    List<String> all = new ArrayList<>(ids);
+    all.add(one);
+    return all;
   }
 
   @Test
