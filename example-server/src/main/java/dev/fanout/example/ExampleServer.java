@@ -95,6 +95,12 @@ public final class ExampleServer implements Callable<Integer> {
           + "(env FANOUT_HEARTBEAT_TIMEOUT; default ${DEFAULT-VALUE}).")
   Duration heartbeatTimeout;
 
+  @Option(names = "--sse-heartbeat", defaultValue = "${env:FANOUT_SSE_HEARTBEAT:-15s}",
+      converter = DurationConverter.class,
+      description = "Write a comment on every Server-Sent Events stream this often, so proxies "
+          + "keep it open (env FANOUT_SSE_HEARTBEAT; default ${DEFAULT-VALUE}).")
+  Duration sseHeartbeat;
+
   @Option(names = "--max-connections", defaultValue = "${env:FANOUT_MAX_CONNECTIONS}",
       description = "WebSocket connections this node accepts; more get 503 "
           + "(env FANOUT_MAX_CONNECTIONS; default " + REDIS_MAX_CONNECTIONS + " with --redis, "
@@ -225,6 +231,7 @@ public final class ExampleServer implements Callable<Integer> {
     c.jwt = jwt.authenticator();
     c.heartbeatInterval = heartbeatInterval;
     c.heartbeatTimeout = heartbeatTimeout;
+    c.sseHeartbeat = sseHeartbeat;
     c.queueSize = queueSize;
     c.maxConnections = maxConnections != null ? maxConnections
         : redis != null ? REDIS_MAX_CONNECTIONS : EMBEDDED_MAX_CONNECTIONS;

@@ -48,6 +48,7 @@ final class FeedServer implements AutoCloseable {
     JwtAuthenticator jwt; // null = no authentication (JwtOptions builds it from the flags)
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
+    Duration sseHeartbeat = Duration.ofSeconds(15);
     int queueSize = Hub.DEFAULT_OUTBOX_CAPACITY;
     int maxConnections = ExampleServer.REDIS_MAX_CONNECTIONS; // the command line's depends
     int maxConnectionsPerPrincipal = Integer.MAX_VALUE;
@@ -122,7 +123,7 @@ final class FeedServer implements AutoCloseable {
         .filterAlias("methods", "method")
         .allowedOrigins(origins)
         .allowMissingOrigin(c.allowMissingOrigin)
-        .heartbeat(c.heartbeatInterval, c.heartbeatTimeout)
+        .heartbeat(c.heartbeatInterval, c.heartbeatTimeout).sseHeartbeat(c.sseHeartbeat)
         .maxConnections(c.maxConnections)
         .maxConnectionsPerPrincipal(c.maxConnectionsPerPrincipal)
         .replayBudget(c.replayPerSecond, c.replayBurst)
@@ -272,7 +273,8 @@ final class FeedServer implements AutoCloseable {
   }
 
   /**
-   * {"status":"UP"|"DEGRADED"|"DRAINING","mode":...,"connections":N,"redis":"UP"|"DOWN"|...},
+   * {"status":"UP"|"DEGRADED"|"DRAINING","mode":...,"connections":N,"connectionsByTransport":
+   * {"websocket":N,"sse":N},"redis":"UP"|"DOWN"|...},
    * and while the link is not up "redisError": why it went down last. 503 while draining, so a
    * load balancer stops sending reconnecting dashboards here from the first moment.
    */
@@ -289,7 +291,9 @@ final class FeedServer implements AutoCloseable {
         : up && bus.writesRefused() == null ? "UP" : "DEGRADED";
     return new Web.Answer(s.draining() ? 503 : 200, "{\"status\":\"" + status
         + "\",\"mode\":\"" + (config.redis == null ? "embedded" : "redis")
-        + "\",\"connections\":" + s.connections() + ",\"closingSockets\":" + s.closingSockets()
+        + "\",\"connections\":" + s.connections() + ",\"connectionsByTransport\":{\"websocket\":"
+        + s.connectionsByTransport().get("websocket") + ",\"sse\":"
+        + s.connectionsByTransport().get("sse") + "},\"closingSockets\":" + s.closingSockets()
         + ",\"newestEventAgeMs\":" + s.newestEventAgeMillis()
         + (config.redis == null ? "" : ",\"redis\":\"" + bus.link().name()
             + "\",\"namespace\":" + jsonString(config.namespace))

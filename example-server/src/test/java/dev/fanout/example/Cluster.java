@@ -133,6 +133,11 @@ final class Cluster implements AutoCloseable {
         URI.create("ws://127.0.0.1:" + ports[1] + "/ws"));
   }
 
+  List<URI> streams() {
+    return List.of(URI.create("http://127.0.0.1:" + ports[0] + "/events"),
+        URI.create("http://127.0.0.1:" + ports[1] + "/events"));
+  }
+
   /** {@code n} clients with 1 to 3 random merchants each; every 20th takes all merchants. */
   void addClients(int n) {
     addClients(n, 20);
@@ -148,6 +153,11 @@ final class Cluster implements AutoCloseable {
    * of the first {@code pool}.
    */
   List<Dashboard> addClients(int n, int allEvery, int pool) {
+    return addClients(n, allEvery, pool, false);
+  }
+
+  /** As {@link #addClients(int, int, int)}; {@code sse}: browsers' EventSources on /events. */
+  List<Dashboard> addClients(int n, int allEvery, int pool, boolean sse) {
     List<Dashboard> added = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       Set<String> mine = new HashSet<>();
@@ -157,7 +167,8 @@ final class Cluster implements AutoCloseable {
           mine.add(merchant(random.nextInt(pool)));
         }
       }
-      Dashboard c = new Dashboard(timer, connecting, uris(), random.nextLong(), mine);
+      Dashboard c = new Dashboard(timer, connecting, sse ? streams() : uris(),
+          random.nextLong(), mine, sse);
       clients.add(c);
       added.add(c);
       c.start();
@@ -346,10 +357,17 @@ final class Cluster implements AutoCloseable {
    * (one every 100 ms), {@code rate} events/s, and returns once a third of {@code events} is out.
    */
   void startScenario(int clients, int rate, int events) throws Exception {
+    startScenario(clients, 0, rate, events);
+  }
+
+  /** As {@link #startScenario(int, int, int)}, with {@code sseClients} EventSources besides. */
+  void startScenario(int clients, int sseClients, int rate, int events) throws Exception {
     System.out.printf("MEASURE resources before=%s%n", ReliabilityIntegrationTest.resources());
     addClients(clients);
+    addClients(sseClients, 20, MERCHANTS, true);
     Random drops = new Random(7);
-    dropper = timer.scheduleAtFixedRate(() -> this.clients.get(drops.nextInt(clients)).drop(),
+    int all = clients + sseClients;
+    dropper = timer.scheduleAtFixedRate(() -> this.clients.get(drops.nextInt(all)).drop(),
         100, 100, TimeUnit.MILLISECONDS);
     startPublishing(rate);
     awaitPublished(events / 3);

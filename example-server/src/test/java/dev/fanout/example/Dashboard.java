@@ -2,12 +2,16 @@ package dev.fanout.example;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.fanout.client.ProtocolClient;
 import dev.fanout.client.ResumePoint;
 import dev.fanout.core.EventId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,6 +21,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * node ({@link ProtocolClient}), subscribes to its merchants, reconnects with backoff and jitter
  * after any close or drop, resumes by the clients' one rule ({@link ResumePoint}), and records
  * what it saw in segments (a segment restarts whenever the server says the client must rebuild
- * its state).
+ * its state). {@link #sse} makes it a browser's {@code EventSource} instead: {@code GET
+ * /events?merchants=...}, resuming with {@code Last-Event-ID} by the EventSource's own rule (the
+ * last {@code id:} field the stream sent), which is what the server's ids must make exact.
  */
 final class Dashboard {
   /** Wall-clock microseconds, comparable across processes on one machine. */
@@ -54,7 +61,10 @@ final class Dashboard {
   private final List<String> resets = new ArrayList<>(); // guarded by lock
   private final List<Long> latencies = new ArrayList<>(); // guarded by lock
   private final Map<Integer, String> lastByPartition = new HashMap<>(); // guarded by lock
-  private ProtocolClient client; // guarded by lock: the current connection, or null
+  private Link client; // guarded by lock: the current connection, or null
+  private final boolean sse;
+  private String sseLastId = ""; // guarded by lock: the EventSource's last event ID string
+  private boolean sseResumed; // guarded by lock: the current stream sent a Last-Event-ID
   private int generation; // guarded by lock: which connection's frames and close still count
   private int attempt; // guarded by lock
   private volatile boolean running;
@@ -65,8 +75,27 @@ final class Dashboard {
   final AtomicInteger serverAnswers = new AtomicInteger();
   private int answersHere; // guarded by lock: subscribed frames on the current connection
 
+  /** What {@link #drop}, {@link #stop} and {@link #reading} act on: a WebSocket or a stream. */
+  private interface Link {
+    void abort();
+
+    void stall();
+
+    void resume();
+  }
+
+  private static final HttpClient HTTP = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1).build(); // a browser's streams: one connection each
+
   Dashboard(ScheduledExecutorService timer, Executor connecting, List<URI> nodes, long seed,
       Set<String> merchants) {
+    this(timer, connecting, nodes, seed, merchants, false);
+  }
+
+  /** {@code sse}: {@code nodes} are {@code http://host:port/events} URLs. */
+  Dashboard(ScheduledExecutorService timer, Executor connecting, List<URI> nodes, long seed,
+      Set<String> merchants, boolean sse) {
+    this.sse = sse;
     this.timer = timer;
     this.connecting = connecting;
     this.nodes = nodes;
@@ -87,7 +116,7 @@ final class Dashboard {
 
   void stop() {
     running = false;
-    ProtocolClient c;
+    Link c;
     synchronized (lock) {
       generation++;
       c = client;
@@ -100,7 +129,7 @@ final class Dashboard {
 
   /** A network drop: the socket dies without a close handshake; the client reconnects. */
   void drop() {
-    ProtocolClient c;
+    Link c;
     synchronized (lock) {
       c = client;
       if (c == null || !running) {
@@ -116,7 +145,7 @@ final class Dashboard {
   /** Stops reading from the socket (a stalled page), or reads again. */
   void reading(boolean on) {
     reading = on;
-    ProtocolClient c;
+    Link c;
     synchronized (lock) {
       c = client;
     }
@@ -134,7 +163,160 @@ final class Dashboard {
       return;
     }
     URI node = nodes.get(random.nextInt(nodes.size()));
-    connecting.execute(() -> open(node));
+    connecting.execute(() -> {
+      if (sse) {
+        stream(node);
+      } else {
+        open(node);
+      }
+    });
+  }
+
+  /** A WebSocket as a {@link Link}. */
+  private static Link link(ProtocolClient c) {
+    return new Link() {
+      @Override
+      public void abort() {
+        c.abort();
+      }
+
+      @Override
+      public void stall() {
+        c.stall();
+      }
+
+      @Override
+      public void resume() {
+        c.resume();
+      }
+    };
+  }
+
+  /** Opens the stream as an EventSource would, resuming with its last event ID. */
+  private void stream(URI node) {
+    int gen;
+    String from;
+    synchronized (lock) {
+      gen = ++generation;
+      from = sseLastId;
+      sseResumed = !from.isEmpty();
+    }
+    StringBuilder query = new StringBuilder();
+    if (!merchants.isEmpty()) {
+      query.append("?merchants=").append(String.join(",", merchants));
+    }
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node + query.toString()))
+        .header("Accept", "text/event-stream");
+    if (!from.isEmpty()) {
+      request.header("Last-Event-ID", from);
+    }
+    EventStream events = new EventStream(gen);
+    HTTP.sendAsync(request.build(), info -> {
+      if (info.statusCode() != 200 || !opened(gen, events)) {
+        return HttpResponse.BodySubscribers.replacing(null);
+      }
+      return HttpResponse.BodySubscribers.fromLineSubscriber(events);
+    }).whenComplete((r, failure) -> closed(gen, failure == null && r.statusCode() == 200
+        ? 1000 : -1));
+  }
+
+  /** The stream answered 200: it is the current connection, unless stopped meanwhile. */
+  private boolean opened(int gen, EventStream events) {
+    synchronized (lock) {
+      if (!running || gen != generation) {
+        return false;
+      }
+      client = events;
+      answersHere = 0;
+      connects.incrementAndGet();
+      attempt = 0;
+      return true;
+    }
+  }
+
+  /** One stream's lines as SSE events, by the EventSource's rules, handed on as frames. */
+  private final class EventStream implements Flow.Subscriber<String>, Link {
+    private final int gen;
+    private final StringBuilder data = new StringBuilder();
+    private volatile Flow.Subscription subscription;
+    private volatile boolean aborted;
+    private String idBuffer; // the last event ID buffer; null: as the last stream left it
+
+    EventStream(int gen) {
+      this.gen = gen;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription = s;
+      if (aborted) {
+        s.cancel();
+      } else {
+        s.request(Long.MAX_VALUE);
+      }
+    }
+
+    @Override
+    public void onNext(String line) {
+      if (line.isEmpty()) {
+        dispatch();
+      } else if (line.startsWith("data:")) {
+        data.append(data.length() == 0 ? "" : "\n").append(field(line, 5));
+      } else if (line.equals("id") || line.startsWith("id:")) {
+        idBuffer = line.length() == 2 ? "" : field(line, 3);
+      }
+    }
+
+    private String field(String line, int from) {
+      return line.startsWith(" ", from) ? line.substring(from + 1) : line.substring(from);
+    }
+
+    private void dispatch() {
+      String id = idBuffer;
+      String frame = data.toString();
+      data.setLength(0);
+      JsonObject parsed = frame.isEmpty() ? null : JsonParser.parseString(frame).getAsJsonObject();
+      synchronized (lock) { // the id and its event count together, or (dropped meanwhile) neither
+        if (gen != generation) {
+          return;
+        }
+        if (id != null) {
+          sseLastId = id; // the buffer is not reset: it stays until the server sets it again
+        }
+        if (parsed != null) {
+          handle(gen, parsed);
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      // the response's future says so too: closed() there
+    }
+
+    @Override
+    public void onComplete() {
+      // as onError
+    }
+
+    @Override
+    public void abort() {
+      aborted = true;
+      Flow.Subscription s = subscription;
+      if (s != null) {
+        s.cancel(); // the JDK closes the connection under an unfinished response
+      }
+    }
+
+    @Override
+    public void stall() {
+      throw new UnsupportedOperationException("an SSE dashboard always reads");
+    }
+
+    @Override
+    public void resume() {
+      // always reading
+    }
   }
 
   private void open(URI node) {
@@ -157,7 +339,7 @@ final class Dashboard {
         c.abort();
         return;
       }
-      client = c;
+      client = link(c);
       answersHere = 0;
       connects.incrementAndGet();
       attempt = 0;
@@ -220,6 +402,11 @@ final class Dashboard {
             serverAnswers.incrementAndGet();
           }
           ResumePoint.Reset reset = resume.receive(frame);
+          if (sse) { // the stream's Last-Event-ID, not the ResumePoint, is what it resumed with
+            reset = frame.get("recovered").getAsBoolean() ? null
+                : answersHere > 1 ? ResumePoint.Reset.SERVER_RESYNC
+                : sseResumed ? ResumePoint.Reset.NOT_RECOVERED : ResumePoint.Reset.FRESH;
+          }
           boolean nothingYet = segments.isEmpty() || segments.get(segments.size() - 1).isEmpty();
           if (reset == ResumePoint.Reset.FRESH && nothingYet) {
             // a first subscribe, or a reconnect before any event arrived: nothing to rebuild

@@ -71,6 +71,24 @@ class ReliabilityIntegrationTest {
     assertThat(v.unexplainedResets).isZero();
   }
 
+  /**
+   * 200 WebSocket clients and 200 browsers' EventSources (resuming with {@code Last-Event-ID})
+   * on the two nodes, dropped at random, and a node restarted (its streams drained): 0 lost.
+   */
+  @Test
+  void webSocketsAndEventSourcesTogetherLoseNothing() throws Exception {
+    cluster = new Cluster(redis);
+    cluster.startScenario(CLIENTS, CLIENTS, RATE, EVENTS);
+    cluster.stopNode(0);
+    cluster.startNode(0);
+    Verdict v = finish("websocket_and_sse");
+    assertThat(v.perfect()).as(v.toString()).isTrue();
+    assertThat(v.unexplainedResets).isZero();
+    assertThat(cluster.clients.subList(CLIENTS, 2 * CLIENTS).stream()
+        .filter(c -> c.connects.get() > 1).count())
+        .as("EventSources that reconnected").isGreaterThan(CLIENTS / 3);
+  }
+
   @Test
   void redisKilledAndRestartedLosesNothing() throws Exception {
     start();

@@ -9,12 +9,17 @@ import dev.fanout.redis.RedisStream;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,22 +32,28 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
- * Debian's headless Chromium reading {@code /events} with its native {@code EventSource}: the
- * node it reads from stops (a paced drain), another node on the same Redis takes its port, and
- * the browser's own reconnect with {@code Last-Event-ID} resumes exactly: every event once, in
- * order, the ones published while no node served included. {@link NettySseBrowserIntegrationTest}
- * runs it on the Netty transport.
+ * Debian's headless Chromium reading {@code /events} through a front (a {@link Front}, as a load
+ * balancer) to two nodes on one Redis: the node the browser reads from, a real process, is killed
+ * (SIGKILL) while events are published; the connection breaks, the browser reconnects through the
+ * front to the other node, and resumes exactly: every event once, in order, the ones published
+ * while it was away included, checked by count and by id. Once with the native {@code
+ * EventSource} (its own reconnect, sending {@code Last-Event-ID}), once with the example page on
+ * fanout-client's 'sse' transport (its table). {@link NettySseBrowserIntegrationTest} runs it on
+ * the Netty transport.
  */
 class SseBrowserIntegrationTest {
   private static final File CHROMIUM = new File("/usr/bin/chromium");
   private static final File CHROMEDRIVER = new File("/usr/bin/chromedriver");
-  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final Path JAR = Path.of("target", "example-server.jar");
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   @RegisterExtension final RedisServer redis = RedisServer.withAppendOnly();
 
   private ChromeDriver driver;
-  private final List<FeedServer> servers = new ArrayList<>();
-  private int port;
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private Process first;
+  private FeedServer second;
+  private Front front;
 
   String transport() {
     return "jetty";
@@ -61,35 +72,83 @@ class SseBrowserIntegrationTest {
         "--user-data-dir=" + profile);
     driver = new ChromeDriver(new ChromeDriverService.Builder()
         .usingDriverExecutable(CHROMEDRIVER).usingAnyFreePort().build(), options);
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
   }
 
   @AfterEach
-  void closeAll() {
+  void closeAll() throws Exception {
     if (driver != null) {
       driver.quit();
     }
-    servers.forEach(FeedServer::close);
+    if (first != null) {
+      first.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
   }
 
-  private FeedServer server() throws Exception {
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /**
+   * The first node as a process (the packaged jar), the second in this JVM, both on the test's
+   * Redis, and the front that sends connections to the first while it lives.
+   */
+  private void twoNodes() throws Exception {
+    assertThat(JAR).as("the shaded jar (built by mvn package)").exists();
+    int firstPort = freePort();
+    int secondPort = freePort();
+    front = new Front(List.of(firstPort, secondPort));
+    open.add(front);
+    String origin = "http://127.0.0.1:" + front.port();
+    Path log = Files.createTempFile("sse-node", ".log");
+    first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", String.valueOf(firstPort),
+        "--redis", redis.uri().toString(), "--namespace", "sse", "--generator", "off",
+        "--transport", transport(), "--warmup-connections", "0", "--allowed-origins", origin)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     FeedServer.Config c = new FeedServer.Config();
-    c.port = port; // the same port across the restart: the browser reconnects to its URL
+    c.port = secondPort;
     c.redis = redis.uri();
     c.namespace = "sse";
     c.generator = false;
-    c.shutdownSpread = Duration.ofMillis(50);
+    c.shutdownSpread = Duration.ZERO;
     c.transport = transport();
-    FeedServer s = FeedServer.start(c);
-    servers.add(s);
-    return s;
+    c.allowedOrigins = List.of(origin);
+    second = FeedServer.start(c);
+    open.add(second);
+    HttpClient http = HttpClient.newHttpClient();
+    URI ready = URI.create("http://127.0.0.1:" + firstPort + "/health/ready");
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> http.send(
+        HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding())
+        .statusCode() == 200);
   }
 
-  private static String publish(RedisPublisher p, String merchant, int i) {
-    return p.publish(merchant, Map.of("method", "card"),
-        "{\"merchantId\":\"" + merchant + "\",\"i\":" + i + "}").toString();
+  /** Publishes {@code count} payments of {@code merchant}, one every 5 ms; their ids. */
+  private static List<String> publish(RedisPublisher p, String merchant, int from, int count)
+      throws InterruptedException {
+    List<String> ids = new ArrayList<>();
+    for (int i = from; i < from + count; i++) {
+      ids.add(p.publish(merchant, Map.of("method", "card"),
+          "{\"paymentId\":\"pay_" + i + "\",\"merchantId\":\"" + merchant
+              + "\",\"method\":\"card\",\"status\":\"captured\",\"amount\":" + i
+              + ",\"currency\":\"EUR\"}").toString());
+      TimeUnit.MILLISECONDS.sleep(5); // a steady stream, not a burst
+    }
+    return ids;
+  }
+
+  /** Kills the first node while {@code during} publishes: mid-stream. */
+  private List<String> killFirstWhile(RedisPublisher p, String merchant, int from)
+      throws Exception {
+    List<String> ids = new ArrayList<>(publish(p, merchant, from, 10));
+    first.destroyForcibly(); // SIGKILL: no drain, the sockets just end
+    ids.addAll(publish(p, merchant, from + 10, 20)); // while the browser finds the other node
+    assertThat(first.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    return ids;
   }
 
   private Object js(String script) {
@@ -97,9 +156,9 @@ class SseBrowserIntegrationTest {
   }
 
   @SuppressWarnings("unchecked")
-  private List<String> ids() {
-    return ((List<Object>) js("return window.sse.ids.slice()")).stream()
-        .map(String::valueOf).collect(Collectors.toList());
+  private List<String> strings(String script) {
+    return ((List<Object>) js(script)).stream().map(String::valueOf)
+        .collect(Collectors.toList());
   }
 
   private long subscribes() {
@@ -110,74 +169,62 @@ class SseBrowserIntegrationTest {
     return "open".equals(driver.findElement(By.id("connection")).getAttribute("data-state"));
   }
 
-  @SuppressWarnings("unchecked")
-  private List<String> pageIds() {
-    return ((List<Object>) js("return window.fanoutDebug.ids.slice()")).stream()
-        .map(String::valueOf).collect(Collectors.toList());
-  }
-
-  /** The example page on fanout-client's 'sse' transport: a restart on Redis loses nothing. */
   @Test
-  void thePageOnSseResumesARestartWithoutAGap() throws Exception {
-    FeedServer a = server();
+  void theNativeReconnectResumesExactlyOnAnotherNodeAfterAKill() throws Exception {
+    twoNodes();
     try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
         RedisStream.named("sse"))) {
-      driver.get("http://127.0.0.1:" + port + "/?transport=sse");
-      await().atMost(WAIT).until(this::pageLive);
-      assertThat(js("return window.fanoutDebug.transport")).isEqualTo("sse");
-      assertThat(a.node().status().connections()).isEqualTo(1); // the stream, no WebSocket
-      List<String> expected = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        expected.add(publish(publisher, "mch_01", i));
-      }
-      await().atMost(WAIT).until(() -> pageIds().size() == 10);
-      a.close();
-      servers.remove(a);
-      await().atMost(WAIT).until(() -> !pageLive());
-      for (int i = 10; i < 20; i++) {
-        expected.add(publish(publisher, "mch_01", i));
-      }
-      server();
-      await().atMost(Duration.ofSeconds(40)).until(this::pageLive);
-      expected.add(publish(publisher, "mch_01", 20));
-      await().atMost(WAIT).until(() -> pageIds().size() >= 21);
-      assertThat(pageIds()).containsExactlyElementsOf(expected);
-      assertThat(js("return window.fanoutDebug.resets.slice()")).isEqualTo(List.of("fresh"));
-    }
-  }
-
-  @Test
-  void theNativeReconnectResumesExactlyOnAnotherNode() throws Exception {
-    FeedServer a = server();
-    RedisPublisher publisher = RedisPublisher.create(redis.uri(), RedisStream.named("sse"));
-    try (publisher) {
-      driver.get("http://127.0.0.1:" + port + "/health/live");
+      driver.get("http://127.0.0.1:" + front.port() + "/health/live");
       js("window.sse = {ids: [], subscribed: []};"
           + "const es = new EventSource('/events?topics=mch_1');"
           + "es.addEventListener('event', e => window.sse.ids.push(JSON.parse(e.data).id));"
           + "es.addEventListener('subscribed', e => window.sse.subscribed.push(e.data));"
           + "window.es = es;");
       await().atMost(WAIT).until(() -> subscribes() == 1);
-      List<String> expected = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
-        expected.add(publish(publisher, "mch_1", i));
-        publish(publisher, "mch_2", i); // not subscribed
-      }
-      await().atMost(WAIT).until(() -> ids().size() == 5);
+      assertThat(second.node().status().connections()).as("on the first node").isZero();
+      List<String> expected = new ArrayList<>(publish(publisher, "mch_1", 0, 5));
+      publish(publisher, "mch_2", 0, 3); // not subscribed
+      await().atMost(WAIT).until(() -> strings("return window.sse.ids.slice()").size() == 5);
 
-      a.close(); // the drain ends the stream; the browser retries after its retry: delay
-      servers.remove(a);
-      for (int i = 5; i < 10; i++) {
-        expected.add(publish(publisher, "mch_1", i)); // while no node serves
-      }
-      server(); // another node on the same Redis, at the same address
+      expected.addAll(killFirstWhile(publisher, "mch_1", 5));
       await().atMost(WAIT).until(() -> subscribes() == 2);
-      assertThat((String) js("return window.sse.subscribed[1]"))
-          .contains("\"recovered\":true", "\"missed\":5");
-      expected.add(publish(publisher, "mch_1", 10));
-      await().atMost(WAIT).until(() -> ids().size() >= 11);
-      assertThat(ids()).containsExactlyElementsOf(expected); // each once, in order
+      assertThat(second.node().status().connectionsByTransport()).containsEntry("sse", 1);
+      assertThat((String) js("return window.sse.subscribed[1]")).contains("\"recovered\":true");
+      expected.addAll(publish(publisher, "mch_1", 35, 1));
+      await().atMost(WAIT)
+          .until(() -> strings("return window.sse.ids.slice()").size() >= expected.size());
+      List<String> ids = strings("return window.sse.ids.slice()");
+      assertThat(ids).hasSize(expected.size()).containsExactlyElementsOf(expected);
       assertThat(js("return window.es.readyState")).isEqualTo(1L); // OPEN
+    }
+  }
+
+  /** The example page on fanout-client's 'sse' transport: its table after a kill. */
+  @Test
+  void thePageOnSseHoldsEveryEventOnceAfterItsNodeIsKilled() throws Exception {
+    twoNodes();
+    try (RedisPublisher publisher = RedisPublisher.create(redis.uri(),
+        RedisStream.named("sse"))) {
+      driver.get("http://127.0.0.1:" + front.port() + "/?transport=sse");
+      await().atMost(WAIT).until(this::pageLive);
+      assertThat(js("return window.fanoutDebug.transport")).isEqualTo("sse");
+      List<String> expected = new ArrayList<>(publish(publisher, "mch_01", 0, 10));
+      await().atMost(WAIT).until(() -> strings("return window.fanoutDebug.ids.slice()")
+          .size() == 10);
+
+      expected.addAll(killFirstWhile(publisher, "mch_01", 10));
+      await().atMost(WAIT).until(() -> second.node().status().connections() == 1);
+      await().atMost(WAIT).until(this::pageLive);
+      expected.addAll(publish(publisher, "mch_01", 40, 1));
+      await().atMost(WAIT).until(() -> strings("return window.fanoutDebug.ids.slice()")
+          .size() >= expected.size());
+      assertThat(strings("return window.fanoutDebug.ids.slice()"))
+          .containsExactlyElementsOf(expected);
+      List<String> rows = strings("return Array.from(document.querySelectorAll('#rows tr'))"
+          + ".map(tr => tr.dataset.eventId)");
+      assertThat(rows).as("the table, newest first").hasSize(expected.size())
+          .containsExactlyInAnyOrderElementsOf(expected).doesNotHaveDuplicates();
+      assertThat(js("return window.fanoutDebug.resets.slice()")).isEqualTo(List.of("fresh"));
     }
   }
 }

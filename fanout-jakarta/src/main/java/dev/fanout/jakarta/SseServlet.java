@@ -107,6 +107,9 @@ public final class SseServlet extends HttpServlet {
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
       response.setStatus(status);
       headers.forEach(response::setHeader);
+      if (status == 204) {
+        return; // no body, no length
+      }
       response.setContentLength(bytes.length);
       try {
         response.getOutputStream().write(bytes);
@@ -116,9 +119,7 @@ public final class SseServlet extends HttpServlet {
     }
 
     @Override
-    public void start(Map<String, String> headers) {
-      response.setStatus(200);
-      headers.forEach(response::setHeader);
+    public void accept() {
       async = request.startAsync();
       async.setTimeout(0); // the node's heartbeat decides
       async.addListener(this);
@@ -127,7 +128,13 @@ public final class SseServlet extends HttpServlet {
       } catch (IOException e) {
         throw new IllegalStateException("no output stream", e);
       }
-      out.setWriteListener(this);
+      out.setWriteListener(this); // nothing is written (or committed) before start
+    }
+
+    @Override
+    public void start(Map<String, String> headers) {
+      response.setStatus(200);
+      headers.forEach(response::setHeader);
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.fanout.core.FanoutMetrics;
 import dev.fanout.core.Hub;
 import dev.fanout.protocol.FanoutNode;
 import dev.fanout.protocol.ProtocolMetrics;
+import dev.fanout.protocol.ProtocolSocket;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -127,6 +128,13 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
    */
   public FanoutMeters bind(FanoutNode node) {
     connections(node, n -> n.status().connections());
+    for (String transport : List.of(ProtocolSocket.WEBSOCKET, ProtocolSocket.SSE)) {
+      Gauge.builder("fanout_connections_by_transport", node,
+              n -> n.status().connectionsByTransport().getOrDefault(transport, 0))
+          .tag("transport", transport)
+          .description("open connections of clients by transport: websocket or sse")
+          .register(registry);
+    }
     Gauge.builder("fanout_sockets_closing", node, n -> n.status().closingSockets())
         .description("sockets of connections the node closed whose peer has not finished the "
             + "closing handshake: each is gone within the close deadline").register(registry);
@@ -143,7 +151,8 @@ public final class FanoutMeters implements FanoutMetrics, ProtocolMetrics {
 
   private <T> void connections(T source, ToDoubleFunction<T> count) {
     Gauge.builder("fanout_connections_active", source, count)
-        .description("open WebSocket connections of clients").register(registry);
+        .description("open connections of clients (WebSocket and Server-Sent Events)")
+        .register(registry);
   }
 
   private void hubGauges(Hub hub) {

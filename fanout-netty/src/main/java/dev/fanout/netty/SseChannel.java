@@ -66,29 +66,40 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
     headers.forEach(r.headers()::set);
-    r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
-        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    if (status != 204) {
+      r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+    }
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     upgrade.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
   }
 
+  /** This handler takes the connection: from now on it hears when the client is gone. */
   @Override
-  public void start(Map<String, String> headers) {
-    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-    headers.forEach(r.headers()::set);
-    // On an HTTP/2 stream the framing is HTTP/2's, and the connection is not this response's
-    boolean http2 = upgrade.channel() instanceof Http2StreamChannel;
-    if (!http2) {
-      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    }
+  public void accept() {
     var p = upgrade.pipeline();
-    upgrade.write(r);
-    if (!http2) {
+    if (!onHttp2Stream()) { // a stream's pipeline has neither
       p.remove(RequestHead.class); // nothing more is held back: the stream reads nothing
       p.remove(HttpRequestDecoder.class);
     }
     p.replace(upgrade.handler(), "fanout-sse", this);
     upgrade.channel().config().setAutoRead(true);
+  }
+
+  /** The head, on the event loop: writes queued after it from other threads follow it. */
+  @Override
+  public void start(Map<String, String> headers) {
+    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    headers.forEach(r.headers()::set);
+    if (!onHttp2Stream()) { // on a stream the framing is HTTP/2's, the connection not ours
+      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    upgrade.channel().write(r);
+  }
+
+  /** Whether this is an HTTP/2 stream's channel ({@link Http2c}), not a connection's. */
+  private boolean onHttp2Stream() {
+    return upgrade.channel() instanceof Http2StreamChannel;
   }
 
   @Override

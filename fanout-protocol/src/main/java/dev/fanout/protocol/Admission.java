@@ -26,6 +26,7 @@ final class Admission {
   private final ProtocolMetrics metrics;
   private final Refusals refusals = new Refusals();
   private final Set<ProtocolSession> sessions = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger eventStreams = new AtomicInteger(); // of the open ones: SSE
   private final AtomicInteger open = new AtomicInteger();
   private final Set<ProtocolSession> warmups = ConcurrentHashMap.newKeySet(); // not clients
   private final AtomicInteger closing = new AtomicInteger(); // closed by the node, socket not gone
@@ -136,6 +137,9 @@ final class Admission {
       return false;
     }
     sessions.add(session);
+    if (ProtocolSocket.SSE.equals(session.transport())) {
+      eventStreams.incrementAndGet();
+    }
     return true;
   }
 
@@ -143,6 +147,9 @@ final class Admission {
   void release(ProtocolSession session, String principal) {
     if (sessions.remove(session) && !warmups.remove(session)) {
       open.decrementAndGet();
+      if (ProtocolSocket.SSE.equals(session.transport())) {
+        eventStreams.decrementAndGet();
+      }
       perPrincipal.computeIfPresent(principal, (k, n) -> n.decrementAndGet() == 0 ? null : n);
     }
   }
@@ -174,6 +181,13 @@ final class Admission {
 
   int connectionCount() {
     return open.get();
+  }
+
+  /** {@link #connectionCount()} by {@link ProtocolSocket#transport()}. */
+  Map<String, Integer> connectionsByTransport() {
+    int sse = eventStreams.get();
+    return Map.of(ProtocolSocket.WEBSOCKET, Math.max(0, open.get() - sse),
+        ProtocolSocket.SSE, sse);
   }
 
   Map<String, Long> refusedHandshakes() {

@@ -117,8 +117,8 @@ public final class FanoutNode implements Publisher {
     this.replays = new ReplayBudget(settings.replayPerSecond(), settings.replayBurst(),
         settings.maxConcurrentReplays());
     this.admission = new Admission(settings, metrics);
-    this.heartbeat = new Heartbeat(threads.scheduler(), settings.heartbeatInterval(),
-        settings.heartbeatTimeout(), admission.liveSessions());
+    this.heartbeat = new Heartbeat(threads.scheduler(), threads.pings(), settings,
+        admission.liveSessions());
     this.hub = b.hub.bus(bus).history(bus.history()).metrics(b.metrics)
         .sendExecutor(threads.sends()).historyExecutor(threads.history())
         .scheduler(threads.scheduler()).build();
@@ -224,7 +224,7 @@ public final class FanoutNode implements Publisher {
     State s = state;
     return new NodeStatus(admission.accepting(), s == State.DRAINING || s == State.STOPPED,
         bus.status(), hub.newestEventAgeMillis(), admission.connectionCount(),
-        admission.closingSockets());
+        admission.closingSockets(), admission.connectionsByTransport());
   }
 
   /** The settings this node was built with. */
@@ -370,6 +370,7 @@ public final class FanoutNode implements Publisher {
     int maxConcurrentReplays = 10_000;
     Duration heartbeatInterval = Duration.ofSeconds(30);
     Duration heartbeatTimeout = Duration.ofSeconds(60);
+    Duration sseHeartbeatInterval = Duration.ofSeconds(15);
     Duration closeDeadline = Duration.ofSeconds(5);
     int sendThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
     int historyThreads = Hub.DEFAULT_HISTORY_THREADS;
@@ -559,6 +560,17 @@ public final class FanoutNode implements Publisher {
           "heartbeat timeout %s must be longer than the interval %s", timeout, interval);
       this.heartbeatInterval = interval;
       this.heartbeatTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Write a comment line on every Server-Sent Events stream each {@code interval} (skipped
+     * while a write is in progress), so proxies and load balancers that close idle responses
+     * keep it open. Default 15 s. Liveness stays with {@link #heartbeat}: an SSE client that does
+     * not read is closed when a write waits longer than its timeout.
+     */
+    public Builder sseHeartbeat(Duration interval) {
+      this.sseHeartbeatInterval = Require.positive(interval, "SSE heartbeat interval");
       return this;
     }
 

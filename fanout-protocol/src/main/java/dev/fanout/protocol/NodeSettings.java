@@ -31,6 +31,7 @@ public final class NodeSettings {
   private final int maxConcurrentReplays;
   private final Duration heartbeatInterval;
   private final Duration heartbeatTimeout;
+  private final Duration sseHeartbeatInterval;
   private final Duration closeDeadline;
 
   NodeSettings(FanoutNode.Builder b) {
@@ -53,6 +54,7 @@ public final class NodeSettings {
     this.maxConcurrentReplays = b.maxConcurrentReplays;
     this.heartbeatInterval = b.heartbeatInterval;
     this.heartbeatTimeout = b.heartbeatTimeout;
+    this.sseHeartbeatInterval = b.sseHeartbeatInterval;
     this.closeDeadline = b.closeDeadline;
   }
 
@@ -142,6 +144,11 @@ public final class NodeSettings {
     return heartbeatTimeout;
   }
 
+  /** How often a Server-Sent Events stream gets a comment line, so proxies keep it open. */
+  public Duration sseHeartbeatInterval() {
+    return sseHeartbeatInterval;
+  }
+
   /**
    * How long a connection the node closed may take to finish its closing handshake before its
    * socket is closed regardless.
@@ -153,6 +160,7 @@ public final class NodeSettings {
   @Override
   public String toString() {
     return "NodeSettings{origins=" + allowedOrigins + ", maxConnections=" + maxConnections
-        + ", heartbeat=" + heartbeatInterval + "/" + heartbeatTimeout + "}";
+        + ", heartbeat=" + heartbeatInterval + "/" + heartbeatTimeout + ", sseHeartbeat="
+        + sseHeartbeatInterval + "}";
   }
 }

@@ -1,6 +1,7 @@
 package dev.fanout.protocol;
 
 import dev.fanout.core.BusStatus;
+import java.util.Map;
 
 /**
  * Where a {@link FanoutNode} stands, for health pages, readiness probes and metrics.
@@ -13,6 +14,14 @@ import dev.fanout.core.BusStatus;
  * @param connections open connections: what the connection cap counts
  * @param closingSockets sockets of connections the node closed whose peer has not finished the
  *     closing handshake yet; each is gone within the close deadline
+ * @param connectionsByTransport {@code connections} by kind: {@code "websocket"} and {@code
+ *     "sse"} (Server-Sent Events streams)
  */
 public record NodeStatus(boolean accepting, boolean draining, BusStatus bus,
-    long newestEventAgeMillis, int connections, int closingSockets) {}
+    long newestEventAgeMillis, int connections, int closingSockets,
+    Map<String, Integer> connectionsByTransport) {
+
+  public NodeStatus {
+    connectionsByTransport = Map.copyOf(connectionsByTransport);
+  }
+}

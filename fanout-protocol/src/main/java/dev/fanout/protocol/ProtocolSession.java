@@ -321,6 +321,18 @@ public final class ProtocolSession {
     }
   }
 
+  /** {@link ProtocolSocket#transport()} of this session's socket. */
+  String transport() {
+    return socket.transport();
+  }
+
+  /** The SSE heartbeat's pass, on a ping thread: an open stream writes a comment if idle. */
+  void keepAlive() {
+    if (state.get() == OPEN) {
+      socket.keepAlive();
+    }
+  }
+
   private void expire() {
     close(CREDENTIALS_EXPIRED, "credentials expired");
   }

@@ -10,6 +10,10 @@ import java.util.List;
  * ping, when and why to close) is decided by the session.
  */
 public interface ProtocolSocket {
+  /** {@link #transport()} of a WebSocket. */
+  String WEBSOCKET = "websocket";
+  /** {@link #transport()} of a Server-Sent Events stream. */
+  String SSE = "sse";
 
   /**
    * Starts writing one text frame; calls {@code done} exactly once, from any thread, possibly
@@ -32,6 +36,21 @@ public interface ProtocolSocket {
    * reading): the session calls it on its own ping threads, one at a time per socket.
    */
   void ping(byte[] payload) throws Exception;
+
+  /**
+   * The SSE heartbeat's pass ({@link FanoutNode.Builder#sseHeartbeat}): a stream writes a comment
+   * unless a write is in progress. Nothing by default (WebSocket's pings keep it open). Called on
+   * a ping thread; must not block.
+   */
+  default void keepAlive() {}
+
+  /**
+   * What kind of connection this is, for counts by transport: {@code "websocket"} by default,
+   * {@code "sse"} for a Server-Sent Events stream.
+   */
+  default String transport() {
+    return WEBSOCKET;
+  }
 
   /**
    * Closes the WebSocket with {@code code} and {@code reason} (at most 123 UTF-8 bytes): sends

@@ -24,9 +24,12 @@ import java.util.Map;
  * Origin, the {@link Authenticator} with the request's headers, cookies and query), and then the
  * subscribe's checks (its limits, the scope). A refusal is answered with its status and {@code
  * {"accepted":false,"status":400,"reason":"...","code":"bad_request"}}; a browser's EventSource
- * does not retry after it. An accepted stream is a connection of the node like any other:
- * outboxes, backpressure, the replay budget, credentials expiry and the paced shutdown apply, and
- * the heartbeat writes a comment line at the node's heartbeat interval.
+ * does not retry after it; a principal whose scope allows no topic at all gets 204 No Content,
+ * the standard way to tell an EventSource to stop. An accepted stream is a connection of the
+ * node like any other: outboxes, backpressure, the replay budget, credentials expiry and the paced
+ * shutdown apply, and a comment line keeps an idle stream open ({@link
+ * NodeSettings#sseHeartbeatInterval()}, 15 s by default). The 200's head waits for the
+ * subscription's answer, to carry {@value #RECOVERED}.
  */
 public final class SseRequest {
   /** Where transports serve it by default. */
@@ -35,6 +38,14 @@ public final class SseRequest {
   public static final String CONTENT_TYPE = "text/event-stream;charset=utf-8";
   /** The header the browser resumes with; it wins over a {@code lastEventId} parameter. */
   public static final String LAST_EVENT_ID = "Last-Event-ID";
+  /**
+   * The response header that tells a client other than a browser whether the stream resumed
+   * exactly ({@code true}) or started afresh with a snapshot ({@code false}): the {@code
+   * recovered} of the stream's first {@code subscribed}. The head is sent once the subscription
+   * is answered, so it can say; it is absent when the stream does not start with a {@code
+   * subscribed} (an {@code error}).
+   */
+  public static final String RECOVERED = "Fanout-Recovered";
   private static final String FILTER_PREFIX = "filter.";
   private static final int MAX_PARAMETERS = 1000;
 
@@ -68,6 +79,11 @@ public final class SseRequest {
       return null;
     }
     Scope scope = auth.scope();
+    if (!scope.isAll() && scope.topics().isEmpty()) { // nothing, ever: the browser stops retrying
+      node.refused(204, "no topic in scope");
+      sink.refuse(204, cors, "");
+      return null;
+    }
     for (String t : topics) {
       if (!scope.isAll() && !scope.allows(t)) {
         node.refused(403, "topic not in scope");
@@ -87,12 +103,12 @@ public final class SseRequest {
     headers.put("Cache-Control", "no-store");
     headers.put("X-Accel-Buffering", "no"); // nginx: pass each event on at once
     try {
-      sink.start(headers);
+      sink.accept();
     } catch (RuntimeException e) { // the transport could not stream: the slot is free again
       session.closed();
       throw e;
     }
-    session.stream(subscribe, resumePoint(subscribe));
+    session.stream(subscribe, resumePoint(subscribe), headers);
     return session;
   }
 

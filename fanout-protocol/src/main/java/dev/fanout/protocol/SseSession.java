@@ -9,7 +9,9 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -50,6 +52,7 @@ public final class SseSession {
   private final Object lock = new Object();
   private final ArrayDeque<Write> queue = new ArrayDeque<>(); // under lock
   private boolean writing; // under lock
+  private Map<String, String> head; // under lock: the 200's headers, until the first write
   private volatile ProtocolSession session;
   private volatile byte[] pingPayload; // any completed write after a ping proves the client reads
   // resume-point tracking: frames are formatted one send at a time
@@ -59,7 +62,12 @@ public final class SseSession {
   private String pendingPosition;
   boolean positions = POSITIONS; // tests: either server
 
-  private record Write(String text, Transport.SendCallback done) {}
+  /** Text to write; {@code head} (sent first) on the stream's first write only. */
+  private record Write(String text, Transport.SendCallback done, Map<String, String> head) {
+    Write(String text, Transport.SendCallback done) {
+      this(text, done, null);
+    }
+  }
 
   SseSession(FanoutNode node, SseSink sink) {
     this.node = node;
@@ -77,11 +85,16 @@ public final class SseSession {
     return true;
   }
 
-  /** After the 200: the reconnect delay and a comment (flushing the headers), then subscribes. */
-  void stream(String subscribe, String resume) {
+  /**
+   * Subscribes; the stream's first write (the answer, normally a {@code subscribed}) sends the
+   * 200 with {@code headers} and {@value SseRequest#RECOVERED}, then the reconnect delay and a
+   * comment, so the head goes out at once.
+   */
+  void stream(String subscribe, String resume, Map<String, String> headers) {
     resumedFrom = resume;
-    int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
-    enqueue(new Write("retry: " + retry + "\n:\n\n", null), false);
+    synchronized (lock) {
+      head = new LinkedHashMap<>(headers);
+    }
     session.textReceived(subscribe);
   }
 
@@ -96,9 +109,22 @@ public final class SseSession {
     }
   }
 
-  /** Writes {@code w} now or after the writes before it; a heartbeat only when idle. */
-  private void enqueue(Write w, boolean onlyIfIdle) {
+  /**
+   * Writes {@code w} now or after the writes before it; a heartbeat only when idle. The first
+   * write carries the head, and {@value SseRequest#RECOVERED} when {@code frame} is the {@code
+   * subscribed} it answers with.
+   */
+  private void enqueue(Write w, boolean onlyIfIdle, String frame) {
     synchronized (lock) {
+      if (head != null) {
+        if (frame != null && type(frame).equals("subscribed")) {
+          head.put(SseRequest.RECOVERED, String.valueOf(recovered(frame)));
+        }
+        int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
+        w = new Write("retry: " + retry + "\n:\n\n" + w.text, w.done, head);
+        head = null;
+        onlyIfIdle = false;
+      }
       if (writing) {
         if (!onlyIfIdle) {
           queue.add(w);
@@ -112,6 +138,9 @@ public final class SseSession {
 
   private void write(Write w) {
     try {
+      if (w.head != null) {
+        sink.start(w.head);
+      }
       sink.write(w.text, failure -> written(w, failure));
     } catch (RuntimeException e) {
       written(w, e);
@@ -155,7 +184,7 @@ public final class SseSession {
       }
     } else if (type.equals("subscribed")) {
       JsonObject o = JsonParser.parseString(frame).getAsJsonObject();
-      boolean recovered = o.has("recovered") && o.get("recovered").getAsBoolean();
+      boolean recovered = recovered(o);
       replayLeft = o.has("replay") ? o.get("replay").getAsLong() : 0;
       pendingPosition = o.has("position") ? o.get("position").getAsString() : null;
       String from = resumedFrom;
@@ -256,6 +285,14 @@ public final class SseSession {
     }
   }
 
+  private static boolean recovered(JsonObject subscribed) {
+    return subscribed.has("recovered") && subscribed.get("recovered").getAsBoolean();
+  }
+
+  private static boolean recovered(String subscribed) {
+    return recovered(JsonParser.parseString(subscribed).getAsJsonObject());
+  }
+
   /** A frame's type: every frame starts {@code {"type":"...",}. */
   private static String type(String frame) {
     String prefix = "{\"type\":\"";
@@ -312,7 +349,7 @@ public final class SseSession {
         done.completed(new IllegalStateException("the stream is closed"));
         return;
       }
-      enqueue(new Write(format(frame), done), false);
+      enqueue(new Write(format(frame), done), false, frame);
     }
 
     @Override
@@ -321,16 +358,12 @@ public final class SseSession {
       for (String f : frames) {
         sb.append(format(f));
       }
-      send0(sb.toString(), done);
-      return true;
-    }
-
-    private void send0(String text, Transport.SendCallback done) {
       if (state.get() != STREAMING) {
         done.completed(new IllegalStateException("the stream is closed"));
-        return;
+      } else {
+        enqueue(new Write(sb.toString(), done), false, frames.isEmpty() ? null : frames.get(0));
       }
-      enqueue(new Write(text, done), false);
+      return true;
     }
 
     /** A comment line; the session's heartbeat counts any completed write as the answer. */
@@ -338,13 +371,33 @@ public final class SseSession {
     public void ping(byte[] payload) {
       if (state.get() == STREAMING) {
         pingPayload = payload;
-        enqueue(new Write(HEARTBEAT, null), true);
+        enqueue(new Write(HEARTBEAT, null), true, null);
       }
+    }
+
+    @Override
+    public void keepAlive() {
+      if (state.get() == STREAMING) {
+        enqueue(new Write(HEARTBEAT, null), true, null);
+      }
+    }
+
+    @Override
+    public String transport() {
+      return SSE;
     }
 
     @Override
     public void close(int code, String reason, Duration deadline) {
       if (state.getAndSet(CLOSED) == STREAMING) {
+        Map<String, String> unsent;
+        synchronized (lock) {
+          unsent = head;
+          head = null;
+        }
+        if (unsent != null) { // closed before its answer: still a stream, which the client retries
+          sink.start(unsent);
+        }
         sink.close();
       }
     }

@@ -12,15 +12,24 @@ public interface SseSink {
 
   /**
    * Answers the request with a complete response: {@code status}, {@code headers} (Content-Type
-   * included) and {@code body}; the response ends there. Called at most once, instead of {@link
-   * #start}, on the thread that called {@link SseRequest#serve}.
+   * included, unless the status is 204) and {@code body} (empty for 204: then no Content-Length
+   * either); the response ends there. Called at most once, instead of {@link #accept}, on the
+   * thread that called {@link SseRequest#serve}.
    */
   void refuse(int status, Map<String, String> headers, String body);
 
   /**
-   * Commits a 200 response with {@code headers} (Content-Type included) whose body is a stream
-   * that {@link #write} continues; called at most once, on the thread that called {@link
-   * SseRequest#serve}.
+   * The request is accepted: the response becomes a stream that outlives the call to {@link
+   * SseRequest#serve} (a servlet's async mode), and the transport tells the session when the
+   * client is gone from now on. Nothing is sent yet. Called at most once, on the thread that
+   * called {@link SseRequest#serve}.
+   */
+  void accept();
+
+  /**
+   * Sends the 200 with {@code headers} (Content-Type included), once the subscription is answered;
+   * the body is a stream that {@link #write} continues. Called at most once, after {@link
+   * #accept}, from any thread, before the first {@link #write}.
    */
   void start(Map<String, String> headers);
 

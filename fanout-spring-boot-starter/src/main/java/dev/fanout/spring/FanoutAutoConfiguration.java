@@ -92,6 +92,7 @@ public class FanoutAutoConfiguration {
         .allowedOrigins(props.getAllowedOrigins())
         .allowMissingOrigin(props.isAllowMissingOrigin())
         .heartbeat(heartbeat.getInterval(), heartbeat.getTimeout())
+        .sseHeartbeat(heartbeat.getSse())
         .maxConnections(limits.getMaxConnections())
         .maxMessageBytes(limits.getMaxMessageBytes())
         .maxTopics(limits.getMaxTopics())

@@ -50,6 +50,7 @@ final class FanoutHealthIndicator extends AbstractHealthIndicator {
     builder.withDetail("newestEventAgeMillis", status.newestEventAgeMillis())
         .withDetail("strayMessages", bus.strayMessages())
         .withDetail("connections", status.connections())
+        .withDetail("connectionsByTransport", status.connectionsByTransport())
         .withDetail("closingSockets", status.closingSockets());
   }
 }

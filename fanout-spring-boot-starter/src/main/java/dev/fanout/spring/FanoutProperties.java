@@ -341,6 +341,9 @@ public class FanoutProperties {
     /** A connection whose pong is this late is closed with 4001 (longer than the interval). */
     private Duration timeout = Duration.ofSeconds(60);
 
+    /** How often a Server-Sent Events stream gets a comment line, so proxies keep it open. */
+    private Duration sse = Duration.ofSeconds(15);
+
     public Duration getInterval() {
       return interval;
     }
@@ -355,6 +358,14 @@ public class FanoutProperties {
 
     public void setTimeout(Duration timeout) {
       this.timeout = positive("fanout.heartbeat.timeout", timeout);
+    }
+
+    public Duration getSse() {
+      return sse;
+    }
+
+    public void setSse(Duration sse) {
+      this.sse = positive("fanout.heartbeat.sse", sse);
     }
   }
 
