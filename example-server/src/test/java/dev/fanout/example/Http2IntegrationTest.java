@@ -30,11 +30,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -54,9 +49,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Server-Sent Events and the plain endpoints over HTTP/2 cleartext (h2c) on the example server,
  * on the same port as HTTP/1.1 and WebSocket: by HTTP/1.1's {@code Upgrade: h2c} (the JDK's
- * client, through a relay that counts the TCP connections it carries) and by prior knowledge
- * (Netty's HTTP/2 client on one connection). A browser allows six HTTP/1.1 connections per
- * origin, so at most six event streams; here twelve share one connection, each with every event.
+ * client, through a {@link Front} that counts the TCP connections it carries) and by prior
+ * knowledge (Netty's HTTP/2 client on one connection). A browser allows six HTTP/1.1 connections
+ * per origin, so at most six event streams; here twelve share one connection, each with every
+ * event.
  * {@link NettyHttp2IntegrationTest} runs it on the Netty transport.
  */
 class Http2IntegrationTest {
@@ -96,7 +92,7 @@ class Http2IntegrationTest {
   @Test
   void theJdkClientUpgradesAndItsStreamsShareOneConnection() throws Exception {
     FeedServer s = server();
-    Relay relay = new Relay(s.port());
+    Front relay = new Front(List.of(s.port())); // counts the TCP connections
     open.add(relay);
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
     String base = "http://127.0.0.1:" + relay.port();
@@ -420,76 +416,6 @@ class Http2IntegrationTest {
         synchronized (body) {
           return body.toString();
         }
-      }
-    }
-  }
-
-  /**
-   * A loopback TCP relay in front of the server that counts the connections it is asked for:
-   * how many a client opened, whatever its library does inside.
-   */
-  static final class Relay implements AutoCloseable {
-    private final ServerSocket listening;
-    private final AtomicInteger accepted = new AtomicInteger();
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-
-    Relay(int target) throws IOException {
-      listening = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            Socket client = listening.accept();
-            accepted.incrementAndGet();
-            Socket server = new Socket(InetAddress.getLoopbackAddress(), target);
-            sockets.add(client);
-            sockets.add(server);
-            pipe(client, server);
-            pipe(server, client);
-          }
-        } catch (IOException closed) {
-          // the relay was closed
-        }
-      }, "relay-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    private static void pipe(Socket from, Socket to) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[16384];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-          int n;
-          while ((n = in.read(buf)) >= 0) {
-            out.write(buf, 0, n);
-            out.flush();
-          }
-        } catch (IOException e) {
-          // either side closed
-        } finally {
-          try {
-            to.shutdownOutput();
-          } catch (IOException e) {
-            // already closed
-          }
-        }
-      }, "relay-pipe");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    int port() {
-      return listening.getLocalPort();
-    }
-
-    int accepted() {
-      return accepted.get();
-    }
-
-    @Override
-    public void close() throws IOException {
-      listening.close();
-      for (Socket s : sockets) {
-        s.close();
       }
     }
   }
