@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * 400 (see {@link dev.fanout.protocol.HttpEdge}), and neither is upgraded nor served; frames sent
  * in the same packet as the upgrade are read. After the upgrade a connection's pipeline holds only
  * the frame codec and one handler. Everything the node decides (limits, heartbeat,
- * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter.
+ * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter. With {@link
+ * Builder#http2}, plain HTTP and Server-Sent Events are served over HTTP/2 cleartext (h2c) on the
+ * same port too; WebSocket stays on HTTP/1.1.
  *
  * <pre>{@code
  * FanoutNettyServer server = FanoutNettyServer.builder(node).port(8080).path("/ws").start();

@@ -59,7 +59,10 @@ import java.util.regex.Pattern;
  * and a one-line body. An accepted one becomes a {@link Connection}: the HTTP codec leaves the
  * pipeline, the frame codec takes its place, and the bytes that followed the request head
  * ({@link RequestHead} held them) are its first input. Other paths go to the server's {@link
- * HttpService}; the connection closes after the answer.
+ * HttpService}; the connection closes after the answer. On an HTTP/2 stream ({@link Http2c}) it
+ * answers the stream's request the same way, but never upgrades to WebSocket, and closing ends the
+ * stream; with h2c on, an HTTP/1.1 {@code Upgrade: h2c} on another path than the endpoint's is
+ * answered 101 and the connection becomes HTTP/2.
  */
 final class Upgrade extends ChannelInboundHandlerAdapter {
   private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455
