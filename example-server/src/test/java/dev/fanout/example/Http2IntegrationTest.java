@@ -72,7 +72,12 @@ class Http2IntegrationTest {
   }
 
   private FeedServer server() throws Exception {
+    return server(Duration.ofSeconds(30));
+  }
+
+  private FeedServer server(Duration requestTimeout) throws Exception {
     FeedServer.Config c = new FeedServer.Config();
+    c.requestTimeout = requestTimeout;
     c.port = 0;
     c.generator = false;
     c.shutdownSpread = Duration.ZERO;
@@ -192,6 +197,24 @@ class Http2IntegrationTest {
     assertThat(draining.status).isEqualTo(503);
     assertThat(draining.body()).contains("DRAINING");
     assertThat(h2.connects.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionWithoutStreamsClosesAtTheRequestTimeoutOneWithAStreamStays() throws Exception {
+    FeedServer s = server(Duration.ofSeconds(1));
+    PriorKnowledge idle = new PriorKnowledge(s.port());
+    open.add(idle);
+    PriorKnowledge busy = new PriorKnowledge(s.port());
+    open.add(busy);
+    PriorKnowledge.Exchange st = busy.get("/events?topics=mch_1");
+    st.sse.first(1);
+    await().atMost(WAIT).until(() -> !idle.connection.isActive());
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+        .until(() -> busy.connection.isActive() && !st.ended);
+    String id = publish(s, "mch_1");
+    assertThat(st.sse.awaitEvents(1)).extracting(Sse::id).containsExactly(id);
+    st.stream.close(); // the client cancels its one stream: the connection is idle again
+    await().atMost(Duration.ofSeconds(15)).until(() -> !busy.connection.isActive());
   }
 
   @Test
@@ -366,6 +389,7 @@ class Http2IntegrationTest {
       for (int i = 0; i < headers.length; i += 2) {
         req.headers().set(headers[i], headers[i + 1]);
       }
+      exchange.stream = stream;
       stream.writeAndFlush(req).sync();
       return exchange;
     }
@@ -385,6 +409,7 @@ class Http2IntegrationTest {
       volatile String contentType = "";
       volatile boolean ended; // the response ended (end of stream)
       volatile boolean reset; // the stream closed before its response ended
+      volatile Http2StreamChannel stream;
 
       @Override
       protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
