@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link Web} on the Netty transport: the endpoints and the page answered by the server's {@link
- * HttpService}, static files from the classpath (read once, kept in memory).
+ * HttpService}, static files from the classpath (read once, kept in memory); over HTTP/1.1 and
+ * HTTP/2 cleartext (h2c), the WebSocket endpoint on HTTP/1.1.
  */
 final class NettyWeb implements Web {
   private static final Logger log = LoggerFactory.getLogger(NettyWeb.class);
@@ -79,6 +80,7 @@ final class NettyWeb implements Web {
       throws InterruptedException {
     server = FanoutNettyServer.builder(node).host(host).port(port).path(path)
         .compression(compression).requestTimeout(requestTimeout).sse(SseRequest.DEFAULT_PATH)
+        .http2(true) // h2c as on Jetty: many event streams on one connection
         .http(new HttpService() {
           @Override
           public HttpService.Answer answer(Handshake request) {

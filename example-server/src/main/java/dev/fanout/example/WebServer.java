@@ -31,6 +31,11 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -39,7 +44,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * {@link Web} on Jetty 12 (ee10), the WebSocket endpoint through the Jakarta adapter: the endpoint,
- * the page's static files and plain-text HTTP endpoints on one port. Jetty rather than
+ * the page's static files and plain-text HTTP endpoints on one port, over HTTP/1.1 and HTTP/2
+ * cleartext (h2c; the WebSocket endpoint on HTTP/1.1). Jetty rather than
  * Tyrus/Grizzly because it writes a WebSocket frame for less CPU and holds an idle connection in
  * less memory (see docs/benchmarks.md, "Which container").
  */
@@ -48,6 +54,8 @@ final class WebServer implements Web {
 
   private final Server server;
   private final ServerConnector connector;
+  private final HTTP2CServerConnectionFactory h2c;
+  private volatile String webSocketPath = "/ws"; // deploy's
   private final ServletContextHandler context = new ServletContextHandler("/");
   private final Map<String, Set<String>> methods = new ConcurrentHashMap<>(); // by route path
 
@@ -64,8 +72,25 @@ final class WebServer implements Web {
     // of leaving their unsent bytes to the kernel (AbortingConnector).
     connector = new AbortingConnector(server);
     // No "Server: Jetty(12.x.y)": a version tells an attacker which advisories to try.
-    connector.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration()
-        .setSendServerVersion(false);
+    HttpConnectionFactory http1 = connector.getConnectionFactory(HttpConnectionFactory.class);
+    http1.getHttpConfiguration().setSendServerVersion(false);
+    // HTTP/2 cleartext (h2c) on the same port, by prior knowledge or by HTTP/1.1's
+    // "Upgrade: h2c": a client's event streams, page and endpoints share one connection, where
+    // HTTP/1.1 needs one connection per stream. WebSocket stays on HTTP/1.1 (its upgrade);
+    // RFC 8441's extended CONNECT is not offered, so every WebSocket handshake goes through
+    // fanout's HandshakeFilter as an HTTP/1.1 upgrade.
+    h2c = new HTTP2CServerConnectionFactory(http1.getHttpConfiguration()) {
+      // Never on the WebSocket path: a proxy that passes Upgrade there (for WebSocket) would
+      // otherwise let a client tunnel HTTP/2 past it ("h2c smuggling"). As on Netty.
+      @Override
+      public org.eclipse.jetty.io.Connection upgradeConnection(Connector connector,
+          EndPoint endPoint, MetaData.Request request, HttpFields.Mutable response) {
+        return request.getHttpURI().getPath().equals(webSocketPath) ? null
+            : super.upgradeConnection(connector, endPoint, request, response);
+      }
+    };
+    h2c.setConnectProtocolEnabled(false);
+    connector.addConnectionFactory(h2c);
     connector.setHost(host);
     connector.setPort(port);
     // Closes sockets that go silent before or without an upgrade. An upgraded connection takes
@@ -185,10 +210,15 @@ final class WebServer implements Web {
   public void deploy(FanoutNode node, String path, boolean compression) throws Exception {
     FanoutWebSocket ws = FanoutWebSocket.builder(node).path(path).compression(compression)
         .build();
+    webSocketPath = path;
     // Server-Sent Events at /events: an idle stream still gets a heartbeat comment every
     // interval, so its connection's idle timeout is the heartbeat timeout, not the request's.
     SseServlet sse = new SseServlet(node);
     long idle = node.settings().heartbeatTimeout().toMillis();
+    // On HTTP/2 each stream has an idle timeout of its own (by default the connection's, the
+    // request timeout): an event stream's is the heartbeat timeout, as its connection's on
+    // HTTP/1.1. Other streams end with their answer.
+    h2c.setStreamIdleTimeout(idle);
     ServletHolder events = new ServletHolder("events", new HttpServlet() {
       @Override
       protected void service(HttpServletRequest request, HttpServletResponse response)

@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A load balancer in front of nodes, as far as a client can tell: one loopback address that
@@ -20,6 +21,7 @@ final class Front implements AutoCloseable {
   private final ServerSocket server;
   private final List<Integer> ports;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger accepted = new AtomicInteger();
 
   Front(List<Integer> ports) throws IOException {
     this.ports = List.copyOf(ports);
@@ -33,10 +35,16 @@ final class Front implements AutoCloseable {
     return server.getLocalPort();
   }
 
+  /** How many TCP connections clients opened to it, whatever their library does inside. */
+  int accepted() {
+    return accepted.get();
+  }
+
   private void accept() {
     while (!server.isClosed()) {
       try {
         Socket client = server.accept();
+        accepted.incrementAndGet();
         Socket node = connect();
         if (node == null) {
           client.close(); // no node: the client sees the connection fail, and retries

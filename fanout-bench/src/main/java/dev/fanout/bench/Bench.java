@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
     description = "End-to-end load against a fanout server, and the JMH microbenchmarks.")
 public final class Bench implements Runnable {
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Bench()).execute(args));
+    System.exit(new CommandLine(new Bench()).setCaseInsensitiveEnumValuesAllowed(true)
+        .execute(args));
   }
 
   @Override

@@ -21,14 +21,27 @@ interface Clients extends AutoCloseable {
     return "mch_" + (i % merchants);
   }
 
+  /** What carries protocol v1 to the clients. */
+  enum Transport {
+    /** A WebSocket per client ({@link LoadClient}). */
+    WEBSOCKET,
+    /** A Server-Sent Events stream per client ({@link SseClient}): GET /events?merchants=... */
+    SSE
+  }
+
   /**
    * How the clients speak and behave.
    *
    * @param plain the seed's plain protocol (the Go reference), not fanout's
    * @param reconnect whether a client the server closes comes back and resumes, as a page does;
    *     without, it stays closed and its missed events count as lost
+   * @param transport WebSocket or Server-Sent Events
    */
-  record Mode(boolean plain, boolean reconnect) {}
+  record Mode(boolean plain, boolean reconnect, Transport transport) {
+    Mode(boolean plain, boolean reconnect) {
+      this(plain, reconnect, Transport.WEBSOCKET);
+    }
+  }
 
   /** Connects and subscribes every client; returns the milliseconds until all were subscribed. */
   long connect() throws Exception;

@@ -9,9 +9,10 @@ import java.nio.channels.Selector;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * One selector thread driving many {@link LoadClient}s: the load generator's own WebSocket I/O.
- * It is hand-rolled so that the generator costs less per frame than the server it measures (the
- * JDK's WebSocket client spent ~28 µs per frame here, more than the server).
+ * One selector thread driving many {@link LeanClient}s: the load generator's own WebSocket and
+ * Server-Sent Events I/O. It is hand-rolled so that the generator costs less per frame than the
+ * server it measures (the JDK's WebSocket client spent ~28 µs per frame here, more than the
+ * server).
  */
 final class LeanSockets implements AutoCloseable {
   private final Selector selector;
@@ -19,6 +20,8 @@ final class LeanSockets implements AutoCloseable {
   private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
   /** Shared by every client of this thread: reads land here first. */
   final ByteBuffer readBuffer = ByteBuffer.allocateDirect(256 * 1024);
+  /** Shared by every SSE client of this thread: a read's bytes copied to the heap, to scan. */
+  final byte[] readBytes = new byte[readBuffer.capacity()];
   private volatile boolean closed;
 
   LeanSockets(String name) {
@@ -49,7 +52,7 @@ final class LeanSockets implements AutoCloseable {
           task.run();
         }
         for (SelectionKey key : selector.selectedKeys()) {
-          LoadClient client = (LoadClient) key.attachment();
+          LeanClient client = (LeanClient) key.attachment();
           if (!key.isValid()) {
             continue;
           }

@@ -19,16 +19,23 @@ import picocli.CommandLine.Option;
 import redis.clients.jedis.JedisPooled;
 
 /**
- * The end-to-end load: C WebSocket clients against a server, client i subscribed to merchant
- * {@code mch_(i mod M)} and a fraction to all merchants, and R events/s published open-loop
- * through Redis with the library's publisher. Prints a table and one JSON line.
+ * The end-to-end load: C WebSocket (or Server-Sent Events) clients against a server, client i
+ * subscribed to merchant {@code mch_(i mod M)} and a fraction to all merchants, and R events/s
+ * published open-loop through Redis with the library's publisher (R=0: idle clients). Prints a
+ * table and one JSON line.
  */
 @Command(name = "load", mixinStandardHelpOptions = true,
     description = "Connect clients, publish through Redis, measure deliveries and latency.")
 class Load implements Callable<Integer> {
   @Option(names = "--url", defaultValue = "ws://127.0.0.1:8080/ws",
-      description = "server WebSocket")
+      description = "server WebSocket; with --transport sse a ws:// URL stands for "
+          + "http://<its host:port>/events, or give the stream's http:// URL")
   URI url;
+
+  @Option(names = "--transport", defaultValue = "websocket",
+      description = "websocket (default) or sse: each client a GET /events?merchants=<m> "
+          + "stream, resuming with Last-Event-ID")
+  Clients.Transport transport;
 
   @Option(names = "--redis", defaultValue = "redis://127.0.0.1:6379", description = "Redis")
   URI redis;
@@ -50,7 +57,8 @@ class Load implements Callable<Integer> {
       description = "fraction subscribed to all (0.01 = 1%%)")
   double ops;
 
-  @Option(names = {"-r", "--rate"}, defaultValue = "200", description = "events per second")
+  @Option(names = {"-r", "--rate"}, defaultValue = "200",
+      description = "events per second; 0: none (idle clients, for memory per connection)")
   int rate;
 
   @Option(names = "--warmup", defaultValue = "10", description = "seconds before measuring")
@@ -104,6 +112,8 @@ class Load implements Callable<Integer> {
     try (Clients all = openClients()) {
       long connectMs = all.connect();
       long rssConnected = server == null ? 0 : server.rssKib();
+      // for scripts that look at the server while the clients are connected (sse-idle.sh)
+      System.err.printf(Locale.ROOT, "connected: %d clients in %d ms%n", clients, connectMs);
       windowStartMicros = Tally.nowMicros() + TimeUnit.SECONDS.toMicros(warmup);
       windowEndMicros = windowStartMicros + TimeUnit.SECONDS.toMicros(duration);
       all.window(windowStartMicros, windowEndMicros);
@@ -139,9 +149,21 @@ class Load implements Callable<Integer> {
         subscribers[i % merchants]++;
       }
     }
-    Clients.Mode mode = new Clients.Mode(plain, reconnect);
-    return processes() <= 1 ? new LocalClients(url, 0, clients, merchants, ops, ioThreads, mode)
-        : new WorkerClients(processes(), url, clients, merchants, ops, ioThreads, mode);
+    if (plain && transport == Clients.Transport.SSE) {
+      throw new IllegalArgumentException("--plain speaks WebSocket only");
+    }
+    Clients.Mode mode = new Clients.Mode(plain, reconnect, transport);
+    URI target = clientsUrl();
+    return processes() <= 1 ? new LocalClients(target, 0, clients, merchants, ops, ioThreads, mode)
+        : new WorkerClients(processes(), target, clients, merchants, ops, ioThreads, mode);
+  }
+
+  /** Where the clients connect: --url, or for SSE the /events of a ws:// URL's host and port. */
+  URI clientsUrl() {
+    if (transport != Clients.Transport.SSE || !url.getScheme().startsWith("ws")) {
+      return url;
+    }
+    return URI.create("http://" + url.getHost() + ":" + url.getPort() + "/events");
   }
 
   /** The stream the server reads: the same partitions, by the same default rule. */
@@ -178,8 +200,11 @@ class Load implements Callable<Integer> {
     }
     Thread t = new Thread(() -> {
       Random random = new Random(1);
-      long period = TimeUnit.SECONDS.toNanos(1) / rate;
+      long period = rate <= 0 ? 0 : TimeUnit.SECONDS.toNanos(1) / rate;
       long next = System.nanoTime();
+      while (!stop && rate <= 0) { // idle: nothing published
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      }
       while (!stop) {
         int m = random.nextInt(merchants);
         long at = Tally.nowMicros();
@@ -216,6 +241,7 @@ class Load implements Callable<Integer> {
     long got = seen.received();
     long exp = expected.get();
     JsonObject json = new JsonObject();
+    json.addProperty("transport", transport.name().toLowerCase(Locale.ROOT));
     json.addProperty("clients", clients);
     json.addProperty("merchants", merchants);
     json.addProperty("ops_fraction", ops);

@@ -23,7 +23,7 @@ final class LocalClients implements Clients {
   private final double ops;
   private final int ioThreads;
   private final Tally tally = new Tally();
-  private final List<LoadClient> all = new ArrayList<>();
+  private final List<LeanClient> all = new ArrayList<>();
   private final Histogram latencySoFar = new Histogram(3);
   private final LongAdder retries = new LongAdder();
 
@@ -57,8 +57,11 @@ final class LocalClients implements Clients {
     long t0 = System.nanoTime();
     List<CompletableFuture<Boolean>> subscribed = new ArrayList<>();
     for (int i = from; i < to; i++) {
-      LoadClient c = new LoadClient(io.get(i % ioThreads), url,
-          Clients.merchantOf(i, merchants, ops), tally, mode.plain());
+      String merchant = Clients.merchantOf(i, merchants, ops);
+      LeanSockets thread = io.get(i % ioThreads);
+      LeanClient c = mode.transport() == Transport.SSE
+          ? new SseClient(thread, url, merchant, tally)
+          : new LoadClient(thread, url, merchant, tally, mode.plain());
       if (mode.reconnect()) {
         // as a page does: a connection the server closes (1013 outbox full, say) comes back and
         // resumes, after the first backoff step
@@ -88,12 +91,12 @@ final class LocalClients implements Clients {
     // A client with neither an event nor a position has nothing to resume from.
     long noResumePoint = all.stream().filter(c -> c.resumeFrom() == null).count();
     long t0 = System.nanoTime();
-    all.forEach(LoadClient::drop);
+    all.forEach(LeanClient::drop);
     Random random = new Random(2 + from);
     List<CompletableFuture<Boolean>> back = new ArrayList<>();
     ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
     try {
-      for (LoadClient c : all) {
+      for (LeanClient c : all) {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         back.add(done);
         timer.schedule(() -> connectUntilSubscribed(c, done, 0),
@@ -110,7 +113,7 @@ final class LocalClients implements Clients {
   }
 
   /** Connects with exponential backoff and jitter until subscribed; completes with recovered. */
-  private void connectUntilSubscribed(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+  private void connectUntilSubscribed(LeanClient c, CompletableFuture<Boolean> done, int attempt) {
     if (attempt > 0) {
       retries.increment();
     }
@@ -124,7 +127,7 @@ final class LocalClients implements Clients {
   }
 
   /** Attempt {@code attempt + 1} after an equal-jitter backoff: 100–200 ms doubling to 2.5–5 s. */
-  private void retryLater(LoadClient c, CompletableFuture<Boolean> done, int attempt) {
+  private void retryLater(LeanClient c, CompletableFuture<Boolean> done, int attempt) {
     long delay = Math.min(5000, 200L << Math.min(attempt, 5));
     CompletableFuture.delayedExecutor(delay / 2 + new Random().nextInt((int) delay / 2 + 1),
         TimeUnit.MILLISECONDS).execute(() -> connectUntilSubscribed(c, done, attempt + 1));
@@ -151,7 +154,7 @@ final class LocalClients implements Clients {
   /** The next client that is subscribed leaves and comes back, resuming. */
   private void churnOne() {
     for (int tries = 0; tries < all.size(); tries++) {
-      LoadClient c = all.get(nextChurned++ % all.size());
+      LeanClient c = all.get(nextChurned++ % all.size());
       CompletableFuture<Boolean> s = c.subscribed;
       if (!s.isDone() || s.isCompletedExceptionally()) {
         continue; // on its way back already
@@ -191,7 +194,7 @@ final class LocalClients implements Clients {
   @Override
   public void close() {
     churn(0);
-    all.forEach(LoadClient::drop);
+    all.forEach(LeanClient::drop);
     io.forEach(LeanSockets::close);
   }
 }

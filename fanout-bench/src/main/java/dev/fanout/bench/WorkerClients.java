@@ -55,7 +55,7 @@ final class WorkerClients implements Clients {
           "--url", url.toString(), "--from", Integer.toString(from), "--to", Integer.toString(to),
           "--merchants", Integer.toString(merchants), "--ops", Double.toString(ops),
           "--io-threads", Integer.toString(ioThreads), "--plain=" + mode.plain(),
-          "--reconnect=" + mode.reconnect())
+          "--reconnect=" + mode.reconnect(), "--transport=" + mode.transport())
           .redirectError(ProcessBuilder.Redirect.INHERIT)
           .start();
       workers.add(new Worker(p));
@@ -210,12 +210,15 @@ final class WorkerClients implements Clients {
     @Option(names = "--reconnect", arity = "1", defaultValue = "true")
     boolean reconnect;
 
+    @Option(names = "--transport", defaultValue = "WEBSOCKET")
+    Transport transport;
+
     @Override
     public Integer call() throws Exception {
       BufferedReader commands = new BufferedReader(
           new InputStreamReader(System.in, StandardCharsets.UTF_8));
       try (LocalClients clients = new LocalClients(url, from, to, merchants, ops, ioThreads,
-          new Mode(plain, reconnect))) {
+          new Mode(plain, reconnect, transport))) {
         String line;
         while ((line = commands.readLine()) != null) {
           String[] f = line.split(" ");

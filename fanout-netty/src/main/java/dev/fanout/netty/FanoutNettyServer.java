@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * 400 (see {@link dev.fanout.protocol.HttpEdge}), and neither is upgraded nor served; frames sent
  * in the same packet as the upgrade are read. After the upgrade a connection's pipeline holds only
  * the frame codec and one handler. Everything the node decides (limits, heartbeat,
- * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter.
+ * backpressure, paced shutdown) is {@link FanoutNode}'s, as on the Jakarta adapter. With {@link
+ * Builder#http2}, plain HTTP and Server-Sent Events are served over HTTP/2 cleartext (h2c) on the
+ * same port too; WebSocket stays on HTTP/1.1.
  *
  * <pre>{@code
  * FanoutNettyServer server = FanoutNettyServer.builder(node).port(8080).path("/ws").start();
@@ -80,7 +82,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
-        new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath);
+        new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath, b.http2);
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)
@@ -93,6 +95,9 @@ public final class FanoutNettyServer implements AutoCloseable {
             @Override
             protected void initChannel(SocketChannel ch) {
               connections.add(ch);
+              if (settings.http2()) { // HTTP/2's preface swaps the HTTP/1.1 handlers out
+                ch.pipeline().addLast(new Http2c.Preface(settings));
+              }
               // The request head, and what follows it held back for the upgrade; the head's
               // limits are a servlet container's (8 KiB, then 414 or 431).
               ch.pipeline().addLast(new RequestHead(), new HttpRequestDecoder(DECODING),
@@ -154,6 +159,7 @@ public final class FanoutNettyServer implements AutoCloseable {
     private HttpService http;
     private Duration requestTimeout = Duration.ofSeconds(30);
     private String ssePath;
+    private boolean http2;
 
     private Builder(FanoutNode node) {
       this.node = Objects.requireNonNull(node, "node");
@@ -199,6 +205,22 @@ public final class FanoutNettyServer implements AutoCloseable {
       Objects.requireNonNull(path, "path");
       Require.argument(path.startsWith("/"), "path must start with /, got %s", path);
       this.ssePath = path;
+      return this;
+    }
+
+    /**
+     * Whether plain HTTP (the {@link #sse} stream, the {@link #http} service) is also served over
+     * HTTP/2 cleartext (h2c) on the same port, to a client that opens with HTTP/2's preface
+     * (prior knowledge) or asks with HTTP/1.1's {@code Upgrade: h2c}; default off. Each stream is
+     * answered as an HTTP/1.1 connection's one request is, and a client's streams (at most 128 at
+     * once) share its one connection, where on HTTP/1.1 each event stream holds one: a browser
+     * allows six per origin. WebSocket stays on HTTP/1.1 (no RFC 8441), and the endpoint's path
+     * never upgrades to h2c, so a proxy that passes {@code Upgrade} there for WebSocket cannot be
+     * used to tunnel HTTP/2 past it. Browsers speak HTTP/2 only over TLS: in front of them a
+     * proxy or load balancer ends TLS and may speak h2c, or HTTP/1.1, to this server.
+     */
+    public Builder http2(boolean http2) {
+      this.http2 = http2;
       return this;
     }
 

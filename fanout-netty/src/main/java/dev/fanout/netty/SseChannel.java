@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -32,7 +33,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A Server-Sent Events stream on one connection ({@link SseRequest}): the response is written
  * chunked, the request decoder leaves the pipeline, and whatever the client sends after its
- * request is read and dropped, so a closed connection is noticed at once.
+ * request is read and dropped, so a closed connection is noticed at once. On an HTTP/2 stream
+ * ({@link Http2c}) the channel is the stream's: the body is its DATA frames, and closing ends the
+ * stream, not the connection.
  */
 final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   private final ChannelHandlerContext upgrade; // the context of the handler this one replaces
@@ -74,8 +77,10 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   @Override
   public void accept() {
     var p = upgrade.pipeline();
-    p.remove(RequestHead.class); // nothing more is held back: the stream reads nothing
-    p.remove(HttpRequestDecoder.class);
+    if (!onHttp2Stream()) { // a stream's pipeline has neither
+      p.remove(RequestHead.class); // nothing more is held back: the stream reads nothing
+      p.remove(HttpRequestDecoder.class);
+    }
     p.replace(upgrade.handler(), "fanout-sse", this);
     upgrade.channel().config().setAutoRead(true);
   }
@@ -85,9 +90,16 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   public void start(Map<String, String> headers) {
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     headers.forEach(r.headers()::set);
-    r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    if (!onHttp2Stream()) { // on a stream the framing is HTTP/2's, the connection not ours
+      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
     upgrade.channel().write(r);
+  }
+
+  /** Whether this is an HTTP/2 stream's channel ({@link Http2c}), not a connection's. */
+  private boolean onHttp2Stream() {
+    return upgrade.channel() instanceof Http2StreamChannel;
   }
 
   @Override

@@ -28,6 +28,10 @@ import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -55,7 +59,10 @@ import java.util.regex.Pattern;
  * and a one-line body. An accepted one becomes a {@link Connection}: the HTTP codec leaves the
  * pipeline, the frame codec takes its place, and the bytes that followed the request head
  * ({@link RequestHead} held them) are its first input. Other paths go to the server's {@link
- * HttpService}; the connection closes after the answer.
+ * HttpService}; the connection closes after the answer. On an HTTP/2 stream ({@link Http2c}) it
+ * answers the stream's request the same way, but never upgrades to WebSocket, and closing ends the
+ * stream; with h2c on, an HTTP/1.1 {@code Upgrade: h2c} on another path than the endpoint's is
+ * answered 101 and the connection becomes HTTP/2.
  */
 final class Upgrade extends ChannelInboundHandlerAdapter {
   private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455
@@ -64,14 +71,22 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       "(([A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+|\\[[0-9A-Fa-f:.]+])(:[0-9]{0,5})?");
 
   record Settings(FanoutNode node, String path, boolean compression, HttpService http,
-      SharedFrames frames, Duration requestTimeout, ThrottledLog log, String ssePath) {}
+      SharedFrames frames, Duration requestTimeout, ThrottledLog log, String ssePath,
+      boolean http2) {}
 
   private final Settings settings;
+  private final boolean stream; // an HTTP/2 stream's request (Http2c), not a connection's
   private ScheduledFuture<?> deadline;
   private boolean answered; // the request got its answer (or its upgrade): nothing else is read
 
   Upgrade(Settings settings) {
+    this(settings, false);
+  }
+
+  /** With {@code stream}, answers the request of one HTTP/2 stream ({@link Http2c}). */
+  Upgrade(Settings settings, boolean stream) {
     this.settings = settings;
+    this.stream = stream;
   }
 
   /** From accept, the request must arrive whole within the timeout, or the connection closes. */
@@ -85,6 +100,14 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     deadline.cancel(false);
     super.channelInactive(ctx);
+  }
+
+  /** Replaced by what answers the connection, or by HTTP/2's handlers ({@link Http2c}). */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (deadline != null) {
+      deadline.cancel(false);
+    }
   }
 
   @Override
@@ -118,7 +141,7 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       respond(ctx, 505, "HTTP/1.1 or HTTP/1.0 only");
       return;
     }
-    String malformed = malformed(ctx, req);
+    String malformed = malformed(ctx, req, stream);
     if (malformed != null) {
       respond(ctx, 400, malformed);
       return;
@@ -135,7 +158,20 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+    InetSocketAddress remote = (InetSocketAddress) (stream ? ctx.channel().parent()
+        : ctx.channel()).remoteAddress();
+    if (stream && settings.path.equals(uri.getRawPath())) {
+      respond(ctx, 400, "a WebSocket upgrade needs HTTP/1.1"); // no RFC 8441 here
+      return;
+    }
+    if (!stream && settings.http2 && !settings.path.equals(uri.getRawPath())
+        && Http2c.asksUpgrade(req)) {
+      Http2Settings peer = Http2c.peerSettings(req);
+      if (peer != null) { // else it is served on HTTP/1.1, as by a server without h2c
+        upgradeToHttp2(ctx, req, peer);
+        return;
+      }
+    }
     if (uri.getRawPath().equals(settings.ssePath) && HttpMethod.GET.equals(req.method())) {
       if (!HttpVersion.HTTP_1_1.equals(version)) {
         respond(ctx, 400, "a stream needs HTTP/1.1");
@@ -187,14 +223,15 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
    * this server (RFC 9112: obs-fold 5.2, Host 3.2; Content-Length with Transfer-Encoding is the
    * decoder's to refuse, 6.1).
    */
-  private static String malformed(ChannelHandlerContext ctx, HttpRequest req) {
+  private static String malformed(ChannelHandlerContext ctx, HttpRequest req, boolean stream) {
     RequestHead head = ctx.pipeline().get(RequestHead.class);
     if (head != null && head.folded()) {
       return "folded header lines (obs-fold) are not accepted";
     }
     List<String> hosts = req.headers().getAll(HttpHeaderNames.HOST);
     boolean http11 = HttpVersion.HTTP_1_1.equals(req.protocolVersion());
-    if (hosts.size() > 1 || (http11 && hosts.isEmpty())
+    // an HTTP/2 request's :authority becomes its Host, and may be absent (RFC 9113 8.3.1)
+    if (hosts.size() > 1 || (http11 && hosts.isEmpty() && !stream)
         || (hosts.size() == 1 && !HOST.matcher(hosts.get(0)).matches())) {
       return "a request needs one valid Host header";
     }
@@ -289,6 +326,25 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
         ctx.channel().close();
       }
     });
+  }
+
+  /**
+   * HTTP/1.1's upgrade to h2c (RFC 7540 3.2): the 101, then HTTP/2's handlers in place of
+   * HTTP/1.1's, and the request that asked is stream 1's, answered on it.
+   */
+  private void upgradeToHttp2(ChannelHandlerContext ctx, HttpRequest req, Http2Settings peer) {
+    FullHttpResponse switching = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.SWITCHING_PROTOCOLS, Unpooled.EMPTY_BUFFER);
+    switching.headers().set(HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    ctx.writeAndFlush(switching); // encoded now, before HTTP/2's preface is written
+    Http2FrameCodec codec = Http2c.codec();
+    Http2c.replaceHttp1(ctx.pipeline(), codec, new Http2c.Streams(settings, req));
+    try {
+      codec.onHttpServerUpgrade(peer); // opens stream 1, half closed: the request is whole
+    } catch (Http2Exception e) {
+      ctx.channel().close();
+    }
   }
 
   /** Sec-WebSocket-Accept: base64 of the SHA-1 of the key and RFC 6455's GUID. */

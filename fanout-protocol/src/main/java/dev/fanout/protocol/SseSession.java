@@ -42,8 +42,9 @@ public final class SseSession {
   static final boolean POSITIONS = takesPositions();
 
   private static final int NEW = 0;
-  private static final int STREAMING = 1;
-  private static final int CLOSED = 2;
+  private static final int ADMITTED = 1; // a connection of the node; nothing is written yet
+  private static final int STREAMING = 2; // accepted by the transport: writes go out
+  private static final int CLOSED = 3;
 
   private final FanoutNode node;
   private final SseSink sink;
@@ -51,7 +52,7 @@ public final class SseSession {
   private final AtomicBoolean gone = new AtomicBoolean();
   private final Object lock = new Object();
   private final ArrayDeque<Write> queue = new ArrayDeque<>(); // under lock
-  private boolean writing; // under lock
+  private boolean writing = true; // under lock; held until the stream is accepted
   private Map<String, String> head; // under lock: the 200's headers, until the first write
   private volatile ProtocolSession session;
   private volatile byte[] pingPayload; // any completed write after a ping proves the client reads
@@ -62,12 +63,8 @@ public final class SseSession {
   private String pendingPosition;
   boolean positions = POSITIONS; // tests: either server
 
-  /** Text to write; {@code head} (sent first) on the stream's first write only. */
-  private record Write(String text, Transport.SendCallback done, Map<String, String> head) {
-    Write(String text, Transport.SendCallback done) {
-      this(text, done, null);
-    }
-  }
+  /** Text to write; {@code frame}: the (first) frame it holds, or null for a comment. */
+  private record Write(String text, Transport.SendCallback done, String frame) {}
 
   SseSession(FanoutNode node, SseSink sink) {
     this.node = node;
@@ -78,7 +75,7 @@ public final class SseSession {
   boolean open(Authentication auth, InetSocketAddress remote) {
     ProtocolSession s = node.open(auth, remote, new Socket());
     session = s;
-    if (!s.isOpen() || !state.compareAndSet(NEW, STREAMING)) {
+    if (!s.isOpen() || !state.compareAndSet(NEW, ADMITTED)) {
       state.set(CLOSED);
       return false;
     }
@@ -86,16 +83,58 @@ public final class SseSession {
   }
 
   /**
-   * Subscribes; the stream's first write (the answer, normally a {@code subscribed}) sends the
-   * 200 with {@code headers} and {@value SseRequest#RECOVERED}, then the reconnect delay and a
-   * comment, so the head goes out at once.
+   * The transport accepted the stream: what was sent meanwhile (nothing, or a notice) goes out,
+   * and it subscribes. The stream's first write sends the 200 with {@code headers} and, when it
+   * is the {@code subscribed} that answers, {@value SseRequest#RECOVERED}; then the reconnect
+   * delay and a comment, so the head goes out at once.
    */
   void stream(String subscribe, String resume, Map<String, String> headers) {
     resumedFrom = resume;
     synchronized (lock) {
       head = new LinkedHashMap<>(headers);
     }
+    if (!state.compareAndSet(ADMITTED, STREAMING)) { // closed meanwhile: end the response
+      failQueued();
+      startIfUnsent();
+      sink.close();
+      return;
+    }
+    Write first;
+    synchronized (lock) {
+      first = queue.poll();
+      if (first == null) {
+        writing = false;
+      }
+    }
+    if (first != null) {
+      write(first);
+    }
     session.textReceived(subscribe);
+  }
+
+  /** The head, if no write has sent it: a stream closed before its answer is still a stream. */
+  private void startIfUnsent() {
+    Map<String, String> unsent;
+    synchronized (lock) {
+      unsent = head;
+      head = null;
+    }
+    if (unsent != null) {
+      sink.start(unsent);
+    }
+  }
+
+  private void failQueued() {
+    List<Write> dropped;
+    synchronized (lock) {
+      dropped = List.copyOf(queue);
+      queue.clear();
+    }
+    for (Write w : dropped) {
+      if (w.done != null) {
+        w.done.completed(new IllegalStateException("the stream is closed"));
+      }
+    }
   }
 
   /** The client is gone (it closed, or the connection broke); once is enough, more is fine. */
@@ -109,22 +148,9 @@ public final class SseSession {
     }
   }
 
-  /**
-   * Writes {@code w} now or after the writes before it; a heartbeat only when idle. The first
-   * write carries the head, and {@value SseRequest#RECOVERED} when {@code frame} is the {@code
-   * subscribed} it answers with.
-   */
-  private void enqueue(Write w, boolean onlyIfIdle, String frame) {
+  /** Writes {@code w} now or after the writes before it; a heartbeat only when idle. */
+  private void enqueue(Write w, boolean onlyIfIdle) {
     synchronized (lock) {
-      if (head != null) {
-        if (frame != null && type(frame).equals("subscribed")) {
-          head.put(SseRequest.RECOVERED, String.valueOf(recovered(frame)));
-        }
-        int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
-        w = new Write("retry: " + retry + "\n:\n\n" + w.text, w.done, head);
-        head = null;
-        onlyIfIdle = false;
-      }
       if (writing) {
         if (!onlyIfIdle) {
           queue.add(w);
@@ -136,12 +162,24 @@ public final class SseSession {
     write(w);
   }
 
+  /** Writes one at a time; the first sends the head before it. */
   private void write(Write w) {
     try {
-      if (w.head != null) {
-        sink.start(w.head);
+      Map<String, String> start;
+      synchronized (lock) {
+        start = head;
+        head = null;
       }
-      sink.write(w.text, failure -> written(w, failure));
+      String text = w.text;
+      if (start != null) {
+        if (w.frame != null && type(w.frame).equals("subscribed")) {
+          start.put(SseRequest.RECOVERED, String.valueOf(recovered(w.frame)));
+        }
+        sink.start(start);
+        int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
+        text = "retry: " + retry + "\n:\n\n" + text;
+      }
+      sink.write(text, failure -> written(w, failure));
     } catch (RuntimeException e) {
       written(w, e);
     }
@@ -345,11 +383,11 @@ public final class SseSession {
   private final class Socket implements ProtocolSocket {
     @Override
     public void send(String frame, Transport.SendCallback done) {
-      if (state.get() != STREAMING) {
+      if (state.get() == CLOSED) {
         done.completed(new IllegalStateException("the stream is closed"));
         return;
       }
-      enqueue(new Write(format(frame), done), false, frame);
+      enqueue(new Write(format(frame), done, frame), false);
     }
 
     @Override
@@ -358,10 +396,10 @@ public final class SseSession {
       for (String f : frames) {
         sb.append(format(f));
       }
-      if (state.get() != STREAMING) {
+      if (state.get() == CLOSED) {
         done.completed(new IllegalStateException("the stream is closed"));
       } else {
-        enqueue(new Write(sb.toString(), done), false, frames.isEmpty() ? null : frames.get(0));
+        enqueue(new Write(sb.toString(), done, frames.isEmpty() ? null : frames.get(0)), false);
       }
       return true;
     }
@@ -371,14 +409,14 @@ public final class SseSession {
     public void ping(byte[] payload) {
       if (state.get() == STREAMING) {
         pingPayload = payload;
-        enqueue(new Write(HEARTBEAT, null), true, null);
+        enqueue(new Write(HEARTBEAT, null, null), true);
       }
     }
 
     @Override
     public void keepAlive() {
       if (state.get() == STREAMING) {
-        enqueue(new Write(HEARTBEAT, null), true, null);
+        enqueue(new Write(HEARTBEAT, null, null), true);
       }
     }
 
@@ -389,15 +427,8 @@ public final class SseSession {
 
     @Override
     public void close(int code, String reason, Duration deadline) {
-      if (state.getAndSet(CLOSED) == STREAMING) {
-        Map<String, String> unsent;
-        synchronized (lock) {
-          unsent = head;
-          head = null;
-        }
-        if (unsent != null) { // closed before its answer: still a stream, which the client retries
-          sink.start(unsent);
-        }
+      if (state.getAndSet(CLOSED) == STREAMING) { // before that, stream() ends the response
+        startIfUnsent();
         sink.close();
       }
     }

@@ -118,6 +118,34 @@ class SseStreamTest {
     assertThat(lost.head).containsEntry(SseRequest.RECOVERED, "false");
   }
 
+  /** A heartbeat between admission and acceptance once wrote before the head (no headers). */
+  @Test
+  void nothingIsWrittenBeforeTheTransportAcceptsTheStream() {
+    node(b -> b.heartbeat(Duration.ofSeconds(1), Duration.ofSeconds(5)));
+    RecordingSink sink = new RecordingSink();
+    SseSession s = new SseSession(node, sink);
+    assertThat(s.open(Authentication.allow("ops", Scope.all()), null)).isTrue();
+    clock.advance(Duration.ofSeconds(3)); // pings and keep-alives fall due
+    assertThat(sink.calls).isEmpty();
+    sink.accept();
+    s.stream("{\"type\":\"subscribe\",\"topics\":[\"mch_1\"]}", null,
+        Map.of("Content-Type", SseRequest.CONTENT_TYPE));
+    assertThat(sink.calls).startsWith("accept", "start", "write");
+    assertThat(sink.head).containsEntry(SseRequest.RECOVERED, "false");
+  }
+
+  @Test
+  void aStreamClosedBeforeItIsAcceptedEndsWithItsHead() {
+    node(b -> { });
+    RecordingSink sink = new RecordingSink();
+    SseSession s = new SseSession(node, sink);
+    assertThat(s.open(Authentication.allow("ops", Scope.all()), null)).isTrue();
+    node.shutdown(Duration.ZERO); // the paced close reaches it before the transport accepted it
+    sink.accept();
+    s.stream("{\"type\":\"subscribe\"}", null, Map.of("Content-Type", SseRequest.CONTENT_TYPE));
+    assertThat(sink.calls).containsExactly("accept", "start", "close");
+  }
+
   @Test
   void aPrincipalThatCanNeverBeServedGets204AndNoBody() {
     node(b -> b.authenticator(h -> Authentication.allow("nobody", Scope.none())));
