@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -579,30 +578,6 @@ public abstract class SseSuite {
         .isGreaterThanOrEqualTo(3 * interval.toNanos());
     assertThat(c.text()).contains("\n:\n\n");
     assertThat(c.ended()).isFalse();
-  }
-
-  /**
-   * The rule as issue 30's brief put it: a comment only on a stream that wrote nothing within the
-   * interval. Main writes one every interval whatever was written (FanoutNode.Builder's javadoc:
-   * "each interval (skipped while a write is in progress)"), so this fails there: 2 comments in
-   * 2 s of events every 40 ms at an interval of 800 ms.
-   */
-  @Disabled("main writes a comment every interval, events or not: keep this rule or drop it")
-  @Test
-  void aStreamThatWritesGetsNoHeartbeatComment() throws Exception {
-    Duration interval = Duration.ofMillis(800);
-    start(b -> b.heartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60))
-        .sseHeartbeat(interval));
-    SseClient c = subscribed("?topics=mch_1");
-    int before = c.comments();
-    List<String> ids = new ArrayList<>();
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2000);
-    while (System.nanoTime() < end) { // an event every 40 ms: never quiet for the interval
-      ids.add(pay("mch_1", "card"));
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(40));
-    }
-    await().atMost(WAIT).until(() -> c.eventIds().size() == ids.size());
-    assertThat(c.comments() - before).as("comments while events flowed").isLessThanOrEqualTo(1);
   }
 
   // ---- backpressure ----
