@@ -82,7 +82,8 @@ public final class FanoutNettyServer implements AutoCloseable {
     workers = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
-        new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath, b.http2);
+        new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath, b.http2,
+        SharedFrames.utf8());
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)

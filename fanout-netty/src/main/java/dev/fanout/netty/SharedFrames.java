@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Function;
 
 /**
  * One encoded WebSocket text frame (header and payload) per frame the hub hands out, shared by
@@ -17,6 +18,24 @@ final class SharedFrames {
   private static final int SLOTS = 256; // recent frames; a miss costs what encoding always did
 
   private final AtomicReferenceArray<Entry> slots = new AtomicReferenceArray<>(SLOTS);
+  private final Function<String, ByteBuf> encoder;
+
+  /** WebSocket text frames. */
+  SharedFrames() {
+    this(SharedFrames::encode);
+  }
+
+  private SharedFrames(Function<String, ByteBuf> encoder) {
+    this.encoder = encoder;
+  }
+
+  /**
+   * The UTF-8 bytes of Server-Sent Events texts: an event's text is one instance for every stream
+   * it goes to (fanout-protocol's {@code EventTexts}), encoded here once.
+   */
+  static SharedFrames utf8() {
+    return new SharedFrames(text -> Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+  }
 
   private record Entry(String text, ByteBuf frame) {}
 
@@ -32,7 +51,7 @@ final class SharedFrames {
     if (e != null && e.text == text) { // the same instance: the same bytes
       return e.frame.retainedDuplicate();
     }
-    ByteBuf encoded = encode(text);
+    ByteBuf encoded = encoder.apply(text);
     slots.set(i, new Entry(text, encoded));
     return encoded.retainedDuplicate();
   }

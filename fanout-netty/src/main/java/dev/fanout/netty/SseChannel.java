@@ -6,7 +6,6 @@ import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.SseRequest;
 import dev.fanout.protocol.SseSession;
 import dev.fanout.protocol.SseSink;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -40,17 +39,23 @@ import java.util.concurrent.TimeUnit;
 final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   private final ChannelHandlerContext upgrade; // the context of the handler this one replaces
   private final Duration closeDeadline;
+  private final SharedFrames texts;
   private volatile SseSession session;
   private volatile boolean gone;
 
-  private SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline) {
+  private SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline, SharedFrames texts) {
     this.upgrade = upgrade;
     this.closeDeadline = closeDeadline;
+    this.texts = texts;
   }
 
-  /** Serves the request on the connection of {@code ctx} (the {@link Upgrade} handler's). */
-  static void serve(ChannelHandlerContext ctx, FanoutNode node, Handshake request) {
-    SseChannel channel = new SseChannel(ctx, node.settings().closeDeadline());
+  /**
+   * Serves the request on the connection of {@code ctx} (the {@link Upgrade} handler's); {@code
+   * texts} encodes what streams write, once per text instance.
+   */
+  static void serve(ChannelHandlerContext ctx, FanoutNode node, Handshake request,
+      SharedFrames texts) {
+    SseChannel channel = new SseChannel(ctx, node.settings().closeDeadline(), texts);
     SseSession s = SseRequest.serve(node, request, channel);
     if (s != null) {
       channel.session = s;
@@ -105,7 +110,7 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   @Override
   public void write(String text, Transport.SendCallback done) {
     var ch = upgrade.channel();
-    ch.writeAndFlush(new DefaultHttpContent(ByteBufUtil.writeUtf8(ch.alloc(), text)))
+    ch.writeAndFlush(new DefaultHttpContent(texts.frame(text))) // an event's text: shared bytes
         .addListener(f -> done.completed(f.isSuccess() ? null : f.cause()));
   }
 

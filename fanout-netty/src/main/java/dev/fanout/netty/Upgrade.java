@@ -72,7 +72,7 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
 
   record Settings(FanoutNode node, String path, boolean compression, HttpService http,
       SharedFrames frames, Duration requestTimeout, ThrottledLog log, String ssePath,
-      boolean http2) {}
+      boolean http2, SharedFrames sseTexts) {}
 
   private final Settings settings;
   private final boolean stream; // an HTTP/2 stream's request (Http2c), not a connection's
@@ -177,7 +177,8 @@ final class Upgrade extends ChannelInboundHandlerAdapter {
         respond(ctx, 400, "a stream needs HTTP/1.1");
         return;
       }
-      SseChannel.serve(ctx, settings.node, Handshake.of(uri, headers(req), null, remote));
+      SseChannel.serve(ctx, settings.node, Handshake.of(uri, headers(req), null, remote),
+          settings.sseTexts);
       return;
     }
     if (!settings.path.equals(uri.getRawPath())) {

@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One Server-Sent Events stream, from {@link SseRequest#serve}: a {@link ProtocolSession} whose
@@ -55,13 +56,15 @@ public final class SseSession {
   private boolean writing = true; // under lock; held until the stream is accepted
   private Map<String, String> head; // under lock: the 200's headers, until the first write
   private volatile ProtocolSession session;
-  private volatile byte[] pingPayload; // any completed write after a ping proves the client reads
+  // any completed write after a ping proves the client reads: the first one answers it
+  private final AtomicReference<byte[]> pingPayload = new AtomicReference<>();
   // resume-point tracking: frames are formatted one send at a time
   private final TreeMap<Integer, EventId> cursor = new TreeMap<>(); // by partition
   private String resumedFrom; // what the stream subscribed with, until its first subscribed
   private long replayLeft;
   private String pendingPosition;
   boolean positions = POSITIONS; // tests: either server
+  boolean shared = true; // tests: false builds every text here, as before EventTexts
 
   /** Text to write; {@code frame}: the (first) frame it holds, or null for a comment. */
   private record Write(String text, Transport.SendCallback done, String frame) {}
@@ -186,9 +189,9 @@ public final class SseSession {
   }
 
   private void written(Write w, Throwable failure) {
-    byte[] ping = pingPayload;
+    byte[] ping = pingPayload.get();
     ProtocolSession s = session;
-    if (failure == null && ping != null && s != null) {
+    if (failure == null && ping != null && s != null && pingPayload.compareAndSet(ping, null)) {
       s.pongReceived(ByteBuffer.wrap(ping));
     }
     Write next;
@@ -215,11 +218,14 @@ public final class SseSession {
     if (type.equals("event")) {
       String id = eventId(frame);
       String now = advance(id);
-      sb.append("id: ").append(now == null ? id : now).append('\n');
       if (replayLeft > 0 && --replayLeft == 0 && pendingPosition != null) {
         idAfter = adopt(pendingPosition, now);
         pendingPosition = null;
       }
+      if (shared && idAfter == null && (now == null || now.equals(id))) {
+        return EventTexts.of(frame, id); // the event's own id: the same text for every stream
+      }
+      sb.append("id: ").append(now == null ? id : now).append('\n');
     } else if (type.equals("subscribed")) {
       JsonObject o = JsonParser.parseString(frame).getAsJsonObject();
       boolean recovered = recovered(o);
@@ -361,7 +367,7 @@ public final class SseSession {
   }
 
   /** The frame as data lines: a line break in it (JSON whitespace) starts another data line. */
-  private static void appendData(StringBuilder sb, String frame) {
+  static void appendData(StringBuilder sb, String frame) {
     if (frame.indexOf('\n') < 0 && frame.indexOf('\r') < 0) {
       sb.append(frame);
       return;
@@ -408,7 +414,7 @@ public final class SseSession {
     @Override
     public void ping(byte[] payload) {
       if (state.get() == STREAMING) {
-        pingPayload = payload;
+        pingPayload.set(payload);
         enqueue(new Write(HEARTBEAT, null, null), true);
       }
     }
