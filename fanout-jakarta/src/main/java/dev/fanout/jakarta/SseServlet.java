@@ -120,6 +120,9 @@ public final class SseServlet extends HttpServlet {
 
     @Override
     public void accept() {
+      // Every write is flushed at once: no response buffer to hold while the stream lasts (on
+      // Jetty 32 KiB per idle stream, docs/benchmarks.md)
+      response.setBufferSize(0);
       async = request.startAsync();
       async.setTimeout(0); // the node's heartbeat decides
       async.addListener(this);
