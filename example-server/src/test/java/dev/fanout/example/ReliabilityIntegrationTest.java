@@ -76,7 +76,7 @@ class ReliabilityIntegrationTest {
    * 200 WebSocket clients and 200 browsers' EventSources (resuming with {@code Last-Event-ID})
    * on the two nodes, dropped at random, and a node restarted (its streams drained): 0 lost.
    *
-   * <p>Not in {@code mvn -B verify} until a loss is explained: in one run of about eight it
+   * <p>Not in {@code mvn -B verify} until a loss is explained: in one run of thirteen it
    * counted 315 events lost with no reset (the others: 0 lost), cause not found yet, on the
    * server or in this test's EventSource. Run it with {@code -Dfanout.reliability.sse=true}.
    */
