@@ -83,7 +83,9 @@ class SseClientTest {
     }
     long want = expected;
     await().atMost(WAIT).until(() -> all.seen().received() >= want);
-    Thread.sleep(300); // anything more would be counted by now
+    // and nothing more comes: the count stays there
+    await().during(Duration.ofMillis(300)).atMost(WAIT)
+        .until(() -> all.seen().received() == want);
     Clients.Seen seen = all.seen();
     assertThat(seen.received()).isEqualTo(expected);
     assertThat(seen.duplicates()).isZero();
