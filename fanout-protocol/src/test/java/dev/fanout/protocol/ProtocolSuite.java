@@ -793,7 +793,9 @@ public abstract class ProtocolSuite {
     // ... and their sockets gone on the server's side within the deadline (plus 2 s), though
     // the peers read nothing and answered nothing
     await().atMost(deadline.plusSeconds(2)).until(() -> node.status().closingSockets() == 0);
-    // every client sees EOF or a reset (once it reads again: what the server had sent first)
+    // every client sees EOF or a reset once it reads again (what the server had sent first):
+    // all read at once, not one per poll as allMatch would resume them
+    silent.forEach(ProtocolClient::resume);
     await().atMost(Duration.ofSeconds(10))
         .until(() -> silent.stream().allMatch(ProtocolClient::serverClosed));
     silent.forEach(ProtocolClient::close);
