@@ -386,6 +386,7 @@ final class Cluster implements AutoCloseable {
         scenario, reference.size(), reconnects, publishFailures.get(), v);
     System.out.printf("MEASURE resources %s end=%s%n", scenario,
         ReliabilityIntegrationTest.resources());
+    v.gaps.forEach(g -> System.out.println("GAP " + g));
     return v;
   }
 

@@ -13,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -74,6 +75,9 @@ final class Dashboard {
   /** {@code subscribed} frames the client did not ask for: the server's own resyncs. */
   final AtomicInteger serverAnswers = new AtomicInteger();
   private int answersHere; // guarded by lock: subscribed frames on the current connection
+  // guarded by lock: what the connections did (connects, answers, closes), the newest 64, for
+  // a verdict that has to explain a gap
+  private final ArrayDeque<String> journal = new ArrayDeque<>();
 
   /** What {@link #drop}, {@link #stop} and {@link #reading} act on: a WebSocket or a stream. */
   private interface Link {
@@ -137,6 +141,7 @@ final class Dashboard {
       }
       client = null;
       generation++;
+      note("dropped" + (sse ? " last-event-id=" + sseLastId : ""));
     }
     c.abort();
     reconnectLater(1006);
@@ -200,6 +205,7 @@ final class Dashboard {
       gen = ++generation;
       from = sseLastId;
       sseResumed = !from.isEmpty();
+      note("GET " + node + " Last-Event-ID=" + from);
     }
     StringBuilder query = new StringBuilder();
     if (!merchants.isEmpty()) {
@@ -282,6 +288,9 @@ final class Dashboard {
         }
         if (id != null) {
           sseLastId = id; // the buffer is not reset: it stays until the server sets it again
+          if (parsed == null) {
+            note("id without data: " + id);
+          }
         }
         if (parsed != null) {
           handle(gen, parsed);
@@ -344,6 +353,7 @@ final class Dashboard {
       connects.incrementAndGet();
       attempt = 0;
       String from = resume.subscribing();
+      note("ws " + node + " lastEventId=" + from);
       try {
         c.send(from != null ? subscribeJson + ",\"lastEventId\":\"" + from + "\"}"
             : subscribeJson + "}");
@@ -360,6 +370,7 @@ final class Dashboard {
       }
       generation++;
       client = null;
+      note("closed " + code);
     }
     reconnectLater(code);
   }
@@ -398,6 +409,7 @@ final class Dashboard {
           }
           break;
         case "subscribed": {
+          note(frame + (sse ? " last-event-id=" + sseLastId : " last=" + resume.lastEventId()));
           if (++answersHere > 1) { // one subscribe per connection: the rest are the server's
             serverAnswers.incrementAndGet();
           }
@@ -487,6 +499,22 @@ final class Dashboard {
   String lastEventIdIn(int partition) {
     synchronized (lock) {
       return lastByPartition.get(partition);
+    }
+  }
+
+  /** Adds to the journal (under lock). */
+  private void note(String what) {
+    if (journal.size() == 64) {
+      journal.poll();
+    }
+    journal.add(Clock.nowMicros() / 1000 + " " + what);
+  }
+
+  /** The client's kind, merchants and journal, to explain a verdict. */
+  String describe() {
+    synchronized (lock) {
+      return (sse ? "EventSource" : "WebSocket") + " merchants=" + merchants + " connects="
+          + connects.get() + " closes=" + closes + "\n    " + String.join("\n    ", journal);
     }
   }
 

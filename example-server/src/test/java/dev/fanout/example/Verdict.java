@@ -28,6 +28,8 @@ final class Verdict {
   long unexplainedResets; // times a client had to rebuild its state
   final Map<String, Integer> resetReasons = new TreeMap<>();
   long clients;
+  /** The gaps, with the client that has them (the first 10), to explain a loss. */
+  final List<String> gaps = new ArrayList<>();
 
   static Verdict judge(List<Dashboard.Received> reference, List<Dashboard> clients) {
     Verdict v = new Verdict();
@@ -58,8 +60,41 @@ final class Verdict {
       for (List<Dashboard.Received> s : segments) {
         ofQ.add(s.stream().filter(r -> partition(r.id()) == q).toList());
       }
+      long lostBefore = lost;
       add(mine.getOrDefault(q, List.of()), ofQ);
+      if (lost > lostBefore && gaps.size() < 10) {
+        gaps.add("client " + (clients - 1) + ": " + gapOf(mine.getOrDefault(q, List.of()), ofQ)
+            + "\n  " + c.describe());
+      }
     }
+  }
+
+  /** Where a client's events of one partition skip some: the ids either side, per segment. */
+  private static String gapOf(List<String> mine, List<List<Dashboard.Received>> segments) {
+    Map<String, Integer> position = new HashMap<>();
+    for (int i = 0; i < mine.size(); i++) {
+      position.put(mine.get(i), i);
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int s = 0; s < segments.size(); s++) {
+      int previous = -1;
+      String previousId = null;
+      for (Dashboard.Received r : segments.get(s)) {
+        Integer p = position.get(r.id());
+        if (p == null) {
+          continue;
+        }
+        if (previous != -1 && p > previous + 1) {
+          sb.append("segment ").append(s).append(" after ").append(previousId).append(" next ")
+              .append(r.id()).append(" (").append(p - previous - 1).append(" missing); ");
+        }
+        if (p > previous) {
+          previous = p;
+          previousId = r.id();
+        }
+      }
+    }
+    return sb.length() == 0 ? "the tail" : sb.toString();
   }
 
   private static int partition(String id) {
