@@ -83,7 +83,7 @@ public final class FanoutNettyServer implements AutoCloseable {
         new DefaultThreadFactory("fanout-netty-io"), io);
     Upgrade.Settings settings = new Upgrade.Settings(b.node, b.path, b.compression, b.http,
         new SharedFrames(), b.requestTimeout, new ThrottledLog(log), b.ssePath, b.http2,
-        SharedFrames.utf8());
+        SharedFrames.chunks());
     try {
       listening = new ServerBootstrap()
           .group(boss, workers)

@@ -30,11 +30,34 @@ final class SharedFrames {
   }
 
   /**
-   * The UTF-8 bytes of Server-Sent Events texts: an event's text is one instance for every stream
-   * it goes to (fanout-protocol's {@code EventTexts}), encoded here once.
+   * Server-Sent Events texts as HTTP/1.1 chunks (the size in hex, CRLF, the UTF-8 bytes, CRLF):
+   * an event's text is one instance for every stream it goes to (fanout-protocol's {@code
+   * EventTexts}), encoded and framed here once. {@link #payload} is the text's bytes alone (an
+   * HTTP/2 stream's DATA). Never for an empty text: its chunk would end the body.
    */
-  static SharedFrames utf8() {
-    return new SharedFrames(text -> Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+  static SharedFrames chunks() {
+    return new SharedFrames(SharedFrames::chunk);
+  }
+
+  /** The HTTP/1.1 chunk of {@code text}, not empty. */
+  static ByteBuf chunk(String text) {
+    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+    byte[] size = (Integer.toHexString(payload.length) + "\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
+    byte[] chunk = new byte[size.length + payload.length + 2];
+    System.arraycopy(size, 0, chunk, 0, size.length);
+    System.arraycopy(payload, 0, chunk, size.length, payload.length);
+    chunk[chunk.length - 2] = '\r';
+    chunk[chunk.length - 1] = '\n';
+    return Unpooled.wrappedBuffer(chunk);
+  }
+
+  /** The payload of a {@link #chunk}, taking over the caller's reference to it. */
+  static ByteBuf payload(ByteBuf chunk) {
+    int start = chunk.readerIndex() + chunk.bytesBefore((byte) '\n') + 1;
+    ByteBuf payload = chunk.retainedSlice(start, chunk.writerIndex() - 2 - start);
+    chunk.release();
+    return payload;
   }
 
   private record Entry(String text, ByteBuf frame) {}

@@ -6,11 +6,14 @@ import dev.fanout.protocol.Handshake;
 import dev.fanout.protocol.SseRequest;
 import dev.fanout.protocol.SseSession;
 import dev.fanout.protocol.SseSink;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -19,14 +22,19 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketServerCompressionHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,11 +45,13 @@ import java.util.concurrent.TimeUnit;
  * stream, not the connection.
  */
 final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
+  private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private final ChannelHandlerContext upgrade; // the context of the handler this one replaces
   private final Duration closeDeadline;
   private final SharedFrames texts;
   private volatile SseSession session;
   private volatile boolean gone;
+  private boolean framed; // on the event loop: the encoder is gone, the body is written as chunks
 
   private SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline, SharedFrames texts) {
     this.upgrade = upgrade;
@@ -90,16 +100,40 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
     upgrade.channel().config().setAutoRead(true);
   }
 
-  /** The head, on the event loop: writes queued after it from other threads follow it. */
+  /**
+   * The head, on the event loop: writes queued after it from other threads follow it. On
+   * HTTP/1.1 the response encoder leaves the pipeline once the head is through it: the body's
+   * chunks are framed once per text ({@link SharedFrames#chunks}) and written as they are.
+   */
   @Override
   public void start(Map<String, String> headers) {
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     headers.forEach(r.headers()::set);
-    if (!onHttp2Stream()) { // on a stream the framing is HTTP/2's, the connection not ours
-      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    Channel ch = upgrade.channel();
+    if (onHttp2Stream()) { // on a stream the framing is HTTP/2's, the connection not ours
+      ch.write(r);
+      return;
     }
-    upgrade.channel().write(r);
+    r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    onLoop(() -> {
+      ch.write(r);
+      ChannelPipeline p = ch.pipeline();
+      p.remove(HttpResponseEncoder.class);
+      if (p.get(WebSocketServerCompressionHandler.class) != null) {
+        p.remove(WebSocketServerCompressionHandler.class);
+      }
+      framed = true;
+    });
+  }
+
+  private void onLoop(Runnable task) {
+    EventLoop loop = upgrade.channel().eventLoop();
+    if (loop.inEventLoop()) {
+      task.run();
+    } else {
+      loop.execute(task);
+    }
   }
 
   /** Whether this is an HTTP/2 stream's channel ({@link Http2c}), not a connection's. */
@@ -109,9 +143,47 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
 
   @Override
   public void write(String text, Transport.SendCallback done) {
-    var ch = upgrade.channel();
-    ch.writeAndFlush(new DefaultHttpContent(texts.frame(text))) // an event's text: shared bytes
+    if (text.isEmpty()) { // an empty chunk would end the body
+      done.completed(null);
+      return;
+    }
+    upgrade.channel().writeAndFlush(body(text)) // an event's text: shared bytes
         .addListener(f -> done.completed(f.isSuccess() ? null : f.cause()));
+  }
+
+  /** One task for all of them, one flush, as a WebSocket connection writes a batch. */
+  @Override
+  public void writeAll(List<String> texts, Transport.SendCallback done) {
+    List<Object> bodies = new ArrayList<>(texts.size());
+    for (String t : texts) {
+      if (!t.isEmpty()) {
+        bodies.add(body(t));
+      }
+    }
+    if (bodies.isEmpty()) {
+      done.completed(null);
+      return;
+    }
+    Channel ch = upgrade.channel();
+    try {
+      onLoop(() -> {
+        int last = bodies.size() - 1;
+        for (int i = 0; i < last; i++) { // a failed write also fails the last one's future
+          ch.write(bodies.get(i), ch.voidPromise());
+        }
+        ch.writeAndFlush(bodies.get(last))
+            .addListener(f -> done.completed(f.isSuccess() ? null : f.cause()));
+      });
+    } catch (RejectedExecutionException e) { // the loop is shutting down
+      bodies.forEach(ReferenceCountUtil::release);
+      done.completed(e);
+    }
+  }
+
+  /** {@code text} as the body continues: a chunk on HTTP/1.1, DATA on an HTTP/2 stream. */
+  private Object body(String text) {
+    ByteBuf chunk = texts.frame(text);
+    return onHttp2Stream() ? new DefaultHttpContent(SharedFrames.payload(chunk)) : chunk;
   }
 
   /**
@@ -121,10 +193,13 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   @Override
   public void close() {
     Channel ch = upgrade.channel();
-    ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
-    ch.eventLoop().schedule(() -> {
-      ch.close();
-    }, closeDeadline.toNanos(), TimeUnit.NANOSECONDS);
+    onLoop(() -> {
+      ch.writeAndFlush(framed ? Unpooled.wrappedBuffer(LAST_CHUNK)
+          : LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+      ch.eventLoop().schedule(() -> {
+        ch.close();
+      }, closeDeadline.toNanos(), TimeUnit.NANOSECONDS);
+    });
   }
 
   @Override

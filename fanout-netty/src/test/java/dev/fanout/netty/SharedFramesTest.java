@@ -4,9 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -23,7 +32,7 @@ class SharedFramesTest {
   private static byte[] plain(String text) {
     EmbeddedChannel ch = new EmbeddedChannel(new WebSocket13FrameEncoder(false));
     ch.writeOutbound(new TextWebSocketFrame(text));
-    ByteBuf all = io.netty.buffer.Unpooled.buffer();
+    ByteBuf all = Unpooled.buffer();
     for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
       all.writeBytes(b);
       b.release();
@@ -64,6 +73,50 @@ class SharedFramesTest {
         ByteBuf f = frames.frame(text);
         assertThat(ByteBufUtil.getBytes(f)).as("length %d", text.length()).isEqualTo(plain(text));
         f.release();
+      }
+    }
+  }
+
+  /** What Netty's response encoder writes for {@code text} as a chunk of a chunked body. */
+  private static byte[] plainChunk(String text) {
+    EmbeddedChannel ch = new EmbeddedChannel(new HttpResponseEncoder());
+    DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    ch.writeOutbound(head);
+    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+      b.release(); // the head
+    }
+    ch.writeOutbound(new DefaultHttpContent(
+        Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8))));
+    ByteBuf all = Unpooled.buffer();
+    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+      all.writeBytes(b);
+      b.release();
+    }
+    ch.finishAndReleaseAll();
+    byte[] out = ByteBufUtil.getBytes(all);
+    all.release();
+    return out;
+  }
+
+  /** Server-Sent Events texts: each chunk as the response encoder frames it, and its payload. */
+  @Test
+  void everyChunkIsTheBytesNettysResponseEncoderWrites() {
+    Random rnd = new Random(30);
+    SharedFrames chunks = SharedFrames.chunks();
+    List<String> texts = new ArrayList<>(List.of("x", ":\n\n", "x".repeat(15), "x".repeat(16),
+        "x".repeat(255), "x".repeat(256), "x".repeat(70_000)));
+    for (int i = 0; i < 300; i++) {
+      texts.add(randomText(rnd, 1 + rnd.nextInt(i % 50 == 0 ? 70_000 : 300)));
+    }
+    for (String text : texts) {
+      for (int recipient = 0; recipient < 2; recipient++) { // a miss, then a hit
+        ByteBuf c = chunks.frame(text);
+        assertThat(ByteBufUtil.getBytes(c)).as("length %d", text.length())
+            .isEqualTo(plainChunk(text));
+        ByteBuf payload = SharedFrames.payload(c);
+        assertThat(payload.toString(StandardCharsets.UTF_8)).isEqualTo(text);
+        payload.release();
       }
     }
   }

@@ -1,33 +1,55 @@
 package dev.fanout.protocol;
 
+import dev.fanout.core.EventId;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * The SSE text of an {@code event} frame whose {@code id:} is the event's own, shared by every
- * stream it goes to: the hub hands every matching connection the same frame {@code String}, and
- * this keeps, per instance, the text made of it once ({@code event: event}, {@code id:}, the
- * frame as data lines), so streams write one instance (which a transport may encode once) instead
- * of building and encoding a copy each. A miss costs what building always did. {@code
- * SseSessionTest} compares every text with the one built without it.
+ * What every stream needs of an {@code event} frame, made once per frame: the hub hands every
+ * matching connection the same frame {@code String}, and this keeps, per instance, its id (read
+ * and parsed) and its SSE text with the event's own {@code id:} ({@code event: event}, {@code
+ * id:}, the frame as data lines). Streams write that one text instance (which a transport may
+ * encode once) instead of building and encoding a copy each, and parse no id. A miss costs what
+ * building always did. {@code SseSessionTest} compares every text with the one built without it.
  */
 final class EventTexts {
   private static final int SLOTS = 256; // recent frames
-  private static final AtomicReferenceArray<Entry> slots = new AtomicReferenceArray<>(SLOTS);
+  private static final AtomicReferenceArray<Event> slots = new AtomicReferenceArray<>(SLOTS);
 
-  private record Entry(String frame, String text) {}
+  /**
+   * An event frame read: {@code id} as the frame has it (empty when unsafe in a header), {@code
+   * parsed} (null when it is no event id), {@code own} the id as a one-partition position (the
+   * parsed id's form, or {@code id}), and {@code text} the shared SSE text (null when not shared).
+   */
+  record Event(String frame, String id, EventId parsed, String own, String text) {}
 
   private EventTexts() {}
 
-  /** The text of {@code frame}, an {@code event} frame whose SSE id is {@code id}. */
-  static String of(String frame, String id) {
+  /** The shared {@link Event} of {@code frame}, an {@code event} frame. */
+  static Event of(String frame) {
     int i = System.identityHashCode(frame) & (SLOTS - 1);
-    Entry e = slots.get(i);
+    Event e = slots.get(i);
     if (e != null && e.frame == frame) { // the same instance: the same id, the same text
-      return e.text;
+      return e;
     }
-    String text = build(frame, id);
-    slots.set(i, new Entry(frame, text));
-    return text;
+    Event read = read(frame, true);
+    slots.set(i, read);
+    return read;
+  }
+
+  /** {@code frame} read afresh, with its text when {@code withText}. */
+  static Event read(String frame, boolean withText) {
+    String id = SseSession.eventId(frame);
+    EventId parsed;
+    try {
+      parsed = EventId.parse(id);
+    } catch (RuntimeException notAnId) {
+      parsed = null;
+    }
+    String own = parsed == null ? null : parsed.toString();
+    if (id.equals(own)) {
+      own = id; // one instance: comparing with the id is then immediate
+    }
+    return new Event(frame, id, parsed, own, withText ? build(frame, id) : null);
   }
 
   /** The text, built. */

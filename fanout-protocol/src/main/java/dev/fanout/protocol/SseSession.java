@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,7 @@ public final class SseSession {
   static final int RETRY_MIN_MILLIS = 1000;
   static final int RETRY_SPREAD_MILLIS = 2000;
   private static final String HEARTBEAT = ":\n\n";
+  private static final String EVENT = "{\"type\":\"event\""; // type(frame) is event
   /**
    * Whether this server's subscribe takes a position over several partitions (ids joined by
    * commas) as {@code lastEventId}; where it does not, an id over several partitions would be
@@ -66,8 +68,10 @@ public final class SseSession {
   boolean positions = POSITIONS; // tests: either server
   boolean shared = true; // tests: false builds every text here, as before EventTexts
 
-  /** Text to write; {@code frame}: the (first) frame it holds, or null for a comment. */
-  private record Write(String text, Transport.SendCallback done, String frame) {}
+  /**
+   * Texts to write together; {@code frame}: the (first) frame they hold, or null for a comment.
+   */
+  private record Write(List<String> texts, Transport.SendCallback done, String frame) {}
 
   SseSession(FanoutNode node, SseSink sink) {
     this.node = node;
@@ -173,16 +177,23 @@ public final class SseSession {
         start = head;
         head = null;
       }
-      String text = w.text;
+      List<String> texts = w.texts;
       if (start != null) {
         if (w.frame != null && type(w.frame).equals("subscribed")) {
           start.put(SseRequest.RECOVERED, String.valueOf(recovered(w.frame)));
         }
         sink.start(start);
         int retry = RETRY_MIN_MILLIS + ThreadLocalRandom.current().nextInt(RETRY_SPREAD_MILLIS);
-        text = "retry: " + retry + "\n:\n\n" + text;
+        List<String> first = new ArrayList<>(texts.size() + 1);
+        first.add("retry: " + retry + "\n:\n\n");
+        first.addAll(texts);
+        texts = first;
       }
-      sink.write(text, failure -> written(w, failure));
+      if (texts.size() == 1) {
+        sink.write(texts.get(0), failure -> written(w, failure));
+      } else {
+        sink.writeAll(texts, failure -> written(w, failure));
+      }
     } catch (RuntimeException e) {
       written(w, e);
     }
@@ -211,22 +222,13 @@ public final class SseSession {
 
   /** One frame as one SSE event. */
   String format(String frame) {
+    if (frame.startsWith(EVENT)) {
+      return event(shared ? EventTexts.of(frame) : EventTexts.read(frame, false));
+    }
     String type = type(frame);
     StringBuilder sb = new StringBuilder(frame.length() + 48).append("event: ").append(type)
         .append('\n');
-    String idAfter = null;
-    if (type.equals("event")) {
-      String id = eventId(frame);
-      String now = advance(id);
-      if (replayLeft > 0 && --replayLeft == 0 && pendingPosition != null) {
-        idAfter = adopt(pendingPosition, now);
-        pendingPosition = null;
-      }
-      if (shared && idAfter == null && (now == null || now.equals(id))) {
-        return EventTexts.of(frame, id); // the event's own id: the same text for every stream
-      }
-      sb.append("id: ").append(now == null ? id : now).append('\n');
-    } else if (type.equals("subscribed")) {
+    if (type.equals("subscribed")) {
       JsonObject o = JsonParser.parseString(frame).getAsJsonObject();
       boolean recovered = recovered(o);
       replayLeft = o.has("replay") ? o.get("replay").getAsLong() : 0;
@@ -254,6 +256,27 @@ public final class SseSession {
     }
     sb.append("data: ");
     appendData(sb, frame);
+    return sb.append("\n\n").toString();
+  }
+
+  /**
+   * An {@code event} frame: the shared text when its {@code id:} is the event's own and no
+   * position follows it (a live event on one partition), else built for this stream.
+   */
+  private String event(EventTexts.Event e) {
+    String now = advance(e);
+    String idAfter = null;
+    if (replayLeft > 0 && --replayLeft == 0 && pendingPosition != null) {
+      idAfter = adopt(pendingPosition, now);
+      pendingPosition = null;
+    }
+    if (e.text() != null && idAfter == null && (now == null || now.equals(e.id()))) {
+      return e.text(); // the event's own id: the same text for every stream
+    }
+    String frame = e.frame();
+    StringBuilder sb = new StringBuilder(frame.length() + 48).append("event: event\nid: ")
+        .append(now == null ? e.id() : now).append("\ndata: ");
+    appendData(sb, frame);
     sb.append("\n\n");
     if (idAfter != null) {
       sb.append("id: ").append(idAfter).append("\n\n"); // no data: moves Last-Event-ID only
@@ -261,19 +284,17 @@ public final class SseSession {
     return sb.toString();
   }
 
-  /** The cursor with the event {@code id} in its partition, or null when it is no event id. */
-  private String advance(String id) {
-    EventId e;
-    try {
-      e = EventId.parse(id);
-    } catch (RuntimeException notAnId) {
+  /** The cursor with the event in its partition, or null when it has no event id. */
+  private String advance(EventTexts.Event event) {
+    EventId e = event.parsed();
+    if (e == null) {
       return null;
     }
     if (!cursor.isEmpty() && cursor.firstEntry().getValue().isPartitioned() != e.isPartitioned()) {
       cursor.clear(); // the stream changed shape: this event is where the client stands now
     }
     cursor.put(e.partition(), e);
-    return current();
+    return cursor.size() == 1 ? event.own() : current(); // one partition: its id, as it is
   }
 
   private void seed(String resume) {
@@ -347,7 +368,8 @@ public final class SseSession {
     return frame.substring(prefix.length(), end);
   }
 
-  private static String eventId(String frame) {
+  /** An event frame's id; empty when it has none, or one unsafe in a header. */
+  static String eventId(String frame) {
     String key = "\"id\":\"";
     int start = frame.indexOf(key);
     int end = start < 0 ? -1 : frame.indexOf('"', start + key.length());
@@ -393,19 +415,19 @@ public final class SseSession {
         done.completed(new IllegalStateException("the stream is closed"));
         return;
       }
-      enqueue(new Write(format(frame), done, frame), false);
+      enqueue(new Write(List.of(format(frame)), done, frame), false);
     }
 
     @Override
     public boolean sendAll(List<String> frames, Transport.SendCallback done) {
-      StringBuilder sb = new StringBuilder();
-      for (String f : frames) {
-        sb.append(format(f));
+      String[] texts = new String[frames.size()];
+      for (int i = 0; i < texts.length; i++) {
+        texts[i] = format(frames.get(i)); // shared texts stay shared: written as they are
       }
       if (state.get() == CLOSED) {
         done.completed(new IllegalStateException("the stream is closed"));
       } else {
-        enqueue(new Write(sb.toString(), done, frames.isEmpty() ? null : frames.get(0)), false);
+        enqueue(new Write(List.of(texts), done, frames.isEmpty() ? null : frames.get(0)), false);
       }
       return true;
     }
@@ -415,14 +437,14 @@ public final class SseSession {
     public void ping(byte[] payload) {
       if (state.get() == STREAMING) {
         pingPayload.set(payload);
-        enqueue(new Write(HEARTBEAT, null, null), true);
+        enqueue(new Write(List.of(HEARTBEAT), null, null), true);
       }
     }
 
     @Override
     public void keepAlive() {
       if (state.get() == STREAMING) {
-        enqueue(new Write(HEARTBEAT, null, null), true);
+        enqueue(new Write(List.of(HEARTBEAT), null, null), true);
       }
     }
 

@@ -1,6 +1,7 @@
 package dev.fanout.protocol;
 
 import dev.fanout.core.Transport;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,6 +40,15 @@ public interface SseSink {
    * failure. Never called again before {@code done}.
    */
   void write(String text, Transport.SendCallback done);
+
+  /**
+   * As {@link #write}, with {@code texts} one after the other, flushed once: a transport that
+   * can write texts shared by many streams as they are (encoded once) overrides this; by
+   * default they are joined into one text.
+   */
+  default void writeAll(List<String> texts, Transport.SendCallback done) {
+    write(String.join("", texts), done);
+  }
 
   /**
    * Ends the stream and the connection (the client's EventSource reconnects); nothing is written
