@@ -5,7 +5,8 @@
 # on core 1 (the clients in its own process: --workers 1), a private Redis on 6398, the server
 # on 8188.
 # usage: fanout-bench/sse-w1.sh ROUNDS CHECKOUT   (CHECKOUT built with mvn -B -q package -DskipTests)
-#   smoke: WARMUP=5 DURATION=5 fanout-bench/sse-w1.sh 1 .   (also C, M, R, OUT)
+#   smoke: WARMUP=5 DURATION=5 fanout-bench/sse-w1.sh 1 .   (also C, M, R, OUT, and RUNS:
+#   which runs per round, by default "netty-ws netty-sse jetty-ws jetty-sse")
 # Results: one line per run in $OUT/results.txt (round, run, load average, load's JSON), then a
 # summary: server CPU per delivery (µs, total and system), lost, and SSE / WS per transport.
 ROUNDS=${1:-3}; HEAD=$(cd "${2:?checkout}" && pwd); RP=6398; PORT=8188
@@ -31,11 +32,12 @@ run() { # name transport(jetty|netty) clients(websocket|sse)
     '{round: ($r | tonumber), run: $n, loadavg: $l} + .' >> "$OUT/results.jsonl"
   kill $sp; wait $sp 2>/dev/null
 }
+RUNS=${RUNS:-netty-ws netty-sse jetty-ws jetty-sse}
 for r in $(seq $ROUNDS); do
-  run netty-ws netty websocket
-  run netty-sse netty sse
-  run jetty-ws jetty websocket
-  run jetty-sse jetty sse
+  for name in $RUNS; do # <transport>-<clients>: netty-ws, netty-sse, jetty-ws, jetty-sse
+    cl=${name#*-}; [ "$cl" = ws ] && cl=websocket
+    run "$name" "${name%%-*}" "$cl"
+  done
 done
 redis-cli -p $RP shutdown nosave >/dev/null 2>&1
 "$HEAD/fanout-bench/sse-w1-summary.sh" "$OUT/results.jsonl" | tee "$OUT/summary.txt"
