@@ -32,6 +32,11 @@ class SharedFramesTest {
   private static byte[] plain(String text) {
     EmbeddedChannel ch = new EmbeddedChannel(new WebSocket13FrameEncoder(false));
     ch.writeOutbound(new TextWebSocketFrame(text));
+    return written(ch);
+  }
+
+  /** The bytes {@code ch} wrote (it is finished). */
+  private static byte[] written(EmbeddedChannel ch) {
     ByteBuf all = Unpooled.buffer();
     for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
       all.writeBytes(b);
@@ -83,20 +88,11 @@ class SharedFramesTest {
     DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
     ch.writeOutbound(head);
-    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-      b.release(); // the head
-    }
+    ByteBuf headBytes = ch.readOutbound();
+    headBytes.release();
     ch.writeOutbound(new DefaultHttpContent(
         Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8))));
-    ByteBuf all = Unpooled.buffer();
-    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-      all.writeBytes(b);
-      b.release();
-    }
-    ch.finishAndReleaseAll();
-    byte[] out = ByteBufUtil.getBytes(all);
-    all.release();
-    return out;
+    return written(ch);
   }
 
   /** Server-Sent Events texts: each chunk as the response encoder frames it, and its payload. */
