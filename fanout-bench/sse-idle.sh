@@ -8,6 +8,7 @@
 # usage: fanout-bench/sse-idle.sh CHECKOUT [N]   (N: 15000 by default; CHECKOUT built)
 #   also ROUNDS (1), WARMUP (20: seconds the clients stay connected), OUT (/tmp/sse-idle),
 #   WORKERS (load's --workers: default one process per 10,000 clients, in load's own below)
+#   RUNS (which runs per round: by default "netty-ws netty-sse jetty-ws jetty-sse")
 # Per run, over N:
 #   rss_kib   = (VmRSS with all connected - VmRSS before the first client) / N: load's own
 #               server_rss_kib_per_connection, read right after the last client subscribed
@@ -48,11 +49,12 @@ run() { # name transport(jetty|netty) clients(websocket|sse)
   echo "$r $name live0=$live0 live1=$live1 rss_gc=$rss1 $json" >> "$OUT/results.txt"
   kill $sp; wait $sp 2>/dev/null
 }
+RUNS=${RUNS:-netty-ws netty-sse jetty-ws jetty-sse}
 for r in $(seq $ROUNDS); do
-  run netty-ws netty websocket
-  run netty-sse netty sse
-  run jetty-ws jetty websocket
-  run jetty-sse jetty sse
+  for name in $RUNS; do # <transport>-<clients>: netty-ws, netty-sse, jetty-ws, jetty-sse
+    cl=${name#*-}; [ "$cl" = ws ] && cl=websocket
+    run "$name" "${name%%-*}" "$cl"
+  done
 done
 redis-cli -p $RP shutdown nosave >/dev/null 2>&1
 jq -rs --argjson n $N '
