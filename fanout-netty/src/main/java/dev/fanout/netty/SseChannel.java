@@ -51,9 +51,13 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   private final SharedFrames texts;
   private volatile SseSession session;
   private volatile boolean gone;
-  private boolean framed; // on the event loop: the encoder is gone, the body is written as chunks
+  // on the event loop: the head is written; the encoder is gone, the body is written as chunks;
+  // close() came before the head's task
+  private boolean headWritten;
+  private boolean framed;
+  private boolean endAfterHead;
 
-  private SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline, SharedFrames texts) {
+  SseChannel(ChannelHandlerContext upgrade, Duration closeDeadline, SharedFrames texts) {
     this.upgrade = upgrade;
     this.closeDeadline = closeDeadline;
     this.texts = texts;
@@ -103,27 +107,34 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   /**
    * The head, on the event loop: writes queued after it from other threads follow it. On
    * HTTP/1.1 the response encoder leaves the pipeline once the head is through it: the body's
-   * chunks are framed once per text ({@link SharedFrames#chunks}) and written as they are.
+   * chunks are framed once per text ({@link SharedFrames#chunks}) and written as they are. A
+   * {@link #close} that reached the loop first (called on another thread meanwhile) ends the
+   * stream now, after its head.
    */
   @Override
   public void start(Map<String, String> headers) {
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     headers.forEach(r.headers()::set);
     Channel ch = upgrade.channel();
-    if (onHttp2Stream()) { // on a stream the framing is HTTP/2's, the connection not ours
-      ch.write(r);
-      return;
+    boolean chunked = !onHttp2Stream(); // on a stream the framing is HTTP/2's, the connection
+    if (chunked) { // not ours
+      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     onLoop(() -> {
       ch.write(r);
-      ChannelPipeline p = ch.pipeline();
-      p.remove(HttpResponseEncoder.class);
-      if (p.get(WebSocketServerCompressionHandler.class) != null) {
-        p.remove(WebSocketServerCompressionHandler.class);
+      if (chunked) {
+        ChannelPipeline p = ch.pipeline();
+        p.remove(HttpResponseEncoder.class);
+        if (p.get(WebSocketServerCompressionHandler.class) != null) {
+          p.remove(WebSocketServerCompressionHandler.class);
+        }
+        framed = true;
       }
-      framed = true;
+      headWritten = true;
+      if (endAfterHead) {
+        end(ch);
+      }
     });
   }
 
@@ -194,12 +205,20 @@ final class SseChannel extends ChannelInboundHandlerAdapter implements SseSink {
   public void close() {
     Channel ch = upgrade.channel();
     onLoop(() -> {
-      ch.writeAndFlush(framed ? Unpooled.wrappedBuffer(LAST_CHUNK)
-          : LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+      if (headWritten) {
+        end(ch);
+      } else {
+        endAfterHead = true; // the head's task is still to come
+      }
       ch.eventLoop().schedule(() -> {
         ch.close();
       }, closeDeadline.toNanos(), TimeUnit.NANOSECONDS);
     });
+  }
+
+  private void end(Channel ch) {
+    ch.writeAndFlush(framed ? Unpooled.wrappedBuffer(LAST_CHUNK)
+        : LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
   }
 
   @Override
