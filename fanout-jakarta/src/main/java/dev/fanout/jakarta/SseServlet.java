@@ -17,6 +17,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,6 +37,7 @@ import java.util.Map;
  */
 public final class SseServlet extends HttpServlet {
   private static final long serialVersionUID = 1L;
+  private static final SharedBytes BYTES = new SharedBytes(); // every stream's, on every node
   private final transient FanoutNode node;
 
   public SseServlet(FanoutNode node) {
@@ -143,8 +145,30 @@ public final class SseServlet extends HttpServlet {
 
     @Override
     public void write(String text, Transport.SendCallback callback) {
+      write(BYTES.of(text), callback); // an event's text: its bytes shared by every stream
+    }
+
+    /** The texts' shared bytes, joined into one write. */
+    @Override
+    public void writeAll(List<String> texts, Transport.SendCallback callback) {
+      byte[][] parts = new byte[texts.size()][];
+      int length = 0;
+      for (int i = 0; i < parts.length; i++) {
+        parts[i] = BYTES.of(texts.get(i));
+        length += parts[i].length;
+      }
+      byte[] joined = new byte[length];
+      int at = 0;
+      for (byte[] part : parts) {
+        System.arraycopy(part, 0, joined, at, part.length);
+        at += part.length;
+      }
+      write(joined, callback);
+    }
+
+    private void write(byte[] bytes, Transport.SendCallback callback) {
       synchronized (this) {
-        pending = text.getBytes(StandardCharsets.UTF_8);
+        pending = bytes;
         done = callback;
         if (phase != IDLE) {
           return; // the listener's first call is still to come
