@@ -17,10 +17,10 @@ final class EventTexts {
 
   /**
    * An event frame read: {@code id} as the frame has it (empty when unsafe in a header), {@code
-   * parsed} (null when it is no event id), {@code own} the id as a one-partition position (the
-   * parsed id's form, or {@code id}), and {@code text} the shared SSE text (null when not shared).
+   * parsed} (null when it is no event id; an id parses only in its one written form, so {@code
+   * id} is also the parsed id's), and {@code text} the shared SSE text (null when not shared).
    */
-  record Event(String frame, String id, EventId parsed, String own, String text) {}
+  record Event(String frame, String id, EventId parsed, String text) {}
 
   private EventTexts() {}
 
@@ -45,11 +45,7 @@ final class EventTexts {
     } catch (RuntimeException notAnId) {
       parsed = null;
     }
-    String own = parsed == null ? null : parsed.toString();
-    if (id.equals(own)) {
-      own = id; // one instance: comparing with the id is then immediate
-    }
-    return new Event(frame, id, parsed, own, withText ? build(frame, id) : null);
+    return new Event(frame, id, parsed, withText ? build(frame, id) : null);
   }
 
   /** The text, built. */
